@@ -101,7 +101,10 @@ impl Buf for Chunk {
         assert!(cnt <= self.len, "advance past the end of a Chunk");
         self.len -= cnt;
         while cnt > 0 {
-            let front = self.parts.front_mut().expect("len counts the bytes of the pieces");
+            let front = self
+                .parts
+                .front_mut()
+                .expect("len counts the bytes of the pieces");
             if cnt < front.len() {
                 front.advance(cnt);
                 return;
