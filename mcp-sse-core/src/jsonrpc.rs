@@ -1,1 +1,0 @@
-//! JSON-RPC 2.0 messages with MCP's restrictions.
