@@ -1,10 +1,95 @@
-//! Sans-IO MCP transport over HTTP + Server-Sent Events (crate docs: see the end of this task).
+//! # mcp-sse-core
+//!
+//! A sans-IO implementation of the Model Context Protocol's HTTP transports: the 2024-11-05
+//! HTTP+SSE transport (and the seed's variant of it on the MCP endpoint), and the session-less
+//! `POST` answered on its own. It takes HTTP requests as values and gives back responses, SSE
+//! bytes and application events as values. It opens no socket, spawns no task, reads no clock
+//! and holds no global state, so every behaviour is deterministic and testable with time as a
+//! plain argument. The adapters (`mcp-sse-tokio`) put it on a runtime.
+//!
+//! ## The run loop
+//!
+//! 1. Feed inputs: [`Server::handle_request`] for each HTTP request (head and whole body),
+//!    [`Server::handle_consumed`] when the connection took bytes of a stream,
+//!    [`Server::handle_disconnect`] when a client went away, [`Server::handle_timeout`] when the
+//!    instant of [`Server::poll_timeout`] has come.
+//! 2. Feed the application's commands: [`Server::reply`], [`Server::send`],
+//!    [`Server::close_session`], [`Server::shutdown`].
+//! 3. After each input or command, drain [`Server::poll_output`] until it returns `None`: send
+//!    [`Output::Respond`], start [`Output::StartStream`], write [`Output::Data`], end
+//!    [`Output::Finish`], and hand [`Output::Event`] to the application.
+//! 4. Read [`Server::poll_timeout`] and sleep until then, or until the next input.
+//!
+//! ## Time
+//!
+//! Every input takes `now`. The server never reads a clock; a `now` earlier than one already
+//! seen is treated as that one. Calling [`Server::handle_timeout`] early is harmless.
+//!
+//! ## Backpressure
+//!
+//! Each SSE stream counts the bytes handed out in [`Output::Data`] until the adapter credits them
+//! back with [`Server::handle_consumed`]. A stream at [`Config::stream_queue_bytes`] refuses new
+//! work (`503` + `Retry-After` for a request `POST`, [`SendError::QueueFull`] for the
+//! application) while replies to requests it already accepted are always queued: nothing
+//! accepted is dropped, and one slow reader never holds up another stream.
+//!
+//! ## Example
+//!
+//! No runtime is needed: this drives the server with plain values.
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::Bytes;
+//! use mcp_sse_core::{Config, Event, Output, Server};
+//!
+//! let mut server = Server::new(Config::default());
+//! let now = Instant::now();
+//! let (head, ()) = http::Request::post("/mcp")
+//!     .header("content-type", "application/json")
+//!     .body(())
+//!     .unwrap()
+//!     .into_parts();
+//! let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+//! server.handle_request(now, head, body);
+//!
+//! let raw = serde_json::value::RawValue::from_string("{}".into()).unwrap();
+//! while let Some(output) = server.poll_output() {
+//!     match output {
+//!         Output::Event(Event::Request { key, request, .. }) => {
+//!             assert_eq!(request.method, "ping");
+//!             server.reply(now, key, Ok(&raw)).unwrap();
+//!         }
+//!         Output::Respond { response, .. } => {
+//!             assert_eq!(response.body().as_ref(), br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod chunk;
+mod config;
+mod cors;
+mod error;
+#[cfg(feature = "_fuzzing")]
+pub mod fuzzing;
+mod ids;
 pub mod jsonrpc;
+mod output;
+mod server;
+mod session;
 pub mod sse;
+mod stream;
+mod timer;
+pub mod wire;
 
 pub use chunk::Chunk;
+pub use config::{Config, Cors, OriginPolicy};
+pub use error::{ReplyError, SendError};
+pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};
+pub use output::{CloseReason, Event, Output, Transport};
+pub use server::{Server, Stats, Target};
+pub use timer::TimerKind;

@@ -1,0 +1,121 @@
+//! [`Config`]: every bound and policy of a [`Server`](crate::Server), with its default.
+
+use std::time::Duration;
+
+/// Settings of a [`Server`](crate::Server).
+///
+/// Every bound is explicit. The doc of each field gives its default and what happens when the
+/// bound is hit; none of them ever makes the server hang or drop an accepted message silently.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Path of the MCP endpoint. Default `/mcp`.
+    ///
+    /// A `GET` here with `Accept: text/event-stream` and no session opens a 2024-11-05 stream
+    /// whose `endpoint` event points back at this path (the seed's variant, S1.12/S2.51); a
+    /// `POST` naming a legacy session (query or `Mcp-Session-Id`) is routed to it; a `POST`
+    /// naming no session is answered on its own with JSON.
+    pub mcp_path: String,
+    /// Path of the 2024-11-05 SSE endpoint (S1.1a). Default `/sse`.
+    pub sse_path: String,
+    /// Path of the 2024-11-05 POST endpoint (S1.1b). Default `/messages`.
+    pub messages_path: String,
+    /// Prefix that clients see in front of the paths above, for servers behind a reverse proxy
+    /// that strips it. Used only to build the `endpoint` URI (S1.2), which is always relative.
+    /// Default empty.
+    pub base_path: String,
+    /// Most sessions alive at once. Default 1024. When reached, a request that would open a
+    /// session gets `503 Service Unavailable` with `Retry-After` at once.
+    pub max_sessions: usize,
+    /// Most requests of one session handed to the application and not yet answered. Default 256.
+    /// When reached, a further request gets `503` with `Retry-After`; nothing is queued behind.
+    pub max_requests_in_flight: usize,
+    /// Largest request body in bytes. Default 4 MiB (as the TypeScript and Python SDKs). A larger
+    /// body gets `413 Payload Too Large`. Adapters read at most this many bytes plus one.
+    pub max_body_bytes: usize,
+    /// Bytes an SSE stream may hold that its connection has not taken yet. Default 1 MiB.
+    ///
+    /// Replies to requests already accepted are always queued (so at most one reply per request
+    /// in flight beyond the bound). While a stream is at the bound, a `POST` that would add to it
+    /// gets `503` with `Retry-After` (backpressure, never reported as a closed session), an
+    /// application [`send`](crate::Server::send) returns [`SendError::QueueFull`](crate::SendError),
+    /// and keepalives are skipped.
+    pub stream_queue_bytes: usize,
+    /// Idle time after which a comment frame is written on an SSE stream. Default 15 s (the
+    /// WHATWG authoring note, E5.1; the seed used 30 s).
+    pub keepalive_interval: Duration,
+    /// Value of `Retry-After` (seconds) on `503` answers. Default 1.
+    pub retry_after_secs: u32,
+    /// Reconnection hint (`retry:` field, ms) written when the server closes a stream it wants
+    /// the client to reopen, e.g. at shutdown. Default 3000.
+    pub reconnect_hint_ms: u64,
+    /// How long an adapter's graceful shutdown waits for requests still with their handlers
+    /// after every stream was finished; then it closes the connections anyway. Default 10 s.
+    pub shutdown_grace: Duration,
+    /// Which `Origin` values are allowed (S1.4, S4.1). A request whose `Origin` is present and
+    /// not allowed gets `403 Forbidden`. Requests without `Origin` pass (non-browser clients).
+    pub origins: OriginPolicy,
+    /// CORS headers for browser clients (SPEC-NOTES §8). Default off.
+    pub cors: Option<Cors>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            mcp_path: "/mcp".into(),
+            sse_path: "/sse".into(),
+            messages_path: "/messages".into(),
+            base_path: String::new(),
+            max_sessions: 1024,
+            max_requests_in_flight: 256,
+            max_body_bytes: 4 * 1024 * 1024,
+            stream_queue_bytes: 1024 * 1024,
+            keepalive_interval: Duration::from_secs(15),
+            retry_after_secs: 1,
+            reconnect_hint_ms: 3000,
+            shutdown_grace: Duration::from_secs(10),
+            origins: OriginPolicy::default(),
+            cors: None,
+        }
+    }
+}
+
+/// Which browser origins may talk to the server (DNS-rebinding defence, S1.4/S4.1).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum OriginPolicy {
+    /// `http(s)://localhost`, `127.0.0.1` and `[::1]` on any port. The default: a local server
+    /// is not reachable from pages of other sites.
+    #[default]
+    Loopback,
+    /// Exactly these origins (e.g. `https://app.example.com`), compared byte for byte, plus the
+    /// loopback ones when `with_loopback` is set.
+    List {
+        /// The allowed origins.
+        origins: Vec<String>,
+        /// Whether loopback origins are allowed too.
+        with_loopback: bool,
+    },
+    /// Any origin. Only for servers that authenticate every request.
+    Any,
+}
+
+/// CORS settings. The allowed origins are those of [`Config::origins`] (one allow-list, C5).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Cors {
+    /// `Access-Control-Max-Age` on preflight answers, in seconds. Default 600.
+    pub max_age_secs: u32,
+    /// Whether to answer with `Access-Control-Allow-Credentials: true` (the origin is then echoed,
+    /// never `*`, C4). Default false.
+    pub allow_credentials: bool,
+}
+
+impl Default for Cors {
+    fn default() -> Self {
+        Self {
+            max_age_secs: 600,
+            allow_credentials: false,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! What the [`Server`](crate::Server) asks of its adapter and tells its application.
+
+use bytes::Bytes;
+
+use crate::jsonrpc;
+use crate::{Chunk, ExchangeId, RequestKey, SessionId};
+
+/// One thing for the adapter to do, from [`Server::poll_output`](crate::Server::poll_output).
+///
+/// Per exchange the order is always: either one `Respond`, or one `StartStream` followed by any
+/// number of `Data` and at most one `Finish`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output {
+    /// Send this complete response. The exchange is over for the server.
+    Respond {
+        /// The exchange answered.
+        exchange: ExchangeId,
+        /// Status, headers and the whole body.
+        response: http::Response<Bytes>,
+    },
+    /// Send this response head now and keep the body open: an SSE stream starts.
+    StartStream {
+        /// The exchange answered.
+        exchange: ExchangeId,
+        /// Status and headers; the body follows as `Data`.
+        head: http::Response<()>,
+    },
+    /// Write these body bytes (one or more whole SSE frames), then report them with
+    /// [`Server::handle_consumed`](crate::Server::handle_consumed) once the connection took them.
+    Data {
+        /// The stream written to.
+        exchange: ExchangeId,
+        /// The bytes, as zero-copy pieces.
+        chunk: Chunk,
+    },
+    /// End the response body. The exchange is over for the server.
+    Finish {
+        /// The stream ended.
+        exchange: ExchangeId,
+    },
+    /// Something for the application.
+    Event(Event),
+}
+
+/// Something for the application.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A client request: answer it with [`Server::reply`](crate::Server::reply) using `key`.
+    Request {
+        /// The handle to answer with.
+        key: RequestKey,
+        /// The session it came in, if any.
+        session: Option<SessionId>,
+        /// Which transport carried it.
+        transport: Transport,
+        /// The request; `params` is the client's JSON, untouched.
+        request: jsonrpc::Request,
+    },
+    /// A client notification. Nothing is owed back.
+    Notification {
+        /// The session it came in, if any.
+        session: Option<SessionId>,
+        /// Which transport carried it.
+        transport: Transport,
+        /// The notification.
+        notification: jsonrpc::Notification,
+    },
+    /// A client's answer to a request the server sent: a result or an error.
+    Response {
+        /// The session it came in, if any.
+        session: Option<SessionId>,
+        /// The response.
+        response: jsonrpc::Message,
+    },
+    /// A session was created.
+    SessionOpened {
+        /// The new session.
+        session: SessionId,
+        /// Its transport.
+        transport: Transport,
+    },
+    /// A session ended. Requests of it that were not answered yet are dropped: replies to them
+    /// return [`ReplyError::UnknownRequest`](crate::ReplyError).
+    SessionClosed {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// The transport generation a message or session belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// 2024-11-05 HTTP+SSE: `GET /sse` + `POST /messages`, or the seed's variant on the MCP
+    /// endpoint. Replies travel on the session's stream.
+    LegacySse,
+    /// A `POST` to the MCP endpoint that names no session, answered on its own (the seed's
+    /// POST-only mode): JSON, or an SSE stream scoped to the request when the application sends
+    /// notifications before its reply.
+    Direct,
+}
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed the session's stream (S1.5, S1.9).
+    ClientGone,
+    /// The application closed it with [`Server::close_session`](crate::Server::close_session).
+    Closed,
+    /// The server is shutting down.
+    Shutdown,
+}

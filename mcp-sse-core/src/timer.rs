@@ -1,0 +1,58 @@
+//! Timers: a min-heap of deadlines with lazy removal.
+//!
+//! An entry is never moved when its deadline changes (a stream writing resets its keepalive on
+//! every frame): the handler of a due entry checks the real deadline and re-arms the entry.
+//! Entries of things that are gone are pruned from the top, so the earliest deadline is read in
+//! O(1) and a sweep touches only the entries that are due.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use crate::ExchangeId;
+
+/// What a timer is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum TimerKind {
+    /// Write a comment frame on an idle SSE stream (E5.1).
+    Keepalive(ExchangeId),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, TimerKind)>>,
+}
+
+impl Timers {
+    pub(crate) fn arm(&mut self, at: Instant, kind: TimerKind) {
+        self.heap.push(Reverse((at, kind)));
+    }
+
+    /// The earliest deadline, which may belong to an entry that turns out to be stale.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Takes the earliest entry if it is due at `now`.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<TimerKind> {
+        match self.heap.peek() {
+            Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse((_, kind))| kind),
+            _ => None,
+        }
+    }
+
+    /// Drops entries at the top whose target is gone, so `next` does not wake anyone for them.
+    pub(crate) fn prune(&mut self, mut live: impl FnMut(TimerKind) -> bool) {
+        while let Some(Reverse((_, kind))) = self.heap.peek() {
+            if live(*kind) {
+                return;
+            }
+            self.heap.pop();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
