@@ -1,0 +1,308 @@
+//! The driver task: the one owner of the [`Server`]. It applies commands from connections,
+//! bodies, handlers and handles, drains the server's outputs after each, and sleeps until the
+//! next command or the server's next timeout.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Response, request};
+use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
+use mcp_sse_core::{
+    Chunk, Event, ExchangeId, Output, RequestKey, SendError, Server, SessionId, Target,
+};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::body::ResponseBody;
+use crate::handler::{Handler, RequestContext, RequestError};
+
+/// Commands applied one by one to the server.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// An HTTP request with its body, and where its response goes.
+    Request {
+        head: request::Parts,
+        body: Bytes,
+        respond: oneshot::Sender<Response<ResponseBody>>,
+    },
+    /// The connection took `bytes` of a stream.
+    Consumed { exchange: ExchangeId, bytes: usize },
+    /// A stream's body was dropped before it was finished.
+    Disconnect { exchange: ExchangeId },
+    /// A handler finished.
+    Reply {
+        key: RequestKey,
+        outcome: Result<Box<RawValue>, ErrorObject>,
+    },
+    /// A message to queue for a client.
+    Send {
+        target: Target,
+        message: Bytes,
+        done: oneshot::Sender<Result<(), SendError>>,
+    },
+    /// A request to a client, answered when its response arrives.
+    Ask {
+        target: Target,
+        session: Option<SessionId>,
+        method: String,
+        params: Value,
+        done: oneshot::Sender<Result<Value, RequestError>>,
+    },
+    /// End a session.
+    CloseSession { session: SessionId },
+    /// Finish every stream; `done` fires once no exchange is left.
+    Shutdown { done: oneshot::Sender<()> },
+}
+
+type Answer = oneshot::Sender<Result<Value, RequestError>>;
+
+pub(crate) struct Driver<H> {
+    server: Server,
+    handler: Arc<H>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Weak, so the driver ends once every service, handle, body and context is gone.
+    sender: mpsc::WeakUnboundedSender<Command>,
+    responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
+    streams: HashMap<ExchangeId, mpsc::UnboundedSender<Chunk>>,
+    /// Requests this server sent to clients, by session and the id it gave them.
+    asks: HashMap<(Option<SessionId>, Id), Answer>,
+    next_ask: u64,
+    shutdown_waiters: Vec<oneshot::Sender<()>>,
+}
+
+/// Commands applied before the driver looks at its timer and yields again.
+const BATCH: usize = 64;
+
+impl<H: Handler> Driver<H> {
+    pub(crate) fn new(
+        server: Server,
+        handler: Arc<H>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        sender: mpsc::WeakUnboundedSender<Command>,
+    ) -> Self {
+        Self {
+            server,
+            handler,
+            commands,
+            sender,
+            responders: HashMap::new(),
+            streams: HashMap::new(),
+            asks: HashMap::new(),
+            next_ask: 0,
+            shutdown_waiters: Vec::new(),
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed = None;
+        loop {
+            self.drain();
+            let deadline = self.server.poll_timeout();
+            // Reset the timer only when the deadline moved.
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    sleep.as_mut().reset(at.into());
+                }
+                armed = deadline;
+            }
+            tokio::select! {
+                command = self.commands.recv() => {
+                    let Some(command) = command else { break };
+                    self.apply(command);
+                    for _ in 0..BATCH {
+                        let Ok(command) = self.commands.try_recv() else { break };
+                        self.drain();
+                        self.apply(command);
+                    }
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    // The core checks the deadline itself: an early wake-up is a no-op.
+                    self.server.handle_timeout(Instant::now());
+                    armed = None;
+                }
+            }
+        }
+        tracing::debug!("mcp driver stopped: every handle is gone");
+    }
+
+    fn apply(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Request {
+                head,
+                body,
+                respond,
+            } => {
+                let exchange = self.server.handle_request(now, head, body);
+                self.responders.insert(exchange, respond);
+            }
+            Command::Consumed { exchange, bytes } => {
+                self.server.handle_consumed(now, exchange, bytes)
+            }
+            Command::Disconnect { exchange } => {
+                self.streams.remove(&exchange);
+                self.server.handle_disconnect(now, exchange);
+            }
+            Command::Reply { key, outcome } => {
+                if let Err(error) = self.server.reply(now, key, outcome.as_deref()) {
+                    tracing::debug!(%key, %error, "reply dropped");
+                }
+            }
+            Command::Send {
+                target,
+                message,
+                done,
+            } => {
+                let _ = done.send(self.server.send(now, target, message));
+            }
+            Command::Ask {
+                target,
+                session,
+                method,
+                params,
+                done,
+            } => {
+                let id = Id::String(format!("s{}", self.next_ask).into());
+                self.next_ask += 1;
+                let params = serde_json::value::to_raw_value(&params).ok();
+                let message = jsonrpc::encode_request(&id, &method, params.as_deref());
+                match self.server.send(now, target, message) {
+                    Ok(()) => {
+                        self.asks.insert((session, id), done);
+                    }
+                    Err(error) => {
+                        let _ = done.send(Err(error.into()));
+                    }
+                }
+            }
+            Command::CloseSession { session } => {
+                self.server.close_session(now, &session);
+            }
+            Command::Shutdown { done } => {
+                self.server.shutdown(now);
+                self.shutdown_waiters.push(done);
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.server.poll_output() {
+            match output {
+                Output::Respond { exchange, response } => {
+                    if let Some(respond) = self.responders.remove(&exchange) {
+                        let _ = respond.send(response.map(ResponseBody::full));
+                    }
+                }
+                Output::StartStream { exchange, head } => self.start_stream(exchange, head),
+                Output::Data { exchange, chunk } => {
+                    if let Some(frames) = self.streams.get(&exchange) {
+                        let _ = frames.send(chunk);
+                    }
+                }
+                Output::Finish { exchange } => {
+                    self.streams.remove(&exchange);
+                }
+                Output::Event(event) => self.dispatch(event),
+                _ => {}
+            }
+        }
+        if self.server.is_shutting_down() && self.server.exchange_count() == 0 {
+            for waiter in self.shutdown_waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+    }
+
+    fn start_stream(&mut self, exchange: ExchangeId, head: Response<()>) {
+        let (frames, receiver) = mpsc::unbounded_channel();
+        let started = match (self.responders.remove(&exchange), self.sender.upgrade()) {
+            (Some(respond), Some(driver)) => respond
+                .send(head.map(|()| ResponseBody::stream(exchange, receiver, driver)))
+                .is_ok(),
+            _ => false,
+        };
+        if started {
+            self.streams.insert(exchange, frames);
+        } else {
+            self.server.handle_disconnect(Instant::now(), exchange);
+        }
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Request {
+                key,
+                session,
+                transport,
+                request,
+            } => {
+                let Some(driver) = self.sender.upgrade() else {
+                    return;
+                };
+                let handler = self.handler.clone();
+                tokio::spawn(async move {
+                    let cx = RequestContext {
+                        key,
+                        session,
+                        transport,
+                        driver: driver.clone(),
+                    };
+                    let outcome = handler.request(cx, request).await.and_then(|result| {
+                        serde_json::value::to_raw_value(&result).map_err(|error| {
+                            ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
+                        })
+                    });
+                    let _ = driver.send(Command::Reply { key, outcome });
+                });
+            }
+            Event::Notification {
+                session,
+                notification,
+                ..
+            } => {
+                let handler = self.handler.clone();
+                tokio::spawn(async move { handler.notification(session, notification).await });
+            }
+            Event::Response { session, response } => self.answer(session, response),
+            Event::SessionOpened { session, transport } => {
+                tracing::debug!(%session, ?transport, "session opened");
+            }
+            Event::SessionClosed { session, reason } => {
+                tracing::debug!(%session, ?reason, "session closed");
+                // Dropping the senders tells waiting handlers the answer will not come.
+                self.asks
+                    .retain(|(owner, _), _| owner.as_ref() != Some(&session));
+            }
+            _ => {}
+        }
+    }
+
+    /// Hands a client's response to the handler that asked.
+    fn answer(&mut self, session: Option<SessionId>, response: jsonrpc::Message) {
+        let (id, outcome) = match response {
+            jsonrpc::Message::Response(response) => {
+                let value = serde_json::from_str(response.result.get()).unwrap_or(Value::Null);
+                (response.id, Ok(value))
+            }
+            jsonrpc::Message::Error(jsonrpc::ErrorResponse {
+                id: Some(id),
+                error,
+            }) => (id, Err(RequestError::Rejected(error))),
+            other => {
+                tracing::debug!(?other, "client response without a usable id dropped");
+                return;
+            }
+        };
+        match self.asks.remove(&(session, id)) {
+            Some(done) => {
+                let _ = done.send(outcome);
+            }
+            None => tracing::debug!("client response to no pending request dropped"),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The application's side: [`Handler`] and the [`RequestContext`] a request is handled in.
+
+use std::future::Future;
+
+use mcp_sse_core::jsonrpc::{self, ErrorObject};
+use mcp_sse_core::{RequestKey, SendError, SessionId, Target, Transport};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::driver::Command;
+
+/// What the application implements: the MCP methods it serves.
+///
+/// Each request runs in its own task; handlers may take as long as they need, send progress
+/// and logging notifications through the context, and ask the client questions.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers a client request with its result or a JSON-RPC error.
+    fn request(
+        &self,
+        cx: RequestContext,
+        request: jsonrpc::Request,
+    ) -> impl Future<Output = Result<Value, ErrorObject>> + Send;
+
+    /// A client notification. The default ignores it.
+    fn notification(
+        &self,
+        session: Option<SessionId>,
+        notification: jsonrpc::Notification,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (session, notification);
+        async {}
+    }
+}
+
+/// Why a request to the client got no result.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The message could not be queued.
+    #[error("could not send: {0}")]
+    Send(#[from] SendError),
+    /// The client answered with a JSON-RPC error.
+    #[error("the client answered with error {}: {}", .0.code, .0.message)]
+    Rejected(ErrorObject),
+    /// The session or the server ended before an answer came.
+    #[error("no answer: the session or the server ended")]
+    Gone,
+}
+
+/// The request being handled, and the way to talk to its client meanwhile.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub(crate) key: RequestKey,
+    pub(crate) session: Option<SessionId>,
+    pub(crate) transport: Transport,
+    pub(crate) driver: mpsc::UnboundedSender<Command>,
+}
+
+impl RequestContext {
+    /// The session the request came in, if any.
+    pub fn session(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
+    /// The transport that carried it.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Sends a notification related to this request (progress, logging) on the stream that
+    /// carries its answer.
+    pub async fn notify(&self, method: &str, params: Value) -> Result<(), SendError> {
+        let params = serde_json::value::to_raw_value(&params).ok();
+        let message = jsonrpc::encode_notification(method, params.as_deref());
+        let (done, result) = oneshot::channel();
+        let target = Target::Request(self.key);
+        self.command(Command::Send {
+            target,
+            message,
+            done,
+        });
+        result.await.unwrap_or(Err(SendError::UnknownRequest))
+    }
+
+    /// Sends a request to the client (sampling, elicitation, roots) on this request's stream
+    /// and waits for its answer.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, RequestError> {
+        let (done, result) = oneshot::channel();
+        self.command(Command::Ask {
+            target: Target::Request(self.key),
+            session: self.session.clone(),
+            method: method.to_owned(),
+            params,
+            done,
+        });
+        result.await.unwrap_or(Err(RequestError::Gone))
+    }
+
+    fn command(&self, command: Command) {
+        // A closed driver means the server is gone; the receivers above then report that.
+        let _ = self.driver.send(command);
+    }
+}
