@@ -47,6 +47,13 @@ impl Chunk {
         }
     }
 
+    /// Takes the first piece, without copying.
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        let piece = self.parts.pop_front()?;
+        self.len -= piece.len();
+        Some(piece)
+    }
+
     /// The pieces, in order.
     pub fn pieces(&self) -> impl Iterator<Item = &Bytes> {
         self.parts.iter()

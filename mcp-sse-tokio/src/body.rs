@@ -1,5 +1,6 @@
 //! [`ResponseBody`]: a whole body, or an SSE stream fed by the driver.
 
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,12 +12,16 @@ use tokio::sync::mpsc;
 use crate::driver::Command;
 
 /// The body of every response the server gives.
+///
+/// Its frames are `Bytes`, as axum and most of the hyper ecosystem expect. An SSE event framed
+/// around a large payload arrives as a few pieces; they are yielded back to back without
+/// copying, and hyper's vectored writes put them on the wire together.
 #[derive(Debug)]
 pub struct ResponseBody(Inner);
 
 #[derive(Debug)]
 enum Inner {
-    Full(Option<Chunk>),
+    Full(Option<Bytes>),
     Stream(StreamBody),
 }
 
@@ -26,13 +31,15 @@ enum Inner {
 struct StreamBody {
     exchange: ExchangeId,
     frames: mpsc::UnboundedReceiver<Chunk>,
+    /// The rest of the chunk being yielded.
+    current: Chunk,
     driver: mpsc::UnboundedSender<Command>,
     finished: bool,
 }
 
 impl ResponseBody {
     pub(crate) fn full(bytes: Bytes) -> Self {
-        Self(Inner::Full((!bytes.is_empty()).then(|| Chunk::from(bytes))))
+        Self(Inner::Full((!bytes.is_empty()).then_some(bytes)))
     }
 
     pub(crate) fn stream(
@@ -43,6 +50,7 @@ impl ResponseBody {
         Self(Inner::Stream(StreamBody {
             exchange,
             frames,
+            current: Chunk::new(),
             driver,
             finished: false,
         }))
@@ -50,30 +58,21 @@ impl ResponseBody {
 }
 
 impl http_body::Body for ResponseBody {
-    type Data = Chunk;
-    type Error = std::convert::Infallible;
+    type Data = Bytes;
+    type Error = Infallible;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Chunk>, Self::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match &mut self.get_mut().0 {
-            Inner::Full(chunk) => Poll::Ready(chunk.take().map(|c| Ok(Frame::data(c)))),
-            Inner::Stream(stream) => match stream.frames.poll_recv(cx) {
-                Poll::Ready(Some(chunk)) => {
-                    let bytes = chunk.len();
-                    let _ = stream.driver.send(Command::Consumed {
-                        exchange: stream.exchange,
-                        bytes,
-                    });
-                    Poll::Ready(Some(Ok(Frame::data(chunk))))
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Stream(stream) => {
+                if let Some(piece) = stream.current.pop_front() {
+                    return Poll::Ready(Some(Ok(Frame::data(piece))));
                 }
-                Poll::Ready(None) => {
-                    stream.finished = true;
-                    Poll::Ready(None)
-                }
-                Poll::Pending => Poll::Pending,
-            },
+                stream.poll_chunk(cx)
+            }
         }
     }
 
@@ -87,6 +86,32 @@ impl http_body::Body for ResponseBody {
                 SizeHint::with_exact(chunk.as_ref().map_or(0, |c| c.len() as u64))
             }
             Inner::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+impl StreamBody {
+    /// Takes the next chunk from the driver, credits it (the connection has it now), and
+    /// yields its first piece.
+    fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.frames.poll_recv(cx) {
+            Poll::Ready(Some(mut chunk)) => {
+                let _ = self.driver.send(Command::Consumed {
+                    exchange: self.exchange,
+                    bytes: chunk.len(),
+                });
+                let first = chunk.pop_front().unwrap_or_default();
+                self.current = chunk;
+                Poll::Ready(Some(Ok(Frame::data(first))))
+            }
+            Poll::Ready(None) => {
+                self.finished = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

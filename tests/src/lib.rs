@@ -6,6 +6,8 @@
 //! only through [`Sim::advance`], which wakes the server at every deadline on the way (and
 //! fails on a timer storm). A stream can stop reading to play a slow client.
 
+pub mod client;
+
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 

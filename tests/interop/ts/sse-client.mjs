@@ -93,8 +93,8 @@ async function main() {
   } catch (e) {
     notOk('initialize', e);
   }
-  // Transport errors after connect (e.g. unparsable SSE data) are surfaced here.
-  transport.onerror = (e) => {
+  // Transport errors after connect (unparsable SSE data, dropped stream) fail the current check.
+  client.onerror = (e) => {
     transportError = e;
   };
 

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Run the official-SDK interop clients (TypeScript, Python) against a running server's
+# 2024-11-05 HTTP+SSE endpoint at BASE_URL/sse. Run scripts/interop-setup.sh first.
+#
+# Usage: scripts/interop-run.sh http://127.0.0.1:PORT
+# Env:   MCP_TIMEOUT_MS / MCP_TIMEOUT_S  per-client deadline (defaults 20000 ms / 20 s)
+# Prints each client's output and a final `interop: N passed, M failed` line (sum of both);
+# exits non-zero if either client fails.
+set -uo pipefail
+
+if [ $# -ne 1 ] || [ -z "$1" ]; then
+    echo "usage: $0 BASE_URL   (e.g. http://127.0.0.1:8080)" >&2
+    exit 2
+fi
+BASE_URL=${1%/}
+SSE_URL="$BASE_URL/sse"
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TS_DIR="$ROOT/tests/interop/ts"
+PY="$ROOT/target/interop-venv/bin/python"
+
+if [ ! -d "$TS_DIR/node_modules/@modelcontextprotocol/sdk" ] || [ ! -x "$PY" ]; then
+    echo "interop-run: clients not installed; run scripts/interop-setup.sh first" >&2
+    exit 2
+fi
+
+# Outer guard in case a client's own deadline fails: kill it a little after its deadline.
+GUARD_S=$(( ${MCP_TIMEOUT_MS:-20000} / 1000 + 15 ))
+guard() {
+    if command -v timeout >/dev/null 2>&1; then
+        timeout -k 5 "$GUARD_S" "$@"
+    else
+        "$@"
+    fi
+}
+
+total_pass=0
+total_fail=0
+overall=0
+
+# run_client LABEL CMD...: print the client's output, add its counts to the totals.
+run_client() {
+    local label=$1
+    shift
+    local out rc line p f
+    out=$(guard "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    line=$(printf '%s\n' "$out" | grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(sed -E 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$line")
+        f=$(sed -E 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$line")
+    else
+        echo "not ok - $label: client exited (rc=$rc) without a summary line"
+        p=0
+        f=1
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $label: client exited with rc=$rc"
+        f=1
+    fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+    [ "$rc" -eq 0 ] && [ "$f" -eq 0 ] || overall=1
+}
+
+echo "# interop: TypeScript SDK client -> $SSE_URL"
+run_client ts-sse node "$TS_DIR/sse-client.mjs" "$SSE_URL"
+echo "# interop: Python SDK client -> $SSE_URL"
+run_client py-sse "$PY" "$ROOT/tests/interop/python/sse_client.py" "$SSE_URL"
+
+echo "interop: $total_pass passed, $total_fail failed"
+exit "$overall"

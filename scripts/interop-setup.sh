@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install the interop-test clients (idempotent, quiet unless something fails):
+#   - tests/interop/ts:     `npm ci` (official MCP TypeScript SDK, pinned by package-lock.json)
+#   - target/interop-venv:  Python venv with tests/interop/python/requirements.txt (official MCP Python SDK)
+# Each part is skipped when a stamp shows it was installed from the same lock file with the
+# same interpreter. INTEROP_FORCE=1 reinstalls both.
+# Needs: node >= 20 with npm, python3 >= 3.10 with venv; reaches only the npm registry and PyPI.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TS_DIR="$ROOT/tests/interop/ts"
+PY_REQ="$ROOT/tests/interop/python/requirements.txt"
+VENV="$ROOT/target/interop-venv"
+LOG=$(mktemp "${TMPDIR:-/tmp}/interop-setup.XXXXXX")
+trap 'rm -f "$LOG"' EXIT
+
+fail() {
+    echo "interop-setup: $1" >&2
+    if [ -s "$LOG" ]; then
+        echo "---- output ----" >&2
+        tail -n 80 "$LOG" >&2
+    fi
+    exit 1
+}
+
+# Run a command with its output captured; show it only if the command fails.
+quiet() {
+    local what=$1
+    shift
+    if ! "$@" >"$LOG" 2>&1; then
+        fail "$what failed: $*"
+    fi
+}
+
+stamp_of() { # stamp_of FILE INTERPRETER-VERSION
+    printf '%s %s\n' "$(sha256sum "$1" | cut -d' ' -f1)" "$2"
+}
+
+command -v node >/dev/null 2>&1 || fail "node not found (need Node.js >= 20)"
+command -v npm >/dev/null 2>&1 || fail "npm not found"
+command -v python3 >/dev/null 2>&1 || fail "python3 not found (need >= 3.10)"
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+    || fail "python3 >= 3.10 needed, found $(python3 --version 2>&1)"
+
+# --- TypeScript SDK -------------------------------------------------------------------------
+ts_stamp_file="$TS_DIR/node_modules/.interop-stamp"
+ts_stamp=$(stamp_of "$TS_DIR/package-lock.json" "node-$(node --version)")
+if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -f "$ts_stamp_file" ] || [ "$(cat "$ts_stamp_file")" != "$ts_stamp" ]; then
+    (cd "$TS_DIR" && quiet "npm ci" npm ci --no-audit --no-fund --loglevel=error)
+    [ -f "$TS_DIR/node_modules/@modelcontextprotocol/sdk/dist/esm/client/sse.js" ] \
+        || fail "npm ci finished but @modelcontextprotocol/sdk/client/sse.js is missing"
+    printf '%s\n' "$ts_stamp" >"$ts_stamp_file"
+fi
+
+# --- Python SDK -----------------------------------------------------------------------------
+py_stamp_file="$VENV/.interop-stamp"
+py_stamp=$(stamp_of "$PY_REQ" "$(python3 -c 'import sys; print("python-%d.%d.%d" % sys.version_info[:3])')")
+if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -x "$VENV/bin/python" ] || [ ! -f "$py_stamp_file" ] \
+    || [ "$(cat "$py_stamp_file")" != "$py_stamp" ]; then
+    mkdir -p "$ROOT/target"
+    quiet "python3 -m venv" python3 -m venv --clear "$VENV"
+    quiet "pip install" "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
+        -r "$PY_REQ"
+    quiet "import check" "$VENV/bin/python" -c 'from mcp.client.sse import sse_client; from mcp.client.session import ClientSession'
+    printf '%s\n' "$py_stamp" >"$py_stamp_file"
+fi
