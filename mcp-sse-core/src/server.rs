@@ -591,32 +591,22 @@ impl Server {
                 return self.respond(ctx, response);
             }
         };
-        match (named, session) {
-            (_, Some(session)) => self.deliver_legacy(now, ctx, session, message),
-            (Some(_), None) => {
-                let id = message.id().cloned();
-                let code = jsonrpc::SESSION_NOT_FOUND;
-                let response = wire::error(
-                    StatusCode::NOT_FOUND,
-                    id.as_ref(),
-                    code,
-                    "Session not found",
-                );
-                self.respond(ctx, response)
-            }
-            (None, None) if session_required => {
-                let id = message.id().cloned();
-                let code = jsonrpc::SERVER_ERROR;
-                let response = wire::error(
-                    StatusCode::BAD_REQUEST,
-                    id.as_ref(),
-                    code,
-                    "Missing session id",
-                );
-                self.respond(ctx, response)
-            }
-            (None, None) => self.deliver_direct(ctx, message),
-        }
+        let (status, code, text) = match (named, session) {
+            (_, Some(session)) => return self.deliver_legacy(now, ctx, session, message),
+            (None, None) if !session_required => return self.deliver_direct(ctx, message),
+            (Some(_), None) => (
+                StatusCode::NOT_FOUND,
+                jsonrpc::SESSION_NOT_FOUND,
+                "Session not found",
+            ),
+            (None, None) => (
+                StatusCode::BAD_REQUEST,
+                jsonrpc::SERVER_ERROR,
+                "Missing session id",
+            ),
+        };
+        let response = wire::error(status, message.id(), code, text);
+        self.respond(ctx, response)
     }
 
     /// Hands a message of a 2024-11-05 session to the application; `202` once it is accepted

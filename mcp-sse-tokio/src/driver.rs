@@ -73,6 +73,36 @@ pub(crate) struct Driver<H> {
     shutdown_waiters: Vec<oneshot::Sender<()>>,
 }
 
+/// Answers a request exactly once: with the handler's outcome, or with an internal error if
+/// the handler panicked (the request must not stay in flight forever).
+struct ReplyGuard {
+    key: RequestKey,
+    driver: Option<mpsc::UnboundedSender<Command>>,
+}
+
+impl ReplyGuard {
+    fn reply(mut self, outcome: Result<Box<RawValue>, ErrorObject>) {
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.send(Command::Reply {
+                key: self.key,
+                outcome,
+            });
+        }
+    }
+}
+
+impl Drop for ReplyGuard {
+    fn drop(&mut self) {
+        if let Some(driver) = self.driver.take() {
+            let error = ErrorObject::new(jsonrpc::INTERNAL_ERROR, "Internal error");
+            let _ = driver.send(Command::Reply {
+                key: self.key,
+                outcome: Err(error),
+            });
+        }
+    }
+}
+
 /// Commands applied before the driver looks at its timer and yields again.
 const BATCH: usize = 64;
 
@@ -246,18 +276,22 @@ impl<H: Handler> Driver<H> {
                 };
                 let handler = self.handler.clone();
                 tokio::spawn(async move {
+                    let guard = ReplyGuard {
+                        key,
+                        driver: Some(driver.clone()),
+                    };
                     let cx = RequestContext {
                         key,
                         session,
                         transport,
-                        driver: driver.clone(),
+                        driver,
                     };
                     let outcome = handler.request(cx, request).await.and_then(|result| {
                         serde_json::value::to_raw_value(&result).map_err(|error| {
                             ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
                         })
                     });
-                    let _ = driver.send(Command::Reply { key, outcome });
+                    guard.reply(outcome);
                 });
             }
             Event::Notification {

@@ -175,3 +175,14 @@ pub async fn open_stream(addr: SocketAddr, uri: &str, headers: &[(&str, &str)]) 
         raw: Vec::new(),
     }
 }
+
+/// Opens a 2024-11-05 stream on `path` and returns it with its `endpoint` URI.
+pub async fn open_legacy(addr: SocketAddr, path: &str) -> (EventStream, String) {
+    let mut stream = open_stream(addr, path, &[]).await;
+    let endpoint = stream.next_event().await.expect("an endpoint event");
+    assert_eq!(
+        endpoint.event_type, "endpoint",
+        "S1.2: endpoint comes first"
+    );
+    (stream, endpoint.data)
+}

@@ -46,6 +46,7 @@ impl Handler for TestApp {
                     .map_err(|e| ErrorObject::new(-32603, e.to_string()))?;
                 Ok(json!({ "client said": answer }))
             }
+            "panic" => panic!("the handler panicked on purpose"),
             _ => Err(ErrorObject::new(
                 jsonrpc::METHOD_NOT_FOUND,
                 "Method not found",
@@ -157,8 +158,7 @@ async fn every_status_code_of_the_legacy_transport_over_http() {
     config.retry_after_secs = 2;
     let server = start(config).await;
     let addr = server.addr;
-    let mut stream = client::open_stream(addr, "/sse", &[]).await;
-    let endpoint = stream.next_event().await.unwrap().data;
+    let (mut stream, endpoint) = client::open_legacy(addr, "/sse").await;
     let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo"}"#;
 
     let r = client::post(addr, "/messages?sessionId=unknown", &[], ping).await;
@@ -277,8 +277,7 @@ async fn keepalive_comments_arrive_on_an_idle_stream() {
 #[tokio::test]
 async fn a_closed_stream_ends_its_session() {
     let server = start(Config::default()).await;
-    let mut stream = client::open_stream(server.addr, "/sse", &[]).await;
-    let endpoint = stream.next_event().await.unwrap().data;
+    let (stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
     drop(stream);
     let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo"}"#;
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -354,8 +353,7 @@ async fn direct_posts_answer_with_json_or_a_request_stream() {
 #[tokio::test]
 async fn server_to_client_requests_are_answered_by_post() {
     let server = start(Config::default()).await;
-    let mut stream = client::open_stream(server.addr, "/sse", &[]).await;
-    let endpoint = stream.next_event().await.unwrap().data;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
     let r = client::post(
         server.addr,
         &endpoint,
@@ -413,8 +411,7 @@ async fn mounts_in_axum() {
     )
     .await;
     assert_eq!(r.json(), json!({"jsonrpc":"2.0","id":1,"result":{}}));
-    let mut stream = client::open_stream(addr, "/sse", &[]).await;
-    let endpoint = stream.next_event().await.unwrap().data;
+    let (mut stream, endpoint) = client::open_legacy(addr, "/sse").await;
     let r = client::post(
         addr,
         &endpoint,
@@ -424,4 +421,34 @@ async fn mounts_in_axum() {
     .await;
     assert_eq!(r.status(), 202);
     assert_eq!(stream.next_message().await["id"], 2);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_internal_error_and_frees_its_slot() {
+    let mut config = Config::default();
+    config.max_requests_in_flight = 1;
+    let server = start(config).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"panic"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(stream.next_message().await["error"]["code"], -32603);
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":2,"method":"echo"}"#,
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        202,
+        "the panicked request no longer counts as in flight"
+    );
+    server.stop().await;
 }
