@@ -24,6 +24,37 @@ pub struct Config {
     /// that strips it. Used only to build the `endpoint` URI (S1.2), which is always relative.
     /// Default empty.
     pub base_path: String,
+    /// Whether `initialize` on the MCP endpoint mints a session (S2.35). Default true. When
+    /// false (stateless), every `POST` is answered on its own, `GET` and `DELETE` on the MCP
+    /// endpoint get `405`, and no `Mcp-Session-Id` is minted (S2.45).
+    pub sessions: bool,
+    /// Whether clients may end their session with `DELETE` (S2.42). Default true; when false,
+    /// `DELETE` gets `405`.
+    pub allow_delete: bool,
+    /// How a request's answer is shaped (S2.9). Default [`ResponseMode::Auto`].
+    pub response_mode: ResponseMode,
+    /// Under [`ResponseMode::Auto`], how long a request may stay silent before its answer turns
+    /// into an SSE stream anyway, so keepalives can flow on long calls. Default 1 s.
+    pub json_hold: Duration,
+    /// Whether Streamable HTTP events carry ids and are kept for replay (S2.25–S2.29).
+    /// Default true.
+    pub resumable: bool,
+    /// Bytes of sent events kept per stream for replay. Default 1 MiB; older events are dropped
+    /// first, and a `Last-Event-ID` before them gets `400`.
+    pub replay_bytes: usize,
+    /// How long sent events are kept for replay, and how long a stream whose connection broke
+    /// waits to be resumed. Default 5 minutes.
+    pub replay_age: Duration,
+    /// A Streamable HTTP session with no request, no open stream and no request in flight for
+    /// this long is closed; later requests naming it get `404` (S2.40). Default 30 minutes;
+    /// `None` keeps idle sessions until the cap.
+    pub idle_timeout: Option<Duration>,
+    /// A session whose client sent nothing after its `initialize` answer for this long is
+    /// closed. Default 60 s.
+    pub init_timeout: Option<Duration>,
+    /// Which `Host` values are allowed (DNS-rebinding defence, S4.3). A request whose `Host` is
+    /// not allowed gets `403`.
+    pub hosts: HostPolicy,
     /// Most sessions alive at once. Default 1024. When reached, a request that would open a
     /// session gets `503 Service Unavailable` with `Retry-After` at once.
     pub max_sessions: usize,
@@ -47,7 +78,8 @@ pub struct Config {
     /// Value of `Retry-After` (seconds) on `503` answers. Default 1.
     pub retry_after_secs: u32,
     /// Reconnection hint (`retry:` field, ms) written when the server closes a stream it wants
-    /// the client to reopen, e.g. at shutdown. Default 3000.
+    /// the client to reopen: at shutdown, when a newer stream replaces it, in priming events and
+    /// when the application closes a stream early (S2.32). Default 1000.
     pub reconnect_hint_ms: u64,
     /// How long an adapter's graceful shutdown waits for requests still with their handlers
     /// after every stream was finished; then it closes the connections anyway. Default 10 s.
@@ -66,18 +98,59 @@ impl Default for Config {
             sse_path: "/sse".into(),
             messages_path: "/messages".into(),
             base_path: String::new(),
+            sessions: true,
+            allow_delete: true,
+            response_mode: ResponseMode::Auto,
+            json_hold: Duration::from_secs(1),
+            resumable: true,
+            replay_bytes: 1024 * 1024,
+            replay_age: Duration::from_secs(300),
+            idle_timeout: Some(Duration::from_secs(30 * 60)),
+            init_timeout: Some(Duration::from_secs(60)),
+            hosts: HostPolicy::Auto,
             max_sessions: 1024,
             max_requests_in_flight: 256,
             max_body_bytes: 4 * 1024 * 1024,
             stream_queue_bytes: 1024 * 1024,
             keepalive_interval: Duration::from_secs(15),
             retry_after_secs: 1,
-            reconnect_hint_ms: 3000,
+            reconnect_hint_ms: 1000,
             shutdown_grace: Duration::from_secs(10),
             origins: OriginPolicy::default(),
             cors: None,
         }
     }
+}
+
+/// How the answer to a request `POST` is shaped (S2.9, S3.7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// JSON when the application's first output is the answer; an SSE stream when it first
+    /// sends a notification or request, or stays silent past [`Config::json_hold`].
+    #[default]
+    Auto,
+    /// Always an SSE stream, started at once.
+    Sse,
+    /// Always JSON: the answer waits for every reply; notifications related to the request go
+    /// nowhere ([`SendError::NoStream`](crate::SendError)).
+    Json,
+}
+
+/// Which `Host` header values are allowed (S4.3).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum HostPolicy {
+    /// [`Loopback`](Self::Loopback) when the adapter listens on a loopback address, else
+    /// [`Any`](Self::Any). Adapters resolve it; the core treats it as `Any`.
+    #[default]
+    Auto,
+    /// Any host.
+    Any,
+    /// `localhost`, `127.0.0.1` and `[::1]`, any port.
+    Loopback,
+    /// These host names (without port), plus the loopback ones.
+    List(Vec<String>),
 }
 
 /// Which browser origins may talk to the server (DNS-rebinding defence, S1.4/S4.1).

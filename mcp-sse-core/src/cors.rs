@@ -41,6 +41,14 @@ impl Origin {
     }
 }
 
+/// The allowed origin to remember for a response sent later.
+pub(crate) fn allowed_value(origin: &Origin) -> Option<HeaderValue> {
+    match origin {
+        Origin::Allowed(value) => Some(value.clone()),
+        _ => None,
+    }
+}
+
 /// `http(s)://localhost`, `127.0.0.1` or `[::1]`, with or without a port.
 fn is_loopback(origin: &[u8]) -> bool {
     let Ok(origin) = std::str::from_utf8(origin) else {

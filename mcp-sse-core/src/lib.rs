@@ -46,21 +46,25 @@
 //! let now = Instant::now();
 //! let (head, ()) = http::Request::post("/mcp")
 //!     .header("content-type", "application/json")
+//!     .header("accept", "application/json, text/event-stream")
 //!     .body(())
 //!     .unwrap()
 //!     .into_parts();
-//! let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
-//! server.handle_request(now, head, body);
+//! let body = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#;
+//! server.handle_request(now, head, Bytes::from_static(body));
 //!
-//! let raw = serde_json::value::RawValue::from_string("{}".into()).unwrap();
+//! let result = r#"{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"x","version":"1"}}"#;
+//! let raw = serde_json::value::RawValue::from_string(result.into()).unwrap();
 //! while let Some(output) = server.poll_output() {
 //!     match output {
 //!         Output::Event(Event::Request { key, request, .. }) => {
-//!             assert_eq!(request.method, "ping");
+//!             assert_eq!(request.method, "initialize");
 //!             server.reply(now, key, Ok(&raw)).unwrap();
 //!         }
 //!         Output::Respond { response, .. } => {
-//!             assert_eq!(response.body().as_ref(), br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+//!             // JSON, because the answer came before anything else (S2.9).
+//!             assert_eq!(response.status(), 200);
+//!             assert!(response.headers().contains_key("mcp-session-id"));
 //!         }
 //!         _ => {}
 //!     }
@@ -78,18 +82,24 @@ mod error;
 pub mod fuzzing;
 mod ids;
 pub mod jsonrpc;
+mod legacy;
 mod output;
+mod replay;
 mod server;
 mod session;
 pub mod sse;
 mod stream;
+mod streamable;
 mod timer;
+mod version;
 pub mod wire;
 
 pub use chunk::Chunk;
-pub use config::{Config, Cors, OriginPolicy};
+pub use config::{Config, Cors, HostPolicy, OriginPolicy, ResponseMode};
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};
 pub use output::{CloseReason, Event, Output, Transport};
+pub use replay::{EventId, EventStore, MemoryStore, StreamId};
 pub use server::{Server, Stats, Target};
 pub use timer::TimerKind;
+pub use version::ProtocolVersion;

@@ -81,6 +81,14 @@ pub enum Event {
         /// Its transport.
         transport: Transport,
     },
+    /// The client cancelled a request (`notifications/cancelled`, S2.17): nothing will be sent
+    /// for it, and a reply to it returns [`ReplyError::UnknownRequest`](crate::ReplyError).
+    Cancelled {
+        /// The request.
+        key: RequestKey,
+        /// The client's reason, if it gave one.
+        reason: Option<String>,
+    },
     /// A session ended. Requests of it that were not answered yet are dropped: replies to them
     /// return [`ReplyError::UnknownRequest`](crate::ReplyError).
     SessionClosed {
@@ -98,9 +106,11 @@ pub enum Transport {
     /// 2024-11-05 HTTP+SSE: `GET /sse` + `POST /messages`, or the seed's variant on the MCP
     /// endpoint. Replies travel on the session's stream.
     LegacySse,
-    /// A `POST` to the MCP endpoint that names no session, answered on its own (the seed's
-    /// POST-only mode): JSON, or an SSE stream scoped to the request when the application sends
-    /// notifications before its reply.
+    /// Streamable HTTP with a session (2025-03-26 … 2025-11-25): `POST`s answered with JSON or
+    /// an SSE stream, a standalone `GET` stream, `DELETE`, resumability.
+    Streamable,
+    /// A `POST` to the MCP endpoint with no session (stateless mode, the seed's POST-only
+    /// mode): answered on its own, with JSON or an SSE stream scoped to the request.
     Direct,
 }
 
@@ -114,4 +124,9 @@ pub enum CloseReason {
     Closed,
     /// The server is shutting down.
     Shutdown,
+    /// The client ended it with `DELETE` (S2.42).
+    Deleted,
+    /// It was idle for `Config::idle_timeout`, or its client never spoke after `initialize`
+    /// within `Config::init_timeout`.
+    Expired,
 }

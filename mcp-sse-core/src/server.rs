@@ -4,20 +4,23 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::HeaderValue;
+use http::header::{self, HeaderValue};
 use http::{Method, StatusCode, request};
 use serde_json::value::RawValue;
 
-use crate::config::Config;
+use crate::config::{Config, HostPolicy};
 use crate::cors::{self, Origin};
 use crate::error::{ReplyError, SendError};
 use crate::ids::{IdGenerator, OsRandom, session_id_from};
 use crate::jsonrpc::{self, ErrorObject};
+use crate::replay::{EventStore, MemoryStore, StreamId};
 use crate::session::Session;
-use crate::stream::{Exchange, Stream, StreamRole};
+use crate::stream::Stream;
 use crate::timer::{TimerKind, Timers};
 use crate::wire::{self, MCP_SESSION_ID};
-use crate::{Chunk, Event, ExchangeId, Output, RequestKey, SessionId, Transport, sse};
+use crate::{
+    CloseReason, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SessionId, Transport,
+};
 
 /// The MCP transport state machine: HTTP exchanges in, responses, SSE bytes and application
 /// events out. It owns sessions, streams, timers and queues, and performs no IO.
@@ -28,53 +31,56 @@ use crate::{Chunk, Event, ExchangeId, Output, RequestKey, SessionId, Transport, 
 ///   [`handle_consumed`](Self::handle_consumed), [`handle_disconnect`](Self::handle_disconnect),
 ///   [`handle_timeout`](Self::handle_timeout);
 /// - **commands** from the application: [`reply`](Self::reply), [`send`](Self::send),
-///   [`close_session`](Self::close_session), [`shutdown`](Self::shutdown);
+///   [`close_stream`](Self::close_stream), [`close_session`](Self::close_session),
+///   [`shutdown`](Self::shutdown);
 /// - **outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout).
 ///
 /// After every input or command, call `poll_output` until it returns `None`, then read
 /// `poll_timeout` and call `handle_timeout` no later than the instant it gives.
 #[derive(Debug)]
 pub struct Server {
-    config: Config,
+    pub(crate) config: Config,
     ids: Box<dyn IdGenerator>,
+    /// Random per instance; part of every event id, so ids from before a restart are known.
+    pub(crate) epoch: u32,
     /// The latest `now` seen: time never runs backwards inside the server.
     now: Option<Instant>,
     next_exchange: u64,
     next_request: u64,
-    exchanges: HashMap<ExchangeId, Exchange>,
-    sessions: HashMap<SessionId, Session>,
-    requests: HashMap<RequestKey, Pending>,
-    timers: Timers,
+    next_stream: u64,
+    /// Unfinished exchanges and the stream answering each.
+    pub(crate) exchanges: HashMap<ExchangeId, StreamId>,
+    pub(crate) streams: HashMap<StreamId, Stream>,
+    pub(crate) sessions: HashMap<SessionId, Session>,
+    pub(crate) requests: HashMap<RequestKey, Pending>,
+    pub(crate) store: Box<dyn EventStore>,
+    pub(crate) timers: Timers,
     outputs: VecDeque<Output>,
-    stats: Stats,
+    pub(crate) stats: Stats,
     shutting_down: bool,
     last_timeout_reason: Option<TimerKind>,
 }
 
 /// A request handed to the application and not answered yet.
 #[derive(Debug)]
-struct Pending {
-    id: jsonrpc::Id,
-    route: Route,
-}
-
-/// Where the answer to a request goes.
-#[derive(Debug)]
-enum Route {
-    /// On the session's stream (2024-11-05).
-    Session(SessionId),
-    /// On the exchange that carried the request.
-    Exchange(ExchangeId),
+pub(crate) struct Pending {
+    pub(crate) id: jsonrpc::Id,
+    pub(crate) session: Option<SessionId>,
+    /// The stream that carries its answer.
+    pub(crate) stream: StreamId,
+    /// Whether it is `initialize`, whose answer names the session's version.
+    pub(crate) initialize: bool,
 }
 
 /// Where [`Server::send`] puts a message.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Target {
-    /// The session's stream for messages unrelated to a request.
+    /// The session's stream for messages unrelated to a request: the 2024-11-05 stream, or the
+    /// standalone `GET` stream (S2.20).
     Session(SessionId),
     /// The stream that will carry the answer to this request (progress, logging, a
-    /// server-to-client request made while handling it).
+    /// server-to-client request made while handling it, S2.13).
     Request(RequestKey),
 }
 
@@ -96,11 +102,13 @@ pub struct Stats {
     pub sessions_opened: u64,
     /// Sessions closed.
     pub sessions_closed: u64,
+    /// Streams resumed with `Last-Event-ID`.
+    pub resumes: u64,
 }
 
-/// The MCP endpoint paths the server answers on.
+/// The paths the server answers on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endpoint {
+pub(crate) enum Endpoint {
     Mcp,
     Sse,
     Messages,
@@ -108,10 +116,11 @@ enum Endpoint {
 
 /// What every response of one exchange carries.
 #[derive(Debug)]
-struct Ctx {
-    exchange: ExchangeId,
-    origin: Origin,
-    session: Option<HeaderValue>,
+pub(crate) struct Ctx {
+    pub(crate) exchange: ExchangeId,
+    pub(crate) origin: Origin,
+    /// The session the response belongs to: named on every response of it (S2.44).
+    pub(crate) session: Option<HeaderValue>,
 }
 
 impl Server {
@@ -120,23 +129,36 @@ impl Server {
         Self::with_id_generator(config, Box::new(OsRandom))
     }
 
-    /// A server whose session ids come from `ids` (deterministic ids for tests).
-    pub fn with_id_generator(config: Config, ids: Box<dyn IdGenerator>) -> Self {
+    /// A server whose session ids and epoch come from `ids` (deterministic for tests).
+    pub fn with_id_generator(config: Config, mut ids: Box<dyn IdGenerator>) -> Self {
+        let mut seed = [0; 16];
+        ids.fill(&mut seed);
+        let epoch = u32::from_be_bytes([seed[12], seed[13], seed[14], seed[15]]);
+        let store = MemoryStore::new(config.replay_bytes, config.replay_age);
         Self {
             config,
             ids,
+            epoch,
             now: None,
             next_exchange: 0,
             next_request: 0,
+            next_stream: 0,
             exchanges: HashMap::new(),
+            streams: HashMap::new(),
             sessions: HashMap::new(),
             requests: HashMap::new(),
+            store: Box::new(store),
             timers: Timers::default(),
             outputs: VecDeque::new(),
             stats: Stats::default(),
             shutting_down: false,
             last_timeout_reason: None,
         }
+    }
+
+    /// Replaces the event store (before any request), e.g. with one shared between instances.
+    pub fn set_event_store(&mut self, store: Box<dyn EventStore>) {
+        self.store = store;
     }
 
     // ---- getters ----
@@ -166,14 +188,29 @@ impl Server {
         self.sessions.get(session).map(|s| s.transport)
     }
 
+    /// The protocol version a live session negotiated, once its `initialize` was answered.
+    pub fn session_version(&self, session: &str) -> Option<ProtocolVersion> {
+        self.sessions.get(session)?.version
+    }
+
     /// Exchanges not finished yet: open streams and requests waiting for the application.
     pub fn exchange_count(&self) -> usize {
         self.exchanges.len()
     }
 
+    /// Streams held, including broken ones waiting to be resumed.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
     /// Requests handed to the application and not answered yet.
     pub fn requests_in_flight(&self) -> usize {
         self.requests.len()
+    }
+
+    /// Bytes of events kept for replay.
+    pub fn replay_bytes(&self) -> usize {
+        self.store.bytes()
     }
 
     /// Timer entries held, stale ones included (they go when they come due).
@@ -183,15 +220,13 @@ impl Server {
 
     /// Bytes handed out on `exchange`'s stream that the adapter has not credited back.
     pub fn unconsumed(&self, exchange: ExchangeId) -> Option<usize> {
-        match self.exchanges.get(&exchange)? {
-            Exchange::Stream(stream) => Some(stream.unconsumed),
-            Exchange::Waiting { .. } => None,
-        }
+        let stream = self.streams.get(self.exchanges.get(&exchange)?)?;
+        (stream.open_exchange() == Some(exchange)).then_some(stream.unconsumed)
     }
 
     /// The timer behind the latest `handle_timeout` that did something, to debug wake-ups.
-    pub fn last_timeout_reason(&self) -> Option<TimerKind> {
-        self.last_timeout_reason
+    pub fn last_timeout_reason(&self) -> Option<&TimerKind> {
+        self.last_timeout_reason.as_ref()
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -227,7 +262,11 @@ impl Server {
     /// room is free again in the stream's queue.
     pub fn handle_consumed(&mut self, now: Instant, exchange: ExchangeId, bytes: usize) {
         self.advance(now);
-        if let Some(Exchange::Stream(stream)) = self.exchanges.get_mut(&exchange) {
+        if let Some(stream) = self
+            .exchanges
+            .get(&exchange)
+            .and_then(|s| self.streams.get_mut(s))
+        {
             stream.unconsumed = stream.unconsumed.saturating_sub(bytes);
         }
     }
@@ -235,23 +274,9 @@ impl Server {
     /// The client went away before `exchange` finished. Unknown or finished exchanges are
     /// ignored (the adapter may race a `Finish`).
     pub fn handle_disconnect(&mut self, now: Instant, exchange: ExchangeId) {
-        self.advance(now);
-        match self.exchanges.remove(&exchange) {
-            Some(Exchange::Stream(stream)) => match stream.role {
-                StreamRole::Legacy(session) => {
-                    // The stream is the session (S1.9): later POSTs to it get 404.
-                    self.end_session(&session, crate::CloseReason::ClientGone);
-                }
-                StreamRole::Request(key) => {
-                    // Before 2026-07-28 a disconnect is no cancellation (S2.17); the answer
-                    // simply has nowhere to go.
-                    self.requests.remove(&key);
-                }
-            },
-            Some(Exchange::Waiting { key, .. }) => {
-                self.requests.remove(&key);
-            }
-            None => {}
+        let now = self.advance(now);
+        if let Some(stream) = self.exchanges.remove(&exchange) {
+            self.detach(now, stream);
         }
         self.prune_timers();
     }
@@ -260,12 +285,14 @@ impl Server {
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance(now);
         while let Some(kind) = self.timers.pop_due(now) {
-            match kind {
-                TimerKind::Keepalive(exchange) => {
-                    if self.keepalive(now, exchange) {
-                        self.last_timeout_reason = Some(kind);
-                    }
-                }
+            let acted = match &kind {
+                TimerKind::Keepalive(exchange) => self.keepalive(now, *exchange),
+                TimerKind::Hold(exchange) => self.hold_expired(now, *exchange),
+                TimerKind::StreamExpiry(stream) => self.stream_expired(now, *stream),
+                TimerKind::SessionExpiry(session) => self.session_expiry(now, session),
+            };
+            if acted {
+                self.last_timeout_reason = Some(kind);
             }
         }
         self.prune_timers();
@@ -286,37 +313,23 @@ impl Server {
             .requests
             .remove(&key)
             .ok_or(ReplyError::UnknownRequest)?;
+        if let Some(session) = pending
+            .session
+            .as_ref()
+            .and_then(|s| self.sessions.get_mut(s))
+        {
+            session.in_flight -= 1;
+            session.last_active = now;
+            if pending.initialize {
+                // The negotiated version is whatever the application answered (S5.14).
+                session.version = outcome.ok().and_then(negotiated_version);
+            }
+        }
         let body = match outcome {
             Ok(result) => jsonrpc::encode_response(&pending.id, result),
             Err(error) => jsonrpc::encode_error(Some(&pending.id), error),
         };
-        match pending.route {
-            Route::Session(session) => {
-                let Some(state) = self.sessions.get_mut(&session) else {
-                    return Err(ReplyError::UnknownRequest);
-                };
-                state.in_flight -= 1;
-                let stream = state.stream;
-                // Accepted requests were admitted with room for their answer: always queued.
-                self.write_message(now, stream, body);
-            }
-            Route::Exchange(exchange) => match self.exchanges.remove(&exchange) {
-                Some(Exchange::Waiting { origin, .. }) => {
-                    let ctx = Ctx {
-                        exchange,
-                        origin: origin.map_or(Origin::Absent, Origin::Allowed),
-                        session: None,
-                    };
-                    self.respond(&ctx, wire::json(StatusCode::OK, body));
-                }
-                Some(Exchange::Stream(stream)) => {
-                    self.exchanges.insert(exchange, Exchange::Stream(stream));
-                    self.write_message(now, exchange, body);
-                    self.finish(exchange);
-                }
-                None => return Err(ReplyError::UnknownRequest),
-            },
-        }
+        self.answer(now, pending.stream, key, body);
         self.prune_timers();
         Ok(())
     }
@@ -327,70 +340,63 @@ impl Server {
     /// ([`SendError::QueueFull`]): try again once the client has read.
     pub fn send(&mut self, now: Instant, target: Target, message: Bytes) -> Result<(), SendError> {
         let now = self.advance(now);
-        let exchange = match target {
+        let stream = match target {
             Target::Session(session) => {
-                self.sessions
+                let session = self
+                    .sessions
                     .get(&session)
-                    .ok_or(SendError::UnknownSession)?
-                    .stream
+                    .ok_or(SendError::UnknownSession)?;
+                match session.transport {
+                    Transport::LegacySse => session.streams.first().copied(),
+                    _ => session.standalone,
+                }
+                .ok_or(SendError::NoStream)?
             }
             Target::Request(key) => {
-                let pending = self.requests.get(&key).ok_or(SendError::UnknownRequest)?;
-                match &pending.route {
-                    Route::Session(session) => {
-                        self.sessions
-                            .get(session)
-                            .ok_or(SendError::UnknownSession)?
-                            .stream
-                    }
-                    Route::Exchange(exchange) => {
-                        let exchange = *exchange;
-                        self.upgrade_to_stream(now, exchange, key);
-                        exchange
-                    }
-                }
+                self.requests
+                    .get(&key)
+                    .ok_or(SendError::UnknownRequest)?
+                    .stream
             }
         };
-        match self.exchanges.get(&exchange) {
-            Some(Exchange::Stream(stream))
-                if stream.unconsumed >= self.config.stream_queue_bytes =>
-            {
-                Err(SendError::QueueFull)
-            }
-            Some(Exchange::Stream(_)) => {
-                self.write_message(now, exchange, message);
-                Ok(())
-            }
-            _ => Err(SendError::NoStream),
-        }
+        let result = self.push_message(now, stream, message);
+        self.prune_timers();
+        result
     }
 
-    /// Ends a session: its stream is finished, its unanswered requests are dropped, and later
+    /// Closes the connection of the stream that carries `key`'s answer without ending the
+    /// stream: the client resumes it with `Last-Event-ID` after the `retry` hint (2025-11-25
+    /// polling, S2.31/S2.32). Only streams whose client can resume them may be closed so.
+    pub fn close_stream(&mut self, now: Instant, key: RequestKey) -> Result<(), SendError> {
+        let now = self.advance(now);
+        let stream = self
+            .requests
+            .get(&key)
+            .ok_or(SendError::UnknownRequest)?
+            .stream;
+        let result = self.poll_close(now, stream);
+        self.prune_timers();
+        result
+    }
+
+    /// Ends a session: its streams are finished, its unanswered requests are dropped, and later
     /// requests naming it get `404`. Returns whether it existed.
     pub fn close_session(&mut self, now: Instant, session: &SessionId) -> bool {
-        self.advance(now);
-        let existed = self.close_with(session, crate::CloseReason::Closed);
+        let now = self.advance(now);
+        let existed = self.end_session(now, session, CloseReason::Closed);
         self.prune_timers();
         existed
     }
 
-    /// Starts a graceful shutdown: every session stream gets a reconnection hint and is finished,
-    /// new requests get `503`. Requests answered on their own exchange may still be replied to;
-    /// the adapter waits for [`exchange_count`](Self::exchange_count) to reach zero.
+    /// Starts a graceful shutdown: every session ends and its streams get a reconnection hint and
+    /// are finished; new requests get `503`. Requests answered on their own exchange may still be
+    /// replied to; the adapter waits for [`exchange_count`](Self::exchange_count) to reach zero.
     pub fn shutdown(&mut self, now: Instant) {
         let now = self.advance(now);
         self.shutting_down = true;
         let sessions: Vec<SessionId> = self.sessions.keys().cloned().collect();
         for session in sessions {
-            if let Some(state) = self.sessions.get(&session) {
-                let stream = state.stream;
-                self.write(
-                    now,
-                    stream,
-                    sse::encode_retry(self.config.reconnect_hint_ms),
-                );
-            }
-            self.close_with(&session, crate::CloseReason::Shutdown);
+            self.end_session(now, &session, CloseReason::Shutdown);
         }
         self.prune_timers();
     }
@@ -423,6 +429,9 @@ impl Server {
                 response,
             });
         }
+        if !self.host_allowed(&head) {
+            return self.reject(ctx, StatusCode::FORBIDDEN, "Host not allowed");
+        }
         if matches!(ctx.origin, Origin::Forbidden) {
             return self.reject(ctx, StatusCode::FORBIDDEN, "Origin not allowed");
         }
@@ -433,11 +442,21 @@ impl Server {
         match (endpoint, &head.method) {
             (Endpoint::Sse, &Method::GET) => self.open_legacy(now, ctx, &head, Endpoint::Messages),
             (Endpoint::Sse, _) => self.respond(ctx, wire::method_not_allowed("GET, OPTIONS")),
-            (Endpoint::Messages, &Method::POST) => self.post(now, ctx, &head, body, true),
+            (Endpoint::Messages, &Method::POST) => self.post(now, ctx, &head, body, endpoint),
             (Endpoint::Messages, _) => self.respond(ctx, wire::method_not_allowed("POST, OPTIONS")),
-            (Endpoint::Mcp, &Method::GET) => self.get_mcp(now, ctx, &head),
-            (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, &head, body, false),
-            (Endpoint::Mcp, _) => self.respond(ctx, wire::method_not_allowed("GET, POST, OPTIONS")),
+            (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, &head, body, endpoint),
+            (Endpoint::Mcp, &Method::GET) if self.config.sessions => self.get_mcp(now, ctx, &head),
+            (Endpoint::Mcp, &Method::DELETE) if self.config.sessions => {
+                self.delete_mcp(now, ctx, &head)
+            }
+            (Endpoint::Mcp, _) => {
+                let allow = match (self.config.sessions, self.config.allow_delete) {
+                    (false, _) => "POST, OPTIONS",
+                    (true, false) => "GET, POST, OPTIONS",
+                    (true, true) => "GET, POST, DELETE, OPTIONS",
+                };
+                self.respond(ctx, wire::method_not_allowed(allow))
+            }
         }
     }
 
@@ -453,237 +472,196 @@ impl Server {
         }
     }
 
-    /// `GET` on the MCP endpoint: without a session it opens a 2024-11-05 stream whose POSTs go
-    /// back to this endpoint (the seed's variant, S1.12, S2.51).
-    fn get_mcp(&mut self, now: Instant, ctx: &mut Ctx, head: &request::Parts) {
-        if !wire::accepts(&head.headers, "text/event-stream") {
-            let status = StatusCode::NOT_ACCEPTABLE;
-            return self.reject(
-                ctx,
-                status,
-                "Not Acceptable: Accept must include text/event-stream",
-            );
-        }
-        match head.headers.get(MCP_SESSION_ID) {
-            None => self.open_legacy(now, ctx, head, Endpoint::Mcp),
-            Some(value) => {
-                if self.sessions.contains_key(value.to_str().unwrap_or("")) {
-                    ctx.session = Some(value.clone());
-                    self.reject(
-                        ctx,
-                        StatusCode::CONFLICT,
-                        "The session already has its stream",
-                    )
-                } else {
-                    self.reject(ctx, StatusCode::NOT_FOUND, "Session not found")
-                }
-            }
-        }
-    }
-
-    // ---- 2024-11-05 HTTP+SSE (S1.x) ----
-
-    /// Opens a session whose stream is this response (S1.1a), its first event `endpoint` (S1.2).
-    fn open_legacy(
-        &mut self,
-        now: Instant,
-        ctx: &mut Ctx,
-        head: &request::Parts,
-        posts_to: Endpoint,
-    ) {
-        if !wire::accepts(&head.headers, "text/event-stream") {
-            let status = StatusCode::NOT_ACCEPTABLE;
-            return self.reject(
-                ctx,
-                status,
-                "Not Acceptable: Accept must include text/event-stream",
-            );
-        }
-        if self.sessions.len() >= self.config.max_sessions {
-            let retry = self.config.retry_after_secs;
-            return self.respond(ctx, wire::unavailable(retry, None, "Too many sessions"));
-        }
-        let session = self.mint_session_id();
-        let header = HeaderValue::from_str(session.as_str())
-            .expect("session ids are visible ASCII, a valid header value");
-        self.sessions.insert(
-            session.clone(),
-            Session {
-                transport: Transport::LegacySse,
-                stream: ctx.exchange,
-                in_flight: 0,
-                header: header.clone(),
-            },
-        );
-        ctx.session = Some(header);
-        self.start_stream(now, ctx, StreamRole::Legacy(session.clone()));
-
-        let path = match posts_to {
-            Endpoint::Mcp => &self.config.mcp_path,
-            _ => &self.config.messages_path,
+    /// DNS-rebinding defence (S4.3): a page on another site that resolves its name to a
+    /// loopback address still sends its own name as `Host`.
+    fn host_allowed(&self, head: &request::Parts) -> bool {
+        let names: &[String] = match &self.config.hosts {
+            HostPolicy::Auto | HostPolicy::Any => return true,
+            HostPolicy::Loopback => &[],
+            HostPolicy::List(names) => names,
         };
-        let uri = format!("{}{path}?sessionId={session}", self.config.base_path);
-        let frame = sse::encode(&sse::Event {
-            event: Some("endpoint"),
-            data: Some(Bytes::from(uri)),
-            ..Default::default()
-        })
-        .expect("a static event name is a valid field");
-        self.write(now, ctx.exchange, frame);
-
-        self.stats.sessions_opened += 1;
-        self.push(Output::Event(Event::SessionOpened {
-            session,
-            transport: Transport::LegacySse,
-        }));
+        let host = head
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| head.uri.host());
+        let Some(host) = host else {
+            // No name at all: nothing a browser could have been tricked into.
+            return true;
+        };
+        let name = match host.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        name.eq_ignore_ascii_case("localhost")
+            || name == "127.0.0.1"
+            || name == "::1"
+            || names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
-    /// A `POST` with one JSON-RPC message: to a 2024-11-05 session named by the `sessionId`
-    /// query parameter or the `Mcp-Session-Id` header, or (on the MCP endpoint, naming no
-    /// session) answered on its own.
+    /// A `POST`: to a 2024-11-05 session, to a Streamable HTTP session, an `initialize` that
+    /// opens one, or (stateless) a request answered on its own.
     fn post(
         &mut self,
         now: Instant,
         ctx: &mut Ctx,
         head: &request::Parts,
         body: Bytes,
-        session_required: bool,
+        endpoint: Endpoint,
     ) {
         let named = wire::query_param(head.uri.query(), "sessionId")
             .or_else(|| wire::query_param(head.uri.query(), "session_id"))
             .or_else(|| {
-                head.headers
-                    .get(MCP_SESSION_ID)
-                    .map(|v| v.to_str().unwrap_or("\0"))
+                let value = head.headers.get(MCP_SESSION_ID)?;
+                Some(value.to_str().unwrap_or("\u{0}"))
             });
         let session = named.and_then(|id| self.sessions.get_key_value(id));
+        let transport = session.map(|(_, s)| s.transport);
         if let Some((_, state)) = session {
-            // Every response of a session names it, errors included (S2.44).
             ctx.session = Some(state.header.clone());
         }
         let session = session.map(|(id, _)| id.clone());
 
+        // Streamable HTTP clients must take both answer shapes (S2.5).
+        let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::LegacySse);
+        if streamable
+            && !(wire::accepts(&head.headers, "application/json")
+                && wire::accepts(&head.headers, "text/event-stream"))
+        {
+            let status = StatusCode::NOT_ACCEPTABLE;
+            let text = "Not Acceptable: Accept must list application/json and text/event-stream";
+            return self.reject(ctx, status, text);
+        }
         if !wire::is_json(&head.headers) {
             let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-            return self.reject(
-                ctx,
-                status,
-                "Unsupported Media Type: Content-Type must be application/json",
-            );
+            let text = "Unsupported Media Type: Content-Type must be application/json";
+            return self.reject(ctx, status, text);
         }
         if body.len() > self.config.max_body_bytes {
             return self.reject(ctx, StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
         }
-        let message = match jsonrpc::classify(&body) {
-            Ok(jsonrpc::Body::Single(message)) => message,
-            Ok(jsonrpc::Body::Batch(_)) => {
-                let code = jsonrpc::INVALID_REQUEST;
-                let response = wire::error(
-                    StatusCode::BAD_REQUEST,
-                    None,
-                    code,
-                    "Batches are not supported",
-                );
-                return self.respond(ctx, response);
-            }
+        let body = match jsonrpc::classify(&body) {
+            Ok(body) => body,
             Err(invalid) => {
                 let response = wire::json(StatusCode::BAD_REQUEST, invalid.to_error_body());
                 return self.respond(ctx, response);
             }
         };
-        let (status, code, text) = match (named, session) {
-            (_, Some(session)) => return self.deliver_legacy(now, ctx, session, message),
-            (None, None) if !session_required => return self.deliver_direct(ctx, message),
-            (Some(_), None) => (
-                StatusCode::NOT_FOUND,
-                jsonrpc::SESSION_NOT_FOUND,
-                "Session not found",
-            ),
-            (None, None) => (
-                StatusCode::BAD_REQUEST,
-                jsonrpc::SERVER_ERROR,
-                "Missing session id",
-            ),
-        };
-        let response = wire::error(status, message.id(), code, text);
-        self.respond(ctx, response)
-    }
-
-    /// Hands a message of a 2024-11-05 session to the application; `202` once it is accepted
-    /// (S1.8), the answer follows on the session's stream (S1.3).
-    fn deliver_legacy(
-        &mut self,
-        _now: Instant,
-        ctx: &Ctx,
-        session: SessionId,
-        message: jsonrpc::Message,
-    ) {
-        if let jsonrpc::Message::Request(request) = message {
-            let state = self
-                .sessions
-                .get(&session)
-                .expect("the caller looked the session up");
-            let queued = match self.exchanges.get(&state.stream) {
-                Some(Exchange::Stream(stream)) => stream.unconsumed,
-                _ => 0,
-            };
-            // Backpressure is not a closed session (the seed's review finding): 503 + Retry-After.
-            if state.in_flight >= self.config.max_requests_in_flight
-                || queued >= self.config.stream_queue_bytes
-            {
-                let retry = self.config.retry_after_secs;
-                let response =
-                    wire::unavailable(retry, Some(&request.id), "Session busy: retry later");
-                return self.respond(ctx, response);
-            }
-            self.sessions
-                .get_mut(&session)
-                .expect("the caller looked the session up")
-                .in_flight += 1;
-            let key = self.admit(request.id.clone(), Route::Session(session.clone()));
-            self.push(Output::Event(Event::Request {
-                key,
-                session: Some(session),
-                transport: Transport::LegacySse,
-                request,
-            }));
-        } else {
-            self.deliver_other(Some(session), Transport::LegacySse, message);
+        if let Some(session) = &session
+            && let Some(state) = self.sessions.get_mut(session)
+        {
+            state.last_active = now;
         }
-        self.respond(ctx, wire::accepted());
+        match (transport, session) {
+            (Some(Transport::LegacySse), Some(session)) => {
+                self.post_legacy(now, ctx, session, body)
+            }
+            (Some(_), Some(session)) => {
+                if let Some(response) = self.check_protocol_version(&head.headers) {
+                    return self.respond(ctx, response);
+                }
+                self.post_streamable(now, ctx, Some(session), body)
+            }
+            _ if named.is_some() => {
+                let id = first_id(&body);
+                let code = jsonrpc::SESSION_NOT_FOUND;
+                let response = wire::error(StatusCode::NOT_FOUND, id, code, "Session not found");
+                self.respond(ctx, response)
+            }
+            _ if endpoint == Endpoint::Mcp && !self.config.sessions => {
+                self.post_streamable(now, ctx, None, body)
+            }
+            _ if endpoint == Endpoint::Mcp && is_initialize(&body) => {
+                self.open_streamable(now, ctx, body)
+            }
+            _ => {
+                // S2.39: a server that requires sessions answers 400 without one.
+                let id = first_id(&body);
+                let code = jsonrpc::SERVER_ERROR;
+                let text = "Bad Request: Mcp-Session-Id header is required";
+                let response = wire::error(StatusCode::BAD_REQUEST, id, code, text);
+                self.respond(ctx, response)
+            }
+        }
     }
 
-    /// Hands a message that names no session to the application. A request waits for its
-    /// answer on this exchange; anything else is acknowledged with `202` (S2.8).
-    fn deliver_direct(&mut self, ctx: &Ctx, message: jsonrpc::Message) {
-        let jsonrpc::Message::Request(request) = message else {
-            self.deliver_other(None, Transport::Direct, message);
-            return self.respond(ctx, wire::accepted());
-        };
-        let key = self.admit(request.id.clone(), Route::Exchange(ctx.exchange));
-        self.exchanges.insert(
-            ctx.exchange,
-            Exchange::Waiting {
-                key,
-                origin: cors_origin(&ctx.origin),
-            },
+    /// An unsupported `MCP-Protocol-Version` gets `400` naming the supported ones (S2.48). A
+    /// version other than the negotiated one is tolerated: clients send older ones (the
+    /// conformance suite sends 2025-03-26 on 2025-11-25 sessions).
+    pub(crate) fn check_protocol_version(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Option<http::Response<Bytes>> {
+        let value = headers.get(wire::MCP_PROTOCOL_VERSION)?;
+        if value
+            .to_str()
+            .ok()
+            .and_then(ProtocolVersion::parse)
+            .is_some()
+        {
+            return None;
+        }
+        let text = format!(
+            "Bad Request: Unsupported protocol version (supported versions: {})",
+            ProtocolVersion::ALL.map(ProtocolVersion::as_str).join(", ")
         );
-        self.push(Output::Event(Event::Request {
-            key,
-            session: None,
-            transport: Transport::Direct,
-            request,
-        }));
+        let data = RawValue::from_string(format!(
+            "{{\"supported\":{}}}",
+            ProtocolVersion::supported_json()
+        ))
+        .expect("a JSON object");
+        let error = ErrorObject::new(jsonrpc::SERVER_ERROR, text).with_data(data);
+        Some(wire::json(
+            StatusCode::BAD_REQUEST,
+            jsonrpc::encode_error(None, &error),
+        ))
     }
 
-    fn deliver_other(
+    // ---- requests ----
+
+    pub(crate) fn admit(
         &mut self,
+        request: &jsonrpc::Request,
+        session: Option<SessionId>,
+        stream: StreamId,
+    ) -> RequestKey {
+        let key = RequestKey(self.next_request);
+        self.next_request += 1;
+        self.stats.messages_in += 1;
+        if let Some(state) = session.as_ref().and_then(|s| self.sessions.get_mut(s)) {
+            state.in_flight += 1;
+        }
+        if let Some(stream) = self.streams.get_mut(&stream) {
+            stream.keys.push(key);
+        }
+        let pending = Pending {
+            id: request.id.clone(),
+            session,
+            stream,
+            initialize: request.method == "initialize",
+        };
+        self.requests.insert(key, pending);
+        key
+    }
+
+    /// Hands a notification or a client's response to the application.
+    pub(crate) fn deliver_other(
+        &mut self,
+        now: Instant,
         session: Option<SessionId>,
         transport: Transport,
         message: jsonrpc::Message,
     ) {
         self.stats.messages_in += 1;
+        if let Some(state) = session.as_ref().and_then(|s| self.sessions.get_mut(s)) {
+            state.initialized = true;
+        }
         let event = match message {
+            jsonrpc::Message::Notification(notification)
+                if notification.method == "notifications/cancelled" =>
+            {
+                return self.cancel(now, session.as_ref(), notification);
+            }
             jsonrpc::Message::Notification(notification) => Event::Notification {
                 session,
                 transport,
@@ -694,145 +672,149 @@ impl Server {
         self.push(Output::Event(event));
     }
 
-    fn admit(&mut self, id: jsonrpc::Id, route: Route) -> RequestKey {
-        let key = RequestKey(self.next_request);
-        self.next_request += 1;
-        self.stats.messages_in += 1;
-        self.requests.insert(key, Pending { id, route });
-        key
-    }
-
-    // ---- streams ----
-
-    fn start_stream(&mut self, now: Instant, ctx: &Ctx, role: StreamRole) {
-        self.exchanges
-            .insert(ctx.exchange, Exchange::Stream(Stream::new(role, now)));
-        let mut head = wire::sse_head();
-        if let Some(session) = &ctx.session {
-            head.headers_mut().insert(MCP_SESSION_ID, session.clone());
+    /// `notifications/cancelled` (S2.17): the request's answer will not be sent, and the
+    /// application hears of it. Unknown ids are ignored: the answer may have crossed the notice.
+    fn cancel(
+        &mut self,
+        now: Instant,
+        session: Option<&SessionId>,
+        notification: jsonrpc::Notification,
+    ) {
+        #[derive(serde::Deserialize)]
+        struct Params {
+            #[serde(rename = "requestId")]
+            request_id: serde_json::Value,
+            reason: Option<String>,
         }
-        cors::decorate(&self.config, &ctx.origin, head.headers_mut());
-        self.push(Output::StartStream {
-            exchange: ctx.exchange,
-            head,
-        });
-        self.timers.arm(
-            now + self.config.keepalive_interval,
-            TimerKind::Keepalive(ctx.exchange),
-        );
-    }
-
-    /// A request answered on its own exchange turns into an SSE stream when the application
-    /// sends something before its reply: the head goes out now, as `text/event-stream`.
-    fn upgrade_to_stream(&mut self, now: Instant, exchange: ExchangeId, key: RequestKey) {
-        if let Some(Exchange::Waiting { origin, .. }) = self.exchanges.get(&exchange) {
-            let ctx = Ctx {
-                exchange,
-                origin: origin.clone().map_or(Origin::Absent, Origin::Allowed),
-                session: None,
-            };
-            self.start_stream(now, &ctx, StreamRole::Request(key));
-        }
-    }
-
-    fn write_message(&mut self, now: Instant, exchange: ExchangeId, json: Bytes) {
-        let frame = sse::encode(&sse::Event {
-            event: Some("message"),
-            data: Some(json),
-            ..Default::default()
-        })
-        .expect("a static event name is a valid field");
-        self.write(now, exchange, frame);
-    }
-
-    fn write(&mut self, now: Instant, exchange: ExchangeId, chunk: Chunk) {
-        let Some(Exchange::Stream(stream)) = self.exchanges.get_mut(&exchange) else {
+        let Some(params) = notification
+            .params
+            .as_ref()
+            .and_then(|p| serde_json::from_str::<Params>(p.get()).ok())
+        else {
             return;
         };
-        stream.unconsumed += chunk.len();
-        stream.last_write = now;
-        self.stats.frames_out += 1;
-        self.outputs.push_back(Output::Data { exchange, chunk });
-    }
-
-    fn finish(&mut self, exchange: ExchangeId) {
-        if self.exchanges.remove(&exchange).is_some() {
-            self.push(Output::Finish { exchange });
-        }
-    }
-
-    /// Writes a comment on a stream that has been idle for the keepalive interval (E5.1) and
-    /// re-arms its timer. Returns whether it wrote.
-    fn keepalive(&mut self, now: Instant, exchange: ExchangeId) -> bool {
-        let interval = self.config.keepalive_interval;
-        let Some(Exchange::Stream(stream)) = self.exchanges.get(&exchange) else {
-            return false;
+        let id = match params.request_id {
+            serde_json::Value::String(text) => jsonrpc::Id::String(text.into()),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(n) => jsonrpc::Id::Number(n),
+                None => return,
+            },
+            _ => return,
         };
-        let due = stream.last_write + interval;
-        if due > now {
-            self.timers.arm(due, TimerKind::Keepalive(exchange));
-            return false;
+        let found = self
+            .requests
+            .iter()
+            .find(|(_, p)| p.id == id && p.session.as_ref() == session)
+            .map(|(key, _)| *key);
+        let Some(key) = found else { return };
+        let pending = self.requests.remove(&key).expect("found above");
+        if let Some(state) = session.and_then(|s| self.sessions.get_mut(s)) {
+            state.in_flight -= 1;
         }
-        // A reader that is not reading needs no keepalive, and must not be sent more.
-        let wrote = stream.unconsumed < self.config.stream_queue_bytes;
-        if wrote {
-            self.stats.keepalives += 1;
-            self.write(
-                now,
-                exchange,
-                sse::encode_comment("").expect("an empty comment is valid"),
-            );
-        }
-        self.timers
-            .arm(now + interval, TimerKind::Keepalive(exchange));
-        wrote
+        self.drop_answer(now, pending.stream, key);
+        self.push(Output::Event(Event::Cancelled {
+            key,
+            reason: params.reason,
+        }));
     }
 
     // ---- sessions ----
 
-    fn mint_session_id(&mut self) -> SessionId {
-        loop {
+    pub(crate) fn mint_session(&mut self, now: Instant, transport: Transport) -> SessionId {
+        let id = loop {
             let mut bytes = [0; 16];
             self.ids.fill(&mut bytes);
             let id = session_id_from(&bytes);
             if !self.sessions.contains_key(&id) {
-                return id;
+                break id;
             }
-        }
+        };
+        let header = HeaderValue::from_str(id.as_str())
+            .expect("session ids are visible ASCII, a valid header value");
+        self.sessions
+            .insert(id.clone(), Session::new(transport, header, now));
+        self.stats.sessions_opened += 1;
+        self.push(Output::Event(Event::SessionOpened {
+            session: id.clone(),
+            transport,
+        }));
+        id
     }
 
-    fn close_with(&mut self, session: &SessionId, reason: crate::CloseReason) -> bool {
-        let Some(stream) = self.sessions.get(session).map(|s| s.stream) else {
+    /// Forgets a session, its streams and its unanswered requests, and tells the application.
+    pub(crate) fn end_session(
+        &mut self,
+        now: Instant,
+        session: &SessionId,
+        reason: CloseReason,
+    ) -> bool {
+        let Some(state) = self.sessions.remove(session) else {
             return false;
         };
-        self.finish(stream);
-        self.end_session(session, reason);
-        true
-    }
-
-    /// Forgets a session and its unanswered requests, and tells the application.
-    fn end_session(&mut self, session: &SessionId, reason: crate::CloseReason) {
-        if self.sessions.remove(session).is_none() {
-            return;
+        for stream in state.streams {
+            self.end_stream(now, stream, reason);
         }
-        self.requests
-            .retain(|_, pending| !matches!(&pending.route, Route::Session(s) if s == session));
         self.stats.sessions_closed += 1;
         self.push(Output::Event(Event::SessionClosed {
             session: session.clone(),
             reason,
         }));
+        true
+    }
+
+    /// Closes a session that has been idle, or that never spoke after `initialize`.
+    fn session_expiry(&mut self, now: Instant, session: &SessionId) -> bool {
+        let Some(state) = self.sessions.get(session) else {
+            return false;
+        };
+        let busy = state.in_flight > 0
+            || state
+                .streams
+                .iter()
+                .any(|s| self.streams.get(s).is_some_and(|s| s.exchange().is_some()));
+        let deadline = match (state.initialized, self.config.init_timeout) {
+            (false, Some(limit)) => Some(state.created + limit),
+            _ => self
+                .config
+                .idle_timeout
+                .map(|idle| state.last_active + idle),
+        };
+        match deadline {
+            Some(at) if at <= now && !busy => {
+                self.end_session(now, session, CloseReason::Expired);
+                true
+            }
+            Some(at) => {
+                let idle = self
+                    .config
+                    .idle_timeout
+                    .unwrap_or(std::time::Duration::from_secs(60));
+                let at = if busy || at <= now { now + idle } else { at };
+                self.timers
+                    .arm(at, TimerKind::SessionExpiry(session.clone()));
+                false
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn arm_session_expiry(&mut self, now: Instant, session: &SessionId) {
+        let first = self.config.init_timeout.or(self.config.idle_timeout);
+        if let Some(after) = first {
+            self.timers
+                .arm(now + after, TimerKind::SessionExpiry(session.clone()));
+        }
     }
 
     // ---- responses ----
 
-    fn reject(&mut self, ctx: &Ctx, status: StatusCode, message: &str) {
+    pub(crate) fn reject(&mut self, ctx: &Ctx, status: StatusCode, message: &str) {
         let response = wire::error(status, None, jsonrpc::SERVER_ERROR, message);
         self.respond(ctx, response);
     }
 
     /// Sends a complete response with the headers every response of the exchange carries.
-    fn respond(&mut self, ctx: &Ctx, mut response: http::Response<Bytes>) {
+    pub(crate) fn respond(&mut self, ctx: &Ctx, mut response: http::Response<Bytes>) {
         if response.status().is_client_error() || response.status().is_server_error() {
             self.stats.rejected += 1;
         }
@@ -848,8 +830,14 @@ impl Server {
         });
     }
 
-    fn push(&mut self, output: Output) {
+    pub(crate) fn push(&mut self, output: Output) {
         self.outputs.push_back(output);
+    }
+
+    pub(crate) fn new_stream_id(&mut self) -> StreamId {
+        let id = StreamId(self.next_stream);
+        self.next_stream += 1;
+        id
     }
 
     fn advance(&mut self, now: Instant) -> Instant {
@@ -859,16 +847,36 @@ impl Server {
     }
 
     fn prune_timers(&mut self) {
-        let exchanges = &self.exchanges;
+        let (exchanges, streams, sessions) = (&self.exchanges, &self.streams, &self.sessions);
         self.timers.prune(|kind| match kind {
-            TimerKind::Keepalive(exchange) => exchanges.contains_key(&exchange),
+            TimerKind::Keepalive(exchange) | TimerKind::Hold(exchange) => {
+                exchanges.contains_key(exchange)
+            }
+            TimerKind::StreamExpiry(stream) => streams.contains_key(stream),
+            TimerKind::SessionExpiry(session) => sessions.contains_key(session),
         });
     }
 }
 
-fn cors_origin(origin: &Origin) -> Option<HeaderValue> {
-    match origin {
-        Origin::Allowed(value) => Some(value.clone()),
-        _ => None,
+/// The version an `initialize` result names, if served.
+fn negotiated_version(result: &RawValue) -> Option<ProtocolVersion> {
+    #[derive(serde::Deserialize)]
+    struct Result<'a> {
+        #[serde(rename = "protocolVersion", borrow)]
+        version: &'a str,
+    }
+    let result: Result<'_> = serde_json::from_str(result.get()).ok()?;
+    ProtocolVersion::parse(result.version)
+}
+
+fn is_initialize(body: &jsonrpc::Body) -> bool {
+    matches!(body, jsonrpc::Body::Single(jsonrpc::Message::Request(r)) if r.method == "initialize")
+}
+
+/// The id to echo in an error about a whole body (S3.27).
+pub(crate) fn first_id(body: &jsonrpc::Body) -> Option<&jsonrpc::Id> {
+    match body {
+        jsonrpc::Body::Single(message) => message.id(),
+        jsonrpc::Body::Batch(_) => None,
     }
 }

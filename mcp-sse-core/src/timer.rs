@@ -9,14 +9,21 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use crate::ExchangeId;
+use crate::replay::StreamId;
+use crate::{ExchangeId, SessionId};
 
 /// What a timer is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum TimerKind {
     /// Write a comment frame on an idle SSE stream (E5.1).
     Keepalive(ExchangeId),
+    /// Start the SSE head of an answer whose request stayed silent (`Config::json_hold`).
+    Hold(ExchangeId),
+    /// Drop a stream whose connection broke and that nobody resumed (`Config::replay_age`).
+    StreamExpiry(StreamId),
+    /// Check a session for idleness (`Config::idle_timeout`, `Config::init_timeout`).
+    SessionExpiry(SessionId),
 }
 
 #[derive(Debug, Default)]
@@ -43,9 +50,9 @@ impl Timers {
     }
 
     /// Drops entries at the top whose target is gone, so `next` does not wake anyone for them.
-    pub(crate) fn prune(&mut self, mut live: impl FnMut(TimerKind) -> bool) {
+    pub(crate) fn prune(&mut self, mut live: impl FnMut(&TimerKind) -> bool) {
         while let Some(Reverse((_, kind))) = self.heap.peek() {
-            if live(*kind) {
+            if live(kind) {
                 return;
             }
             self.heap.pop();

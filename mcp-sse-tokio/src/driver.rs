@@ -51,6 +51,11 @@ pub(crate) enum Command {
         params: Value,
         done: oneshot::Sender<Result<Value, RequestError>>,
     },
+    /// Close the connection of a request's stream, keeping the stream resumable.
+    CloseStream {
+        key: RequestKey,
+        done: oneshot::Sender<Result<(), SendError>>,
+    },
     /// End a session.
     CloseSession { session: SessionId },
     /// Finish every stream; `done` fires once no exchange is left.
@@ -209,6 +214,9 @@ impl<H: Handler> Driver<H> {
                         let _ = done.send(Err(error.into()));
                     }
                 }
+            }
+            Command::CloseStream { key, done } => {
+                let _ = done.send(self.server.close_stream(now, key));
             }
             Command::CloseSession { session } => {
                 self.server.close_session(now, &session);

@@ -96,6 +96,18 @@ impl RequestContext {
         result.await.unwrap_or(Err(RequestError::Gone))
     }
 
+    /// Closes the connection of this request's SSE stream without ending the stream: the client
+    /// reconnects and resumes with `Last-Event-ID` (2025-11-25 polling). Fails when the client
+    /// could not resume (older protocol versions, JSON answers).
+    pub async fn close_stream(&self) -> Result<(), SendError> {
+        let (done, result) = oneshot::channel();
+        self.command(Command::CloseStream {
+            key: self.key,
+            done,
+        });
+        result.await.unwrap_or(Err(SendError::UnknownRequest))
+    }
+
     fn command(&self, command: Command) {
         // A closed driver means the server is gone; the receivers above then report that.
         let _ = self.driver.send(command);

@@ -150,7 +150,10 @@ pub async fn fetch(
 
 /// `POST` with a JSON body.
 pub async fn post(addr: SocketAddr, uri: &str, headers: &[(&str, &str)], json: &str) -> Reply {
-    let mut all = vec![("content-type", "application/json")];
+    let mut all = vec![
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
     all.extend_from_slice(headers);
     fetch(
         addr,

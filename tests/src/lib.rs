@@ -155,9 +155,12 @@ impl Sim {
         self.request("GET", uri, &all, "")
     }
 
-    /// `POST uri` with a JSON body and extra headers.
+    /// `POST uri` with a JSON body and extra headers, accepting JSON and SSE answers.
     pub fn post(&mut self, uri: &str, headers: &[(&str, &str)], body: &str) -> ExchangeId {
-        let mut all = vec![("content-type", "application/json")];
+        let mut all = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ];
         all.extend_from_slice(headers);
         self.request("POST", uri, &all, body)
     }

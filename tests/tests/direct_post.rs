@@ -1,14 +1,20 @@
-//! A POST to the MCP endpoint that names no session is answered on its own (the seed's
-//! POST-only mode): JSON for a reply, 202 for notifications and responses, and an SSE stream
-//! scoped to the request when the application sends something first.
+//! Stateless mode (`Config::sessions = false`, S2.45): a POST to the MCP endpoint is answered on
+//! its own (the seed's POST-only mode): JSON for a reply, 202 for notifications and responses,
+//! and an SSE stream scoped to the request when the application sends something first.
 
 use mcp_sse_core::{Config, Event, Target, Transport};
 use mcp_sse_tests::Sim;
 use serde_json::json;
 
+fn stateless() -> Config {
+    let mut config = Config::default();
+    config.sessions = false;
+    config
+}
+
 #[test]
 fn a_request_is_answered_with_json() {
-    let mut sim = Sim::new(Config::default());
+    let mut sim = Sim::new(stateless());
     let x = sim.post(
         "/mcp",
         &[],
@@ -42,7 +48,7 @@ fn a_request_is_answered_with_json() {
 
 #[test]
 fn notifications_and_responses_get_202() {
-    let mut sim = Sim::new(Config::default());
+    let mut sim = Sim::new(stateless());
     let x = sim.post(
         "/mcp",
         &[],
@@ -56,7 +62,7 @@ fn notifications_and_responses_get_202() {
 
 #[test]
 fn a_notification_first_upgrades_the_answer_to_a_stream() {
-    let mut sim = Sim::new(Config::default());
+    let mut sim = Sim::new(stateless());
     let x = sim.post("/mcp", &[], r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"progressToken":"t"}}}"#);
     let (key, _) = sim.next_request();
     let progress = bytes::Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}}"#);
@@ -83,7 +89,7 @@ fn a_notification_first_upgrades_the_answer_to_a_stream() {
 
 #[test]
 fn invalid_bodies_are_rejected_before_the_application() {
-    let mut sim = Sim::new(Config::default());
+    let mut sim = Sim::new(stateless());
     let x = sim.post("/mcp", &[], "");
     assert_eq!(sim.seen(x).status(), 400);
     assert_eq!(sim.seen(x).json()["error"]["code"], -32700);
@@ -103,7 +109,7 @@ fn invalid_bodies_are_rejected_before_the_application() {
 
 #[test]
 fn a_client_that_leaves_drops_the_waiting_request() {
-    let mut sim = Sim::new(Config::default());
+    let mut sim = Sim::new(stateless());
     let x = sim.post("/mcp", &[], r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
     let (key, _) = sim.next_request();
     sim.disconnect(x);

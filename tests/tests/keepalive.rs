@@ -25,7 +25,7 @@ fn e5_1_idle_stream_gets_a_comment_every_interval() {
         .collect();
     assert_eq!(times, [0, 15, 30, 45, 60].map(Duration::from_secs).to_vec());
     assert!(
-        matches!(sim.server.last_timeout_reason(), Some(TimerKind::Keepalive(x)) if x == stream)
+        matches!(sim.server.last_timeout_reason(), Some(TimerKind::Keepalive(x)) if *x == stream)
     );
     // Comments dispatch nothing (E4.5): only the endpoint event is an event.
     assert_eq!(sim.seen(stream).events().len(), 1);

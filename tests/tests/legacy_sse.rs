@@ -234,7 +234,7 @@ fn client_responses_and_notifications_reach_the_application() {
     let x = sim.post(
         &endpoint,
         &[],
-        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}"#,
     );
     assert_eq!(sim.seen(x).status(), 202);
     let events = sim.take_events();
@@ -246,7 +246,7 @@ fn client_responses_and_notifications_reach_the_application() {
         }
     ));
     assert!(
-        matches!(&events[1], Event::Notification { notification, .. } if notification.method == "notifications/cancelled")
+        matches!(&events[1], Event::Notification { notification, .. } if notification.method == "notifications/roots/list_changed")
     );
 }
 

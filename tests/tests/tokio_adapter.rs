@@ -28,7 +28,7 @@ impl Handler for TestApp {
             .map(|p| serde_json::from_str(p.get()).unwrap())
             .unwrap_or(Value::Null);
         match request.method.as_str() {
-            "echo" => Ok(params),
+            "echo" | "initialize" => Ok(params),
             "slow" => {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 Ok(json!({}))
@@ -212,7 +212,7 @@ async fn every_status_code_of_the_legacy_transport_over_http() {
     let r = client::fetch(addr, "PUT", "/mcp", &[], "").await;
     assert_eq!(
         (r.status(), r.header("allow")),
-        (405, Some("GET, POST, OPTIONS"))
+        (405, Some("GET, POST, DELETE, OPTIONS"))
     );
     let r = client::fetch(addr, "GET", "/mcp", &[("accept", "application/json")], "").await;
     assert_eq!(r.status(), 406);
@@ -299,8 +299,10 @@ async fn a_closed_stream_ends_its_session() {
 }
 
 #[tokio::test]
-async fn direct_posts_answer_with_json_or_a_request_stream() {
-    let server = start(Config::default()).await;
+async fn stateless_posts_answer_with_json_or_a_request_stream() {
+    let mut config = Config::default();
+    config.sessions = false;
+    let server = start(config).await;
     let r = client::post(
         server.addr,
         "/mcp",
@@ -316,7 +318,10 @@ async fn direct_posts_answer_with_json_or_a_request_stream() {
         server.addr,
         "POST",
         "/mcp",
-        &[("content-type", "application/json")],
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ],
         r#"{"jsonrpc":"2.0","id":2,"method":"progress"}"#,
     )
     .await;
@@ -386,7 +391,7 @@ async fn graceful_shutdown_finishes_streams_with_a_retry_hint() {
     let addr = server.addr;
     server.stop().await;
     while stream.next_item().await.is_some() {}
-    assert!(stream.raw.ends_with(b"retry: 3000\n\n"));
+    assert!(stream.raw.ends_with(b"retry: 1000\n\n"));
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "the listener is closed"
@@ -407,10 +412,17 @@ async fn mounts_in_axum() {
         addr,
         "/mcp",
         &[],
-        r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"echo":1}}"#,
     )
     .await;
-    assert_eq!(r.json(), json!({"jsonrpc":"2.0","id":1,"result":{}}));
+    assert!(
+        r.header("mcp-session-id").is_some(),
+        "initialize minted a session"
+    );
+    assert_eq!(
+        r.json(),
+        json!({"jsonrpc":"2.0","id":1,"result":{"echo":1}})
+    );
     let (mut stream, endpoint) = client::open_legacy(addr, "/sse").await;
     let r = client::post(
         addr,

@@ -1,0 +1,666 @@
+#!/usr/bin/env python3
+"""Interop check: the official MCP Python SDK client (mcp.client.streamable_http.streamable_http_client,
+Streamable HTTP with sessions, 2025-03-26 … 2025-11-25) against an mcp-sse server's MCP endpoint.
+
+Usage: python streamable_client.py [URL]   (URL defaults to $MCP_URL, e.g. http://127.0.0.1:8080/mcp)
+Env:   MCP_TIMEOUT_S  global deadline for the whole run in seconds (default 20)
+       MCP_WIRE=1     print the HTTP flow of every check (by default only for the resumption checks
+                      and for failed checks)
+
+Needs the conformance fixture tools `echo`, `test_tool_with_progress` and `test_reconnection`.
+Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
+seen by the SDK's httpx2 client, through a wrapping transport), and ends with
+`py-streamable: N passed, M failed`. Exits 0 only when every check passed.
+
+What mcp 2.3.0 does on the wire (mcp/client/streamable_http.py):
+  - Every request (POST, GET and DELETE alike) carries `accept: application/json, text/event-stream`,
+    `content-type: application/json`, `mcp-session-id` once known, and `mcp-protocol-version` after
+    initialize.
+  - After notifications/initialized it opens the standalone GET stream; on an error status (405
+    included) it retries once after 1 s, then gives up quietly.
+  - A POST's SSE stream that ends or fails before the response, after an event with an `id`, is resumed
+    with GET + `last-event-id: <last id seen>` after the server's `retry:` (else 1 s). A failed
+    resumption GET (any error status, 404/405 included) is retried; after 2 failures the request is
+    failed with a CONNECTION_CLOSED error.
+  - The session ends with DELETE when the streamable_http_client context exits (terminate_on_close).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from typing import Any
+
+import anyio
+import httpx2
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+LABEL = "py-streamable"
+URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MCP_URL", "")
+GLOBAL_TIMEOUT_S = float(os.environ.get("MCP_TIMEOUT_S", "20"))
+# Per check; the resumption checks wait the server's `retry:` (the SDK honours it) plus the replay.
+CHECK_TIMEOUT_S = min(8.0, GLOBAL_TIMEOUT_S * 0.3)
+SHOW_WIRE = os.environ.get("MCP_WIRE") == "1"
+
+_lock = threading.Lock()
+_counts = {"passed": 0, "failed": 0}
+_finished = False
+T0 = time.monotonic()
+
+
+def ok(what: str) -> None:
+    with _lock:
+        _counts["passed"] += 1
+    print(f"ok - {what}", flush=True)
+
+
+def not_ok(what: str, why: object) -> None:
+    with _lock:
+        _counts["failed"] += 1
+    text = " ".join(_describe(why).split())
+    if len(text) > 600:
+        text = text[:600] + "…"
+    print(f"not ok - {what}: {text}", flush=True)
+
+
+def diag(line: str) -> None:
+    flat = " ".join(str(line).split("\n"))
+    print(f"# {flat if len(flat) <= 400 else flat[:400] + '…'}", flush=True)
+
+
+def _describe(e: object) -> str:
+    """Flatten (nested) exception groups into one readable message."""
+    if isinstance(e, BaseExceptionGroup):
+        return "; ".join(_describe(x) for x in e.exceptions)
+    if isinstance(e, BaseException):
+        msg = str(e)
+        return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+    return str(e)
+
+
+def finish() -> None:
+    global _finished
+    with _lock:
+        if _finished:
+            return
+        _finished = True
+        p, f = _counts["passed"], _counts["failed"]
+    print(f"{LABEL}: {p} passed, {f} failed", flush=True)
+    sys.stdout.flush()
+    os._exit(0 if f == 0 and p > 0 else 1)
+
+
+class _OneLineFormatter(logging.Formatter):
+    """SDK log records as one `# log …` line each (an exception shows as its type and message only)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            msg += f" ({_describe(record.exc_info[1])})"
+        flat = " ".join(f"# log {record.levelname.lower()} {record.name}: {msg}".split())
+        return flat if len(flat) <= 400 else flat[:400] + "…"
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_OneLineFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+
+def ms() -> int:
+    return int((time.monotonic() - T0) * 1000)
+
+
+def _field(obj: object, *names: str) -> object:
+    """Read a field under its 2.x (snake_case) or 1.x (camelCase) name."""
+    for n in names:
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return None
+
+
+def assert_eq(actual: object, expected: object, what: str) -> None:
+    if actual != expected:
+        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def assert_text_result(result: object, text: str | None = None) -> None:
+    if _field(result, "is_error", "isError"):
+        raise AssertionError(f"isError is true: {result!r}")
+    content = _field(result, "content")
+    if not isinstance(content, list) or not content:
+        raise AssertionError(f"no (or empty) content list: {result!r}")
+    item = content[0]
+    if getattr(item, "type", None) != "text":
+        raise AssertionError(f"content[0].type: expected 'text', got {getattr(item, 'type', None)!r}")
+    if text is not None:
+        assert_eq(len(content), 1, "content length")
+        assert_eq(getattr(item, "text", None), text, "content[0].text")
+    elif not getattr(item, "text", None):
+        raise AssertionError("empty text")
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire log: the SDK's httpx2 client gets a transport that records each request's headers, the
+# status, and every SSE event handed to the SDK; it can also cut one POST's SSE body after the
+# first progress event (a simulated network failure: the connection is dropped and the body read
+# fails with httpx2.ReadError).
+# ---------------------------------------------------------------------------------------------
+WIRE: list[dict[str, Any]] = []
+
+
+def rpc_summary(body: bytes) -> str:
+    try:
+        m = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(m, dict):
+        return "?"
+    if "method" in m:
+        rid = f"#{m['id']}" if "id" in m else ""
+        name = (m.get("params") or {}).get("name")
+        return f"{m['method']}{rid}{' ' + name if isinstance(name, str) else ''}"
+    if "id" in m:
+        return f"response#{m['id']}"
+    return "?"
+
+
+def event_record(ev: dict[str, str]) -> dict[str, Any]:
+    rec: dict[str, Any] = {"t": ms(), "id": ev.get("id"), "retry": ev.get("retry"), "kind": "empty"}
+    data = ev.get("data")
+    if data:
+        try:
+            m = json.loads(data)
+            if m.get("method") == "notifications/progress":
+                rec.update(kind="progress", progress=(m.get("params") or {}).get("progress"),
+                           total=(m.get("params") or {}).get("total"))
+            elif "method" in m:
+                rec.update(kind=m["method"])
+            else:
+                rec.update(kind="error" if "error" in m else "result", rid=m.get("id"))
+        except ValueError:
+            rec.update(kind="unparsable")
+    elif data is None:
+        rec["kind"] = "no-data"
+    return rec
+
+
+def event_text(rec: dict[str, Any]) -> str:
+    parts = []
+    if rec.get("id"):
+        parts.append(f"id={rec['id']}")
+    if rec.get("retry") is not None:
+        parts.append(f"retry={rec['retry']}")
+    k = rec["kind"]
+    if k == "progress":
+        parts.append(f"progress {rec.get('progress')}/{rec.get('total')}")
+    elif k in ("result", "error"):
+        parts.append(f"{k}#{rec.get('rid')}")
+    elif k == "empty":
+        parts.append('data=""')
+    else:
+        parts.append(k)
+    return " ".join(parts)
+
+
+class SseTap:
+    """Minimal SSE parser over the bytes handed to the SDK (for the log only)."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+        self.buf = ""
+        self.ev: dict[str, str] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        self.buf += chunk.decode("utf-8", errors="replace")
+        lines = re.split(r"\r\n|\r|\n", self.buf)
+        self.buf = lines.pop()
+        for line in lines:
+            if line == "":
+                if self.ev:
+                    self.entry["events"].append(event_record(self.ev))
+                self.ev = {}
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if field == "data":
+                self.ev["data"] = value if "data" not in self.ev else self.ev["data"] + "\n" + value
+            elif field in ("id", "retry", "event"):
+                self.ev[field] = value
+
+
+class Cut:
+    def __init__(self, match_tool: str) -> None:
+        self.armed = False
+        self.match_tool = match_tool
+        self.first_progress_seen = anyio.Event()
+        self.progress_event_id: str | None = None
+
+
+class TapStream(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream, entry: dict[str, Any], cut: Cut | None) -> None:
+        self.inner = inner
+        self.entry = entry
+        self.cut = cut
+        self.tap = SseTap(entry)
+
+    async def __aiter__(self):  # type: ignore[override]
+        pending = b""
+        cut_now = False
+        try:
+            async for chunk in self.inner:
+                if self.cut is None:
+                    self.tap.feed(chunk)
+                    yield chunk
+                    continue
+                data = pending + chunk
+                text = data.decode("latin-1")  # 1:1 bytes to chars: indexes are byte offsets
+                at = text.find("notifications/progress")
+                if at < 0:
+                    last = max(text.rfind("\n\n"), text.rfind("\r\r"))
+                    upto = last + 2 if last >= 0 else 0
+                    if upto:
+                        self.tap.feed(data[:upto])
+                        yield data[:upto]
+                    pending = data[upto:]
+                    continue
+                m = re.search(r"\r\n\r\n|\n\n|\r\r", text[at:])
+                if m is None:
+                    pending = data
+                    continue
+                end = at + m.end()
+                start = text.rfind("\n\n", 0, at)
+                idm = re.search(r"(?:^|\n)id: ?([^\r\n]*)", text[start + 1 if start >= 0 else 0:end])
+                self.cut.progress_event_id = idm.group(1) if idm else None
+                self.tap.feed(data[:end])
+                yield data[:end]
+                cut_now = True
+                break
+            else:
+                self.entry["end"] = f"+{ms()}ms closed by server"
+        except httpx2.HTTPError as e:
+            self.entry["end"] = f"+{ms()}ms read failed: {type(e).__name__}: {e}"
+            raise
+        if cut_now:
+            assert self.cut is not None
+            await self.inner.aclose()  # drop the real connection
+            with anyio.move_on_after(2):
+                await self.cut.first_progress_seen.wait()
+            self.entry["end"] = f"+{ms()}ms cut by the client after the first progress event"
+            raise httpx2.ReadError("interop: simulated network cut")
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class WireTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, tag: str, cut: Cut | None = None) -> None:
+        self.tag = tag
+        self.cut = cut
+        self.inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        h = request.headers
+        body = request.content if request.method == "POST" else b""
+        entry: dict[str, Any] = {
+            "n": len(WIRE) + 1,
+            "t": ms(),
+            "tag": self.tag,
+            "method": request.method,
+            "rpc": rpc_summary(body) if body else "",
+            "accept": h.get("accept"),
+            "session": h.get("mcp-session-id"),
+            "pv": h.get("mcp-protocol-version"),
+            "last_event_id": h.get("last-event-id"),
+            "status": None,
+            "ctype": None,
+            "events": [],
+            "end": None,
+        }
+        WIRE.append(entry)
+        try:
+            resp = await self.inner.handle_async_request(request)
+        except Exception as e:
+            entry["end"] = f"request failed: {type(e).__name__}: {e}"
+            raise
+        entry["status"] = resp.status_code
+        entry["ctype"] = resp.headers.get("content-type")
+        entry["resp_session"] = resp.headers.get("mcp-session-id")
+        if not (entry["ctype"] or "").startswith("text/event-stream"):
+            return resp
+        cut = None
+        if (
+            self.cut is not None
+            and self.cut.armed
+            and request.method == "POST"
+            and re.fullmatch(r"tools/call#\S+ " + re.escape(self.cut.match_tool), entry["rpc"])
+        ):
+            self.cut.armed = False
+            entry["cut"] = True
+            cut = self.cut
+        assert isinstance(resp.stream, httpx2.AsyncByteStream)
+        return httpx2.Response(
+            resp.status_code,
+            headers=resp.headers,
+            stream=TapStream(resp.stream, entry, cut),
+            request=request,
+            extensions=resp.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def fmt_entry(e: dict[str, Any]) -> list[str]:
+    h = []
+    if e["accept"]:
+        h.append(f'accept="{e["accept"]}"')
+    if e["session"]:
+        h.append(f"session={e['session'][:8]}…")
+    if e["pv"]:
+        h.append(f"mcp-protocol-version={e['pv']}")
+    if e["last_event_id"]:
+        h.append(f"last-event-id={e['last_event_id']}")
+    status = "no response" if e["status"] is None else f"{e['status']} {e['ctype'] or ''}".strip()
+    rpc = f" {e['rpc']}" if e["rpc"] else ""
+    lines = [f"{e['tag']} +{e['t']}ms {e['method']}{rpc} [{' '.join(h)}] -> {status}"]
+    for ev in e["events"]:
+        lines.append(f"    +{ev['t']}ms event: {event_text(ev)}")
+    if e["end"]:
+        lines.append(f"    {e['end']}")
+    return lines
+
+
+def print_wire(from_n: int, title: str) -> None:
+    entries = [e for e in WIRE if e["n"] >= from_n]
+    if not entries:
+        return
+    diag(f"wire ({title}):")
+    for e in entries:
+        for line in fmt_entry(e):
+            diag(f"  {line}")
+
+
+def events_since(from_n: int, tag: str) -> list[dict[str, Any]]:
+    return [ev for e in WIRE if e["n"] >= from_n and e["tag"] == tag for ev in e["events"]]
+
+
+# ---------------------------------------------------------------------------------------------
+
+STREAM_ERRORS: list[str] = []
+
+
+def make_message_handler(tag: str):
+    async def handler(message: object) -> None:
+        if isinstance(message, Exception):
+            STREAM_ERRORS.append(f"{tag}: {_describe(message)}")
+
+    return handler
+
+
+def make_http_client(transport: WireTransport) -> httpx2.AsyncClient:
+    # The SDK's defaults: 30 s connect/write/pool, 300 s read (long-lived SSE streams).
+    return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(30.0, read=300.0))
+
+
+class Checks:
+    def __init__(self) -> None:
+        self.reported: set[str] = set()
+
+    async def run(self, name: str, fn, *, always_show_wire: bool = False) -> bool:  # noqa: ANN001
+        self.reported.add(name)
+        from_n = len(WIRE) + 1
+        errors_before = len(STREAM_ERRORS)
+        good = False
+        try:
+            with anyio.fail_after(CHECK_TIMEOUT_S):
+                label = await fn()
+            ok(f"{name} ({label})" if label else name)
+            good = True
+        except Exception as e:  # noqa: BLE001 - report every failure as a check result
+            if isinstance(e, TimeoutError):
+                e = TimeoutError(f"check exceeded {CHECK_TIMEOUT_S:g} s")
+            not_ok(name, e)
+        if always_show_wire or not good or SHOW_WIRE:
+            print_wire(from_n, name)
+        for err in STREAM_ERRORS[errors_before:]:
+            diag(f"  stream error: {err}")
+        return good
+
+    def not_run(self, name: str, why: str) -> None:
+        if name not in self.reported:
+            self.reported.add(name)
+            not_ok(name, why)
+
+
+C_INIT = "initialize"
+C_LIST = "tools/list contains echo"
+C_ECHO = "tools/call echo"
+C_PROGRESS = "tools/call test_tool_with_progress (3 progress notifications, then result)"
+C_CUT = "resumption after a network cut (test_tool_with_progress via GET + Last-Event-ID)"
+C_RECONNECT = "test_reconnection (server closes the stream, client resumes)"
+C_TERMINATE = "terminate session (DELETE on close), then old session id gets 404"
+ALL = [C_INIT, C_LIST, C_ECHO, C_PROGRESS, C_CUT, C_RECONNECT, C_TERMINATE]
+
+
+def check_progress(progress: list[tuple[float, float | None]]) -> None:
+    assert_eq([p for p, _ in progress], [0, 50, 100], "progress values in order")
+    for _, total in progress:
+        assert_eq(total, 100, "progress total")
+
+
+async def progress_call(session: ClientSession, events: list[Any], cut: Cut | None = None) -> object:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        events.append(("progress", progress, total))
+        if cut is not None:
+            cut.first_progress_seen.set()
+
+    return await session.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+
+
+async def check_cut(checks: Checks) -> None:
+    """(5) Its own session (client B) whose transport cuts the tools/call POST after progress 0."""
+
+    async def body() -> str:
+        cut = Cut("test_tool_with_progress")
+        from_n = len(WIRE) + 1
+        async with make_http_client(WireTransport("B", cut)) as http_b:
+            async with streamable_http_client(URL, http_client=http_b) as (read, write):
+                async with ClientSession(
+                    read, write, read_timeout_seconds=CHECK_TIMEOUT_S, message_handler=make_message_handler("B")
+                ) as session:
+                    await session.initialize()
+                    events: list[Any] = []
+                    cut.armed = True
+                    result = await progress_call(session, events, cut)
+                    events.append(("result",))
+                    await anyio.sleep(0.3)  # a duplicated replay would show up here
+        mine = [e for e in WIRE if e["n"] >= from_n]
+        post = next((e for e in mine if e.get("cut")), None)
+        if post is None:
+            raise AssertionError("the tools/call POST was not cut (no SSE response with a progress event?)")
+        if not (post["end"] or "").endswith("cut by the client after the first progress event"):
+            raise AssertionError(f"POST stream: {post['end'] or 'still open'}")
+        resumes = [e for e in mine if e["method"] == "GET" and e["last_event_id"]]
+        if not resumes:
+            raise AssertionError("no GET with Last-Event-ID was sent after the cut")
+        if not any(e["status"] == 200 for e in resumes):
+            raise AssertionError(f"resumption GET answered {[e['status'] for e in resumes]}")
+        if cut.progress_event_id is not None:
+            assert_eq(resumes[0]["last_event_id"], cut.progress_event_id,
+                      "Last-Event-ID (id of the first progress event)")
+        assert_text_result(result)
+        check_progress([(p, t) for (_, p, t) in (e for e in events if e[0] == "progress")])
+        assert_eq([e[0] for e in events], ["progress", "progress", "progress", "result"], "event order")
+        # What reached the SDK on the wire, across the cut POST and the resumption GET(s).
+        call_id = re.match(r"tools/call#(\S+)", post["rpc"]).group(1)  # type: ignore[union-attr]
+        delivered = [ev for e in mine if e is post or (e["method"] == "GET" and e["last_event_id"])
+                     for ev in e["events"]]
+        assert_eq([ev.get("progress") for ev in delivered if ev["kind"] == "progress"], [0, 50, 100],
+                  "progress events delivered (each exactly once)")
+        assert_eq(len([ev for ev in delivered if ev["kind"] in ("result", "error") and str(ev.get("rid")) == call_id]),
+                  1, "responses delivered for the call (exactly once)")
+        return f"GET last-event-id={resumes[0]['last_event_id']} -> {resumes[0]['status']}"
+
+    await checks.run(C_CUT, body, always_show_wire=True)
+
+
+async def run() -> None:
+    checks = Checks()
+    connected = False
+    session_id: str | None = None
+    protocol_version: str | None = None
+    try:
+        with anyio.fail_after(GLOBAL_TIMEOUT_S):
+            async with make_http_client(WireTransport("A")) as http_a:
+                async with streamable_http_client(URL, http_client=http_a) as (read, write):
+                    async with ClientSession(
+                        read, write, read_timeout_seconds=CHECK_TIMEOUT_S, message_handler=make_message_handler("A")
+                    ) as session:
+
+                        async def c_init() -> str:
+                            nonlocal connected, session_id, protocol_version
+                            init = await session.initialize()
+                            info = _field(init, "server_info", "serverInfo")
+                            caps = _field(init, "capabilities")
+                            if info is None or not isinstance(getattr(info, "name", None), str):
+                                raise AssertionError(f"no serverInfo: {init!r}")
+                            if caps is None or getattr(caps, "tools", None) is None:
+                                raise AssertionError(f"server capabilities lack tools: {caps!r}")
+                            protocol_version = str(_field(init, "protocol_version", "protocolVersion"))
+                            post = next(e for e in WIRE if e["tag"] == "A" and e["rpc"].startswith("initialize"))
+                            session_id = post.get("resp_session")
+                            if not session_id:
+                                raise AssertionError("initialize response carried no mcp-session-id")
+                            if not re.fullmatch(r"[\x21-\x7e]+", session_id):
+                                raise AssertionError(f"session id has chars outside 0x21-0x7E: {session_id!r}")
+                            connected = True
+                            return (f"server {info.name} {getattr(info, 'version', '')}, protocol {protocol_version}, "
+                                    f"session {session_id[:8]}…")
+
+                        await checks.run(C_INIT, c_init)
+
+                        async def c_list() -> None:
+                            r = await session.list_tools()
+                            names = [t.name for t in r.tools]
+                            if "echo" not in names:
+                                raise AssertionError(f"tools were {names!r}")
+                            last = [e for e in WIRE if e["tag"] == "A" and e["method"] == "POST"][-1]
+                            assert_eq(last["session"], session_id, "mcp-session-id sent")
+                            assert_eq(last["pv"], protocol_version, "mcp-protocol-version sent")
+
+                        async def c_echo() -> None:
+                            text = "hello from py streamable ✓\nline2"
+                            assert_text_result(await session.call_tool("echo", {"text": text}), text)
+
+                        async def c_progress() -> None:
+                            from_n = len(WIRE) + 1
+                            events: list[Any] = []
+                            result = await progress_call(session, events)
+                            events.append(("result",))
+                            assert_text_result(result)
+                            await anyio.sleep(0.15)  # anything arriving late would be out of order
+                            check_progress([(p, t) for (_, p, t) in (e for e in events if e[0] == "progress")])
+                            assert_eq([e[0] for e in events], ["progress", "progress", "progress", "result"],
+                                      "event order")
+                            wire_progress = [ev for ev in events_since(from_n, "A") if ev["kind"] == "progress"]
+                            assert_eq(len(wire_progress), 3, "progress events on the wire")
+
+                        async def c_reconnect() -> str:
+                            from_n = len(WIRE) + 1
+                            result = await session.call_tool("test_reconnection", {})
+                            assert_text_result(result)
+                            await anyio.sleep(0.15)
+                            mine = [e for e in WIRE if e["n"] >= from_n and e["tag"] == "A"]
+                            post = next((e for e in mine if e["method"] == "POST" and "test_reconnection" in e["rpc"]),
+                                        None)
+                            if post is None or not (post["ctype"] or "").startswith("text/event-stream"):
+                                raise AssertionError(f"POST answered {post and post['status']} {post and post['ctype']}")
+                            resumes = [e for e in mine if e["method"] == "GET" and e["last_event_id"]]
+                            if not resumes:
+                                raise AssertionError("result arrived but no GET with Last-Event-ID was sent "
+                                                     "(server did not close the stream?)")
+                            call_id = re.match(r"tools/call#(\S+)", post["rpc"]).group(1)  # type: ignore[union-attr]
+                            delivered = [ev for e in [post, *resumes] for ev in e["events"]
+                                         if ev["kind"] in ("result", "error") and str(ev.get("rid")) == call_id]
+                            assert_eq(len(delivered), 1, "responses delivered for the call (exactly once)")
+                            return f"GET last-event-id={resumes[0]['last_event_id']} -> {resumes[0]['status']}"
+
+                        for name, fn in [(C_LIST, c_list), (C_ECHO, c_echo), (C_PROGRESS, c_progress)]:
+                            if connected:
+                                await checks.run(name, fn)
+                        await check_cut(checks)
+                        if connected:
+                            await checks.run(C_RECONNECT, c_reconnect, always_show_wire=True)
+                    delete_from = len(WIRE) + 1
+                # Leaving streamable_http_client sent DELETE (terminate_on_close=True).
+
+            async def c_terminate() -> str:
+                dels = [e for e in WIRE if e["n"] >= delete_from and e["tag"] == "A" and e["method"] == "DELETE"]
+                if not dels:
+                    raise AssertionError("no DELETE was sent when the client closed")
+                d = dels[-1]
+                if d["status"] is None or not 200 <= d["status"] < 300:
+                    raise AssertionError(f"DELETE answered {d['status']} (405 = server does not allow termination)")
+                assert_eq(d["session"], session_id, "DELETE mcp-session-id")
+                async with make_http_client(WireTransport("raw")) as raw:
+                    r = await raw.post(
+                        URL,
+                        headers={
+                            "content-type": "application/json",
+                            "accept": "application/json, text/event-stream",
+                            "mcp-session-id": session_id or "",
+                            "mcp-protocol-version": protocol_version or "",
+                        },
+                        content=json.dumps({"jsonrpc": "2.0", "id": 9001, "method": "tools/list", "params": {}}),
+                    )
+                    text = (await r.aread()).decode("utf-8", "replace")
+                assert_eq(r.status_code, 404, f"POST with the terminated session id (body {text[:120]!r})")
+                return f"DELETE -> {d['status']}, then POST -> 404"
+
+            if connected:
+                await checks.run(C_TERMINATE, c_terminate)
+    except BaseException as e:  # noqa: BLE001 - includes ExceptionGroup and TimeoutError
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        if isinstance(e, TimeoutError):
+            e = f"TimeoutError: run exceeded {GLOBAL_TIMEOUT_S:g} s"
+        not_ok("session", e)
+        print_wire(1, "flow so far")
+    for name in ALL:
+        checks.not_run(name, "not connected" if not connected else "not run")
+
+
+def main() -> None:
+    _setup_logging()
+    if not URL:
+        not_ok("arguments", "no URL given (pass it as $1 or set MCP_URL)")
+        finish()
+
+    # Hard watchdog: even if cancellation gets stuck, never hang past the deadline.
+    def _watchdog() -> None:
+        not_ok("global timeout", f"run did not finish within {GLOBAL_TIMEOUT_S + 5:g} s (watchdog)")
+        finish()
+
+    t = threading.Timer(GLOBAL_TIMEOUT_S + 5, _watchdog)
+    t.daemon = True
+    t.start()
+    try:
+        anyio.run(run)
+    except BaseException as e:  # noqa: BLE001
+        not_ok("unexpected error", e)
+    t.cancel()
+    finish()
+
+
+if __name__ == "__main__":
+    main()
