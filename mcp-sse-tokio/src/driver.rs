@@ -75,6 +75,8 @@ pub(crate) struct Driver<H> {
     /// Requests this server sent to clients, by session and the id it gave them.
     asks: HashMap<(Option<SessionId>, Id), Answer>,
     next_ask: u64,
+    /// Handler tasks still running, so a cancellation or a closed session can stop them.
+    tasks: HashMap<RequestKey, (tokio::task::AbortHandle, Option<SessionId>)>,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
 }
 
@@ -127,6 +129,7 @@ impl<H: Handler> Driver<H> {
             streams: HashMap::new(),
             asks: HashMap::new(),
             next_ask: 0,
+            tasks: HashMap::new(),
             shutdown_waiters: Vec::new(),
         }
     }
@@ -184,6 +187,7 @@ impl<H: Handler> Driver<H> {
                 self.server.handle_disconnect(now, exchange);
             }
             Command::Reply { key, outcome } => {
+                self.tasks.remove(&key);
                 if let Err(error) = self.server.reply(now, key, outcome.as_deref()) {
                     tracing::debug!(%key, %error, "reply dropped");
                 }
@@ -283,7 +287,8 @@ impl<H: Handler> Driver<H> {
                     return;
                 };
                 let handler = self.handler.clone();
-                tokio::spawn(async move {
+                let owner = session.clone();
+                let task = tokio::spawn(async move {
                     let guard = ReplyGuard {
                         key,
                         driver: Some(driver.clone()),
@@ -301,6 +306,14 @@ impl<H: Handler> Driver<H> {
                     });
                     guard.reply(outcome);
                 });
+                self.tasks.insert(key, (task.abort_handle(), owner));
+            }
+            Event::Cancelled { key, reason } => {
+                // The client will not read an answer (S2.17): stop the work.
+                tracing::debug!(%key, ?reason, "request cancelled");
+                if let Some((task, _)) = self.tasks.remove(&key) {
+                    task.abort();
+                }
             }
             Event::Notification {
                 session,

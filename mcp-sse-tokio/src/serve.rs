@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::handler::Handler;
 use crate::service::McpService;
-use mcp_sse_core::Config;
+use mcp_sse_core::{Config, HostPolicy};
 
 /// Serves MCP on `listener` (HTTP/1.1 and HTTP/2) until the process ends.
 pub async fn serve<H: Handler>(
@@ -30,6 +30,16 @@ pub async fn serve_with_shutdown<H: Handler>(
     handler: H,
     signal: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let mut config = config;
+    if matches!(config.hosts, HostPolicy::Auto) {
+        // A loopback listener is what DNS rebinding attacks (S4.3): only loopback names then.
+        let loopback = listener.local_addr()?.ip().is_loopback();
+        config.hosts = if loopback {
+            HostPolicy::Loopback
+        } else {
+            HostPolicy::Any
+        };
+    }
     let grace = config.shutdown_grace;
     let (service, handle) = McpService::new(config, handler);
     let connections = GracefulShutdown::new();

@@ -82,11 +82,12 @@ impl Seen {
             .collect()
     }
 
-    /// The data of `message` events, parsed as JSON.
+    /// The data of `message` events, parsed as JSON; the priming event's empty data is skipped
+    /// as clients must (S2.33).
     pub fn messages(&self) -> Vec<Value> {
         self.events()
             .into_iter()
-            .filter(|e| e.event_type == "message")
+            .filter(|e| e.event_type == "message" && !e.data.is_empty())
             .map(|e| serde_json::from_str(&e.data).expect("message data is JSON"))
             .collect()
     }
@@ -285,6 +286,44 @@ impl Sim {
                 other => panic!("unexpected output {other:?}"),
             }
         }
+    }
+
+    /// Opens a Streamable HTTP session that negotiates `version`; returns its id.
+    pub fn initialize(&mut self, version: &str) -> String {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{version}","capabilities":{{}},"clientInfo":{{"name":"sim","version":"0"}}}}}}"#
+        );
+        let init = self.post("/mcp", &[], &body);
+        let (key, request) = self.next_request();
+        assert_eq!(request.method, "initialize");
+        self.reply(
+            key,
+            &format!(r#"{{"protocolVersion":"{version}","capabilities":{{}}}}"#),
+        );
+        let seen = self.seen(init);
+        assert_eq!(seen.status(), 200, "initialize answered");
+        let session = seen
+            .header("mcp-session-id")
+            .expect("a session id")
+            .to_owned();
+        let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let x = self.post("/mcp", &[("mcp-session-id", &session)], note);
+        assert_eq!(self.seen(x).status(), 202);
+        self.take_events();
+        session
+    }
+
+    /// Sends an already-encoded message on `target`.
+    pub fn send(
+        &mut self,
+        target: mcp_sse_core::Target,
+        json: &str,
+    ) -> Result<(), mcp_sse_core::SendError> {
+        let result = self
+            .server
+            .send(self.now, target, Bytes::copy_from_slice(json.as_bytes()));
+        self.drain();
+        result
     }
 
     /// Opens a 2024-11-05 session on `path` and returns its stream and the `endpoint` URI.
