@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Run the official-SDK interop clients (TypeScript, Python) against a running server's
-# 2024-11-05 HTTP+SSE endpoint at BASE_URL/sse. Run scripts/interop-setup.sh first.
+# Run the official-SDK interop clients (TypeScript, Python) against a running server:
+#   - the 2024-11-05 HTTP+SSE endpoint at BASE_URL/sse   (ts-sse, py-sse)
+#   - the Streamable HTTP endpoint at BASE_URL/mcp       (ts-streamable, py-streamable; sessions,
+#     progress, resumption after a cut and after a server-side close, DELETE then 404)
+# Run scripts/interop-setup.sh first.
 #
 # Usage: scripts/interop-run.sh http://127.0.0.1:PORT
 # Env:   MCP_TIMEOUT_MS / MCP_TIMEOUT_S  per-client deadline (defaults 20000 ms / 20 s)
-# Prints each client's output and a final `interop: N passed, M failed` line (sum of both);
-# exits non-zero if either client fails.
+#        MCP_WIRE=1                      streamable clients print the HTTP flow of every check
+# Prints each client's output and a final `interop: N passed, M failed` line (sum of all four);
+# exits non-zero if any client fails.
 set -uo pipefail
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -14,6 +18,7 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then
 fi
 BASE_URL=${1%/}
 SSE_URL="$BASE_URL/sse"
+MCP_URL="$BASE_URL/mcp"
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -69,6 +74,10 @@ echo "# interop: TypeScript SDK client -> $SSE_URL"
 run_client ts-sse node "$TS_DIR/sse-client.mjs" "$SSE_URL"
 echo "# interop: Python SDK client -> $SSE_URL"
 run_client py-sse "$PY" "$ROOT/tests/interop/python/sse_client.py" "$SSE_URL"
+echo "# interop: TypeScript SDK client -> $MCP_URL (Streamable HTTP)"
+run_client ts-streamable node "$TS_DIR/streamable-client.mjs" "$MCP_URL"
+echo "# interop: Python SDK client -> $MCP_URL (Streamable HTTP)"
+run_client py-streamable "$PY" "$ROOT/tests/interop/python/streamable_client.py" "$MCP_URL"
 
 echo "interop: $total_pass passed, $total_fail failed"
 exit "$overall"

@@ -45,6 +45,8 @@ pub(crate) enum Command {
     },
     /// A request to a client, answered when its response arrives.
     Ask {
+        /// The request being handled that asks.
+        key: RequestKey,
         target: Target,
         session: Option<SessionId>,
         method: String,
@@ -72,8 +74,9 @@ pub(crate) struct Driver<H> {
     sender: mpsc::WeakUnboundedSender<Command>,
     responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
     streams: HashMap<ExchangeId, mpsc::UnboundedSender<Chunk>>,
-    /// Requests this server sent to clients, by session and the id it gave them.
-    asks: HashMap<(Option<SessionId>, Id), Answer>,
+    /// Requests this server sent to clients, by session and the id it gave them, with the
+    /// request whose handler waits.
+    asks: HashMap<(Option<SessionId>, Id), (Answer, RequestKey)>,
     next_ask: u64,
     /// Handler tasks still running, so a cancellation or a closed session can stop them.
     tasks: HashMap<RequestKey, (tokio::task::AbortHandle, Option<SessionId>)>,
@@ -188,6 +191,7 @@ impl<H: Handler> Driver<H> {
             }
             Command::Reply { key, outcome } => {
                 self.tasks.remove(&key);
+                self.asks.retain(|_, (_, asker)| *asker != key);
                 if let Err(error) = self.server.reply(now, key, outcome.as_deref()) {
                     tracing::debug!(%key, %error, "reply dropped");
                 }
@@ -200,6 +204,7 @@ impl<H: Handler> Driver<H> {
                 let _ = done.send(self.server.send(now, target, message));
             }
             Command::Ask {
+                key,
                 target,
                 session,
                 method,
@@ -212,7 +217,7 @@ impl<H: Handler> Driver<H> {
                 let message = jsonrpc::encode_request(&id, &method, params.as_deref());
                 match self.server.send(now, target, message) {
                     Ok(()) => {
-                        self.asks.insert((session, id), done);
+                        self.asks.insert((session, id), (done, key));
                     }
                     Err(error) => {
                         let _ = done.send(Err(error.into()));
@@ -314,6 +319,7 @@ impl<H: Handler> Driver<H> {
                 if let Some((task, _)) = self.tasks.remove(&key) {
                     task.abort();
                 }
+                self.asks.retain(|_, (_, asker)| *asker != key);
             }
             Event::Notification {
                 session,
@@ -329,6 +335,7 @@ impl<H: Handler> Driver<H> {
             }
             Event::SessionClosed { session, reason } => {
                 tracing::debug!(%session, ?reason, "session closed");
+                self.handler.session_closed(&session);
                 // Dropping the senders tells waiting handlers the answer will not come.
                 self.asks
                     .retain(|(owner, _), _| owner.as_ref() != Some(&session));
@@ -354,7 +361,7 @@ impl<H: Handler> Driver<H> {
             }
         };
         match self.asks.remove(&(session, id)) {
-            Some(done) => {
+            Some((done, _)) => {
                 let _ = done.send(outcome);
             }
             None => tracing::debug!("client response to no pending request dropped"),

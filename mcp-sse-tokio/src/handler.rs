@@ -30,6 +30,13 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (session, notification);
         async {}
     }
+
+    /// A session ended (closed by the client, expired, deleted, or the server shut down):
+    /// forget what was kept for it. Runs on the driver task, so keep it short. The default
+    /// does nothing.
+    fn session_closed(&self, session: &SessionId) {
+        let _ = session;
+    }
 }
 
 /// Why a request to the client got no result.
@@ -87,6 +94,7 @@ impl RequestContext {
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, RequestError> {
         let (done, result) = oneshot::channel();
         self.command(Command::Ask {
+            key: self.key,
             target: Target::Request(self.key),
             session: self.session.clone(),
             method: method.to_owned(),

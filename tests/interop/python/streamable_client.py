@@ -416,9 +416,9 @@ class Checks:
     def __init__(self) -> None:
         self.reported: set[str] = set()
 
-    async def run(self, name: str, fn, *, always_show_wire: bool = False) -> bool:  # noqa: ANN001
+    async def run(self, name: str, fn, *, always_show_wire: bool = False, wire_from: int | None = None) -> bool:  # noqa: ANN001
         self.reported.add(name)
-        from_n = len(WIRE) + 1
+        from_n = len(WIRE) + 1 if wire_from is None else wire_from
         errors_before = len(STREAM_ERRORS)
         good = False
         try:
@@ -628,7 +628,7 @@ async def run() -> None:
                 return f"DELETE -> {d['status']}, then POST -> 404"
 
             if connected:
-                await checks.run(C_TERMINATE, c_terminate)
+                await checks.run(C_TERMINATE, c_terminate, wire_from=delete_from)
     except BaseException as e:  # noqa: BLE001 - includes ExceptionGroup and TimeoutError
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
