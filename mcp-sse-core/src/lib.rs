@@ -1,11 +1,19 @@
 //! # mcp-sse-core
 //!
-//! A sans-IO implementation of the Model Context Protocol's HTTP transports: the 2024-11-05
-//! HTTP+SSE transport (and the seed's variant of it on the MCP endpoint), and the session-less
-//! `POST` answered on its own. It takes HTTP requests as values and gives back responses, SSE
-//! bytes and application events as values. It opens no socket, spawns no task, reads no clock
-//! and holds no global state, so every behaviour is deterministic and testable with time as a
-//! plain argument. The adapters (`mcp-sse-tokio`) put it on a runtime.
+//! A sans-IO implementation of the Model Context Protocol's HTTP transports, every live
+//! generation on one endpoint:
+//!
+//! - the 2024-11-05 HTTP+SSE transport (`GET /sse` + `POST /messages`), and the seed's variant
+//!   of it on the MCP endpoint (`GET /mcp` with no session opens such a stream);
+//! - Streamable HTTP with sessions (2025-03-26, 2025-06-18, 2025-11-25): `initialize` mints a
+//!   session, each `POST` is answered with JSON or an SSE stream, a standalone `GET` stream,
+//!   `DELETE`, resumption with `Last-Event-ID`, and 2025-11-25 polling;
+//! - a stateless mode in which every `POST` is answered on its own.
+//!
+//! It takes HTTP requests as values and gives back responses, SSE bytes and application
+//! events as values. It opens no socket, spawns no task, reads no clock and holds no global
+//! state, so every behaviour is deterministic and testable with time as a plain argument. The
+//! adapters (`mcp-sse-tokio`) put it on a runtime.
 //!
 //! ## The run loop
 //!

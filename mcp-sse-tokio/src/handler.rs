@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::Command;
+use crate::service::Handle;
 
 /// What the application implements: the MCP methods it serves.
 ///
@@ -72,6 +73,12 @@ impl RequestContext {
     /// The transport that carried it.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// A handle to the server, to keep for messages sent later and outside any request (e.g.
+    /// `notifications/resources/updated` on the session's standalone stream).
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.driver.clone())
     }
 
     /// Sends a notification related to this request (progress, logging) on the stream that

@@ -128,6 +128,10 @@ fn plain(status: StatusCode) -> Response<ResponseBody> {
 }
 
 impl Handle {
+    pub(crate) fn new(driver: mpsc::UnboundedSender<Command>) -> Self {
+        Self { driver }
+    }
+
     /// Sends a notification to a session, on its stream for messages unrelated to a request.
     pub async fn notify(
         &self,
