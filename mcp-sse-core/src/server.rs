@@ -752,7 +752,7 @@ impl Server {
             return false;
         };
         for stream in state.streams {
-            self.end_stream(now, stream, reason);
+            self.end_stream(now, stream, reason == CloseReason::Shutdown);
         }
         self.stats.sessions_closed += 1;
         self.push(Output::Event(Event::SessionClosed {

@@ -383,15 +383,16 @@ impl Server {
         true
     }
 
-    /// Ends a stream of a session that is going away.
-    pub(crate) fn end_stream(&mut self, now: Instant, id: StreamId, reason: CloseReason) {
+    /// Ends a stream: with a reconnection hint (shutdown, a newer stream replaces it; a waiting
+    /// answer gets `503`), or without (its session is gone; a waiting answer gets `404`).
+    pub(crate) fn end_stream(&mut self, now: Instant, id: StreamId, retry_hint: bool) {
         let Some(stream) = self.streams.get(&id) else {
             return;
         };
         match &stream.conn {
             Conn::Open(exchange) => {
                 let exchange = *exchange;
-                if reason == CloseReason::Shutdown {
+                if retry_hint {
                     let hint = sse::encode_retry(self.config.reconnect_hint_ms);
                     self.write(now, exchange, hint);
                 }
@@ -404,7 +405,7 @@ impl Server {
                     session: None,
                 };
                 self.exchanges.remove(exchange);
-                let response = if reason == CloseReason::Shutdown {
+                let response = if retry_hint {
                     wire::unavailable(self.config.retry_after_secs, None, "Shutting down")
                 } else {
                     let code = jsonrpc::SESSION_NOT_FOUND;

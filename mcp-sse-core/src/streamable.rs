@@ -159,20 +159,13 @@ impl Server {
             let text = "Not Acceptable: Accept must include text/event-stream";
             return self.reject(ctx, StatusCode::NOT_ACCEPTABLE, text);
         }
-        let Some(value) = head.headers.get(MCP_SESSION_ID) else {
+        let Ok(named) = self.named_session(ctx, head) else {
+            return;
+        };
+        let Some(session) = named else {
             return self.open_legacy(now, ctx, head, Endpoint::Mcp);
         };
-        let Some((session, state)) = self
-            .sessions
-            .get_key_value(value.to_str().unwrap_or("\u{0}"))
-        else {
-            let code = jsonrpc::SESSION_NOT_FOUND;
-            let response = wire::error(StatusCode::NOT_FOUND, None, code, "Session not found");
-            return self.respond(ctx, response);
-        };
-        let (session, transport) = (session.clone(), state.transport);
-        ctx.session = Some(state.header.clone());
-        if transport == Transport::LegacySse {
+        if self.sessions[&session].transport == Transport::LegacySse {
             let text = "Conflict: a 2024-11-05 session has exactly one stream";
             return self.reject(ctx, StatusCode::CONFLICT, text);
         }
@@ -191,11 +184,32 @@ impl Server {
         }
     }
 
+    /// The live session `Mcp-Session-Id` names, now named on the response too (S2.44); `None`
+    /// when the header is absent, `Err` once an unknown id was answered `404` (S2.40).
+    fn named_session(
+        &mut self,
+        ctx: &mut Ctx,
+        head: &request::Parts,
+    ) -> Result<Option<SessionId>, ()> {
+        let Some(value) = head.headers.get(MCP_SESSION_ID) else {
+            return Ok(None);
+        };
+        let id = value.to_str().unwrap_or("\u{0}");
+        let Some((session, state)) = self.sessions.get_key_value(id) else {
+            let code = jsonrpc::SESSION_NOT_FOUND;
+            let response = wire::error(StatusCode::NOT_FOUND, None, code, "Session not found");
+            self.respond(ctx, response);
+            return Err(());
+        };
+        ctx.session = Some(state.header.clone());
+        Ok(Some(session.clone()))
+    }
+
     /// Opens the standalone stream; a previous one is closed with a reconnection hint (newest
     /// wins, instead of 409 storms).
     fn open_standalone(&mut self, now: Instant, ctx: &Ctx, session: &SessionId) {
         if let Some(old) = self.sessions[session].standalone {
-            self.end_stream(now, old, CloseReason::Shutdown);
+            self.end_stream(now, old, true);
         }
         let id = self.new_stream_id();
         let conn = Conn::Waiting {
@@ -280,20 +294,13 @@ impl Server {
         if !self.config.allow_delete {
             return self.respond(ctx, wire::method_not_allowed("GET, POST, OPTIONS"));
         }
-        let Some(value) = head.headers.get(MCP_SESSION_ID) else {
+        let Ok(named) = self.named_session(ctx, head) else {
+            return;
+        };
+        let Some(session) = named else {
             let text = "Bad Request: Mcp-Session-Id header is required";
             return self.reject(ctx, StatusCode::BAD_REQUEST, text);
         };
-        let Some((session, state)) = self
-            .sessions
-            .get_key_value(value.to_str().unwrap_or("\u{0}"))
-        else {
-            let code = jsonrpc::SESSION_NOT_FOUND;
-            let response = wire::error(StatusCode::NOT_FOUND, None, code, "Session not found");
-            return self.respond(ctx, response);
-        };
-        let session = session.clone();
-        ctx.session = Some(state.header.clone());
         self.end_session(now, &session, CloseReason::Deleted);
         let mut response = http::Response::new(Bytes::new());
         *response.status_mut() = StatusCode::OK;

@@ -427,8 +427,8 @@ async function main() {
     const progress = events.filter((e) => e.kind === 'progress');
     checkProgressSequence(progress);
     assertEq(events.map((e) => e.kind).join(','), 'progress,progress,progress,result', 'event order');
-    const extra = tap.slice(tapFrom).filter((m) => m.method === 'notifications/progress');
-    assertEq(extra.length, 3, 'progress notifications delivered by the transport');
+    const delivered = tap.slice(tapFrom).filter((m) => m.method === 'notifications/progress');
+    assertEq(delivered.length, 3, 'progress notifications delivered by the transport');
   }]);
 
   for (const [name, fn] of checks) {
