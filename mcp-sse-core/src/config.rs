@@ -52,6 +52,14 @@ pub struct Config {
     /// A session whose client sent nothing after its `initialize` answer for this long is
     /// closed. Default 60 s.
     pub init_timeout: Option<Duration>,
+    /// Whether 2024-11-05 and 2025 clients are served next to 2026-07-28 ones (a dual-era
+    /// endpoint, S3.37). Default true. When false (modern only): `GET`/`DELETE` on the MCP
+    /// endpoint get `405`, `Mcp-Session-Id` and `Last-Event-ID` are ignored, and a request
+    /// without a 2026-07-28 envelope (`initialize` included) gets `400` + `-32022` naming the
+    /// supported versions (S3.35, S3.36).
+    pub legacy_eras: bool,
+    /// What the application serves to 2026-07-28 clients, declared up front (S3.19).
+    pub modern: Modern,
     /// Which `Host` values are allowed (DNS-rebinding defence, S4.3). A request whose `Host` is
     /// not allowed gets `403`.
     pub hosts: HostPolicy,
@@ -108,6 +116,8 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(30 * 60)),
             init_timeout: Some(Duration::from_secs(60)),
             hosts: HostPolicy::Auto,
+            legacy_eras: true,
+            modern: Modern::default(),
             max_sessions: 1024,
             max_requests_in_flight: 256,
             max_body_bytes: 4 * 1024 * 1024,
@@ -190,5 +200,125 @@ impl Default for Cors {
             max_age_secs: 600,
             allow_credentials: false,
         }
+    }
+}
+
+/// What the application serves to 2026-07-28 clients, declared up front so that validation
+/// failures get their HTTP status before any response head goes out (S3.19, D3).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Modern {
+    /// Methods served to 2026-07-28 requests; any other method gets `404` + `-32601` before
+    /// the application sees it (S3.19). Methods removed in 2026-07-28 (`initialize`, `ping`,
+    /// `logging/setLevel`, `resources/subscribe`, `resources/unsubscribe`) always get that
+    /// answer (S5.19). Empty: every method reaches the application, and its `-32601` answer is
+    /// still sent with `404` when no head went out yet.
+    pub methods: Vec<String>,
+    /// Tool parameters mirrored in `Mcp-Param-*` headers (`x-mcp-header`, S3.23);
+    /// [`ToolHeader::from_tools`] reads them from a `tools/list` result.
+    pub tool_headers: Vec<ToolHeader>,
+    /// Which `subscriptions/listen` notification kinds are honoured (S3.34).
+    pub listen: ListenSupport,
+    /// Most `subscriptions/listen` streams open at once. Default 0 means 1024. A further listen
+    /// request gets a `-32603` error (S4.7).
+    pub max_listeners: usize,
+}
+
+/// The notification kinds a server offers to `subscriptions/listen` (S3.34).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenSupport {
+    /// `notifications/tools/list_changed`.
+    pub tools_list_changed: bool,
+    /// `notifications/prompts/list_changed`.
+    pub prompts_list_changed: bool,
+    /// `notifications/resources/list_changed`.
+    pub resources_list_changed: bool,
+    /// `notifications/resources/updated` for the URIs a listener names.
+    pub resource_subscriptions: bool,
+}
+
+impl ListenSupport {
+    /// Every kind.
+    pub fn all() -> Self {
+        Self {
+            tools_list_changed: true,
+            prompts_list_changed: true,
+            resources_list_changed: true,
+            resource_subscriptions: true,
+        }
+    }
+}
+
+/// A tool parameter a client mirrors in an `Mcp-Param-{header}` header (S3.23, S3.24).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolHeader {
+    /// The tool.
+    pub tool: String,
+    /// The header name after `Mcp-Param-`.
+    pub header: String,
+    /// The property names leading to the value inside `arguments`.
+    pub path: Vec<String>,
+    /// The value's JSON type.
+    pub kind: ParamKind,
+}
+
+/// The JSON types `x-mcp-header` may annotate (S3.23).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamKind {
+    /// An integer, compared numerically (`42.0` equals `42`).
+    Integer,
+    /// A string, compared exactly.
+    String,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl ToolHeader {
+    /// The annotations of every tool in a `tools/list` result's `tools` array: `x-mcp-header`
+    /// on properties reachable through `properties` chains, with a primitive type.
+    /// Annotations that break the rules of S3.23 are skipped, as clients skip them.
+    pub fn from_tools(tools: &serde_json::Value) -> Vec<ToolHeader> {
+        let mut found = Vec::new();
+        for tool in tools.as_array().into_iter().flatten() {
+            let Some(name) = tool["name"].as_str() else {
+                continue;
+            };
+            walk(name, &tool["inputSchema"], &mut Vec::new(), &mut found);
+        }
+        found
+    }
+}
+
+fn walk(tool: &str, schema: &serde_json::Value, path: &mut Vec<String>, found: &mut Vec<ToolHeader>) {
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (name, property) in properties {
+        path.push(name.clone());
+        if let Some(header) = property["x-mcp-header"].as_str() {
+            let kind = match property["type"].as_str() {
+                Some("integer") => Some(ParamKind::Integer),
+                Some("string") => Some(ParamKind::String),
+                Some("boolean") => Some(ParamKind::Boolean),
+                _ => None,
+            };
+            let token = !header.is_empty()
+                && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            let unique = !found
+                .iter()
+                .any(|h| h.tool == tool && h.header.eq_ignore_ascii_case(header));
+            if let (Some(kind), true, true) = (kind, token, unique) {
+                found.push(ToolHeader {
+                    tool: tool.to_owned(),
+                    header: header.to_owned(),
+                    path: path.clone(),
+                    kind,
+                });
+            }
+        }
+        walk(tool, property, path, found);
+        path.pop();
     }
 }

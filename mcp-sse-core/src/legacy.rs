@@ -94,11 +94,13 @@ impl Server {
             let response = wire::unavailable(retry, Some(&request.id), "Session busy: retry later");
             return self.respond(ctx, response);
         }
+        let version = state.version;
         let key = self.admit(&request, Some(session.clone()), stream);
         self.push(Output::Event(Event::Request {
             key,
             session: Some(session),
             transport: Transport::LegacySse,
+            version,
             request,
         }));
         self.respond(ctx, wire::accepted());

@@ -103,7 +103,10 @@ mod version;
 pub mod wire;
 
 pub use chunk::Chunk;
-pub use config::{Config, Cors, HostPolicy, OriginPolicy, ResponseMode};
+pub use config::{
+    Config, Cors, HostPolicy, ListenSupport, Modern, OriginPolicy, ParamKind, ResponseMode,
+    ToolHeader,
+};
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};
 pub use output::{CloseReason, Event, Output, Transport};

@@ -55,6 +55,10 @@ pub enum Event {
         session: Option<SessionId>,
         /// Which transport carried it.
         transport: Transport,
+        /// The protocol version it is served under: the session's negotiated one, or the one a
+        /// 2026-07-28 request names in its `_meta`. `None` before `initialize` was answered and
+        /// for 2024-11-05 and stateless requests.
+        version: Option<crate::ProtocolVersion>,
         /// The request; `params` is the client's JSON, untouched.
         request: jsonrpc::Request,
     },
@@ -112,6 +116,9 @@ pub enum Transport {
     /// A `POST` to the MCP endpoint with no session (stateless mode, the seed's POST-only
     /// mode): answered on its own, with JSON or an SSE stream scoped to the request.
     Direct,
+    /// Streamable HTTP 2026-07-28: a self-describing request with no session (S3.1); closing
+    /// its response stream cancels it (S3.15).
+    Modern,
 }
 
 /// Why a session ended.

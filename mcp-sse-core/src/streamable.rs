@@ -139,6 +139,7 @@ impl Server {
                 key,
                 session: session.clone(),
                 transport,
+                version,
                 request,
             }));
         }

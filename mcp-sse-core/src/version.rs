@@ -14,15 +14,18 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// 2025-11-25: priming events and server-initiated polling.
     V2025_11_25,
+    /// 2026-07-28: no sessions; every request self-describing (`_meta` and request headers).
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
     /// Every version served, oldest first.
-    pub const ALL: [ProtocolVersion; 4] = [
+    pub const ALL: [ProtocolVersion; 5] = [
         Self::V2024_11_05,
         Self::V2025_03_26,
         Self::V2025_06_18,
         Self::V2025_11_25,
+        Self::V2026_07_28,
     ];
 
     /// The version named by `text`, if served.
@@ -37,7 +40,13 @@ impl ProtocolVersion {
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
         }
+    }
+
+    /// Whether requests of this version are self-describing and sessionless (S3.1).
+    pub fn is_modern(self) -> bool {
+        self >= Self::V2026_07_28
     }
 
     /// Whether a POST may carry a JSON-RPC batch (S2.6, S2.7).
@@ -48,7 +57,7 @@ impl ProtocolVersion {
     /// Whether clients expect the priming event and may be asked to poll (S2.16, S2.31, S2.33):
     /// older clients break on the priming event's empty data.
     pub fn primes_streams(self) -> bool {
-        self >= Self::V2025_11_25
+        self == Self::V2025_11_25
     }
 
     /// The supported versions as a JSON array, for error bodies (S2.48).

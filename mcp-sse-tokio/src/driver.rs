@@ -286,6 +286,7 @@ impl<H: Handler> Driver<H> {
                 key,
                 session,
                 transport,
+                version,
                 request,
             } => {
                 let Some(driver) = self.sender.upgrade() else {
@@ -302,6 +303,7 @@ impl<H: Handler> Driver<H> {
                         key,
                         session,
                         transport,
+                        version,
                         driver,
                     };
                     let outcome = handler.request(cx, request).await.and_then(|result| {

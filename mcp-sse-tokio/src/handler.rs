@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
-use mcp_sse_core::{RequestKey, SendError, SessionId, Target, Transport};
+use mcp_sse_core::{ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -61,6 +61,7 @@ pub struct RequestContext {
     pub(crate) key: RequestKey,
     pub(crate) session: Option<SessionId>,
     pub(crate) transport: Transport,
+    pub(crate) version: Option<ProtocolVersion>,
     pub(crate) driver: mpsc::UnboundedSender<Command>,
 }
 
@@ -73,6 +74,13 @@ impl RequestContext {
     /// The transport that carried it.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// The protocol version the request is served under: the session's negotiated one, or
+    /// the one a 2026-07-28 request names. `None` before `initialize` was answered, and for
+    /// 2024-11-05 and stateless requests.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.version
     }
 
     /// A handle to the server, to keep for messages sent later and outside any request (e.g.

@@ -30,6 +30,7 @@ fn a_request_is_answered_with_json() {
         session: None,
         transport: Transport::Direct,
         request,
+        ..
     } = &events[0]
     else {
         panic!("{events:?}")
