@@ -291,7 +291,12 @@ impl ToolHeader {
     }
 }
 
-fn walk(tool: &str, schema: &serde_json::Value, path: &mut Vec<String>, found: &mut Vec<ToolHeader>) {
+fn walk(
+    tool: &str,
+    schema: &serde_json::Value,
+    path: &mut Vec<String>,
+    found: &mut Vec<ToolHeader>,
+) {
     let Some(properties) = schema["properties"].as_object() else {
         return;
     };
@@ -305,7 +310,9 @@ fn walk(tool: &str, schema: &serde_json::Value, path: &mut Vec<String>, found: &
                 _ => None,
             };
             let token = !header.is_empty()
-                && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                && header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             let unique = !found
                 .iter()
                 .any(|h| h.tool == tool && h.header.eq_ignore_ascii_case(header));

@@ -27,6 +27,10 @@ pub enum SendError {
     /// The session has no stream open that could carry a message now.
     #[error("no open stream to carry the message")]
     NoStream,
+    /// 2026-07-28 forbids server-to-client requests on a response stream (S3.9): answer with
+    /// an `input_required` result instead.
+    #[error("2026-07-28 forbids server-to-client requests")]
+    Forbidden,
     /// The stream cannot be closed early: its client could not resume it (no event ids, or a
     /// protocol version before 2025-11-25, S2.31/S2.33).
     #[error("the stream is not resumable")]

@@ -91,6 +91,8 @@ pub mod fuzzing;
 mod ids;
 pub mod jsonrpc;
 mod legacy;
+mod listen;
+mod modern;
 mod output;
 mod replay;
 mod server;
@@ -109,6 +111,7 @@ pub use config::{
 };
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};
+pub use listen::Change;
 pub use output::{CloseReason, Event, Output, Transport};
 pub use replay::{EventId, EventStore, MemoryStore, StreamId};
 pub use server::{Server, Stats, Target};

@@ -13,6 +13,8 @@ use crate::cors::{self, Origin};
 use crate::error::{ReplyError, SendError};
 use crate::ids::{IdGenerator, OsRandom, session_id_from};
 use crate::jsonrpc::{self, ErrorObject};
+use crate::listen::Listener;
+use crate::modern::{self, Era};
 use crate::replay::{EventStore, MemoryStore, StreamId};
 use crate::session::Session;
 use crate::stream::Stream;
@@ -53,6 +55,7 @@ pub struct Server {
     pub(crate) streams: HashMap<StreamId, Stream>,
     pub(crate) sessions: HashMap<SessionId, Session>,
     pub(crate) requests: HashMap<RequestKey, Pending>,
+    pub(crate) listeners: HashMap<StreamId, Listener>,
     pub(crate) store: Box<dyn EventStore>,
     pub(crate) timers: Timers,
     outputs: VecDeque<Output>,
@@ -70,6 +73,10 @@ pub(crate) struct Pending {
     pub(crate) stream: StreamId,
     /// Whether it is `initialize`, whose answer names the session's version.
     pub(crate) initialize: bool,
+    /// Whether it is a 2026-07-28 request (error answers map to HTTP statuses, S3.19).
+    pub(crate) modern: bool,
+    /// Whether its `_meta` asked for log notifications (S3.14).
+    pub(crate) logs: bool,
 }
 
 /// Where [`Server::send`] puts a message.
@@ -147,6 +154,7 @@ impl Server {
             streams: HashMap::new(),
             sessions: HashMap::new(),
             requests: HashMap::new(),
+            listeners: HashMap::new(),
             store: Box::new(store),
             timers: Timers::default(),
             outputs: VecDeque::new(),
@@ -325,11 +333,20 @@ impl Server {
                 session.version = outcome.ok().and_then(negotiated_version);
             }
         }
-        let body = match outcome {
-            Ok(result) => jsonrpc::encode_response(&pending.id, result),
-            Err(error) => jsonrpc::encode_error(Some(&pending.id), error),
+        let (body, status) = match outcome {
+            Ok(result) => (
+                jsonrpc::encode_response(&pending.id, result),
+                StatusCode::OK,
+            ),
+            Err(error) => {
+                let status = match pending.modern {
+                    true => modern::status_of(error.code),
+                    false => StatusCode::OK,
+                };
+                (jsonrpc::encode_error(Some(&pending.id), error), status)
+            }
         };
-        self.answer(now, pending.stream, key, body);
+        self.answer(now, pending.stream, key, body, status);
         self.prune_timers();
         Ok(())
     }
@@ -353,10 +370,23 @@ impl Server {
                 .ok_or(SendError::NoStream)?
             }
             Target::Request(key) => {
-                self.requests
-                    .get(&key)
-                    .ok_or(SendError::UnknownRequest)?
-                    .stream
+                let pending = self.requests.get(&key).ok_or(SendError::UnknownRequest)?;
+                if pending.modern {
+                    match jsonrpc::classify(&message) {
+                        // S3.9: no independent requests on a 2026-07-28 response stream.
+                        Ok(jsonrpc::Body::Single(jsonrpc::Message::Request(_))) => {
+                            return Err(SendError::Forbidden);
+                        }
+                        // S3.14: log notifications only when the request asked for them.
+                        Ok(jsonrpc::Body::Single(jsonrpc::Message::Notification(n)))
+                            if n.method == "notifications/message" && !pending.logs =>
+                        {
+                            return Ok(());
+                        }
+                        _ => {}
+                    }
+                }
+                pending.stream
             }
         };
         let result = self.push_message(now, stream, message);
@@ -397,6 +427,10 @@ impl Server {
         let sessions: Vec<SessionId> = self.sessions.keys().cloned().collect();
         for session in sessions {
             self.end_session(now, &session, CloseReason::Shutdown);
+        }
+        let listeners: Vec<StreamId> = self.listeners.keys().copied().collect();
+        for listener in listeners {
+            self.end_listener(now, listener);
         }
         self.prune_timers();
     }
@@ -439,18 +473,20 @@ impl Server {
             let response = wire::unavailable(self.config.retry_after_secs, None, "Shutting down");
             return self.respond(ctx, response);
         }
+        if !self.config.legacy_eras && endpoint != Endpoint::Mcp {
+            return self.reject(ctx, StatusCode::NOT_FOUND, "Not found");
+        }
+        let sessions = self.config.sessions && self.config.legacy_eras;
         match (endpoint, &head.method) {
             (Endpoint::Sse, &Method::GET) => self.open_legacy(now, ctx, &head, Endpoint::Messages),
             (Endpoint::Sse, _) => self.respond(ctx, wire::method_not_allowed("GET, OPTIONS")),
             (Endpoint::Messages, &Method::POST) => self.post(now, ctx, &head, body, endpoint),
             (Endpoint::Messages, _) => self.respond(ctx, wire::method_not_allowed("POST, OPTIONS")),
             (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, &head, body, endpoint),
-            (Endpoint::Mcp, &Method::GET) if self.config.sessions => self.get_mcp(now, ctx, &head),
-            (Endpoint::Mcp, &Method::DELETE) if self.config.sessions => {
-                self.delete_mcp(now, ctx, &head)
-            }
+            (Endpoint::Mcp, &Method::GET) if sessions => self.get_mcp(now, ctx, &head),
+            (Endpoint::Mcp, &Method::DELETE) if sessions => self.delete_mcp(now, ctx, &head),
             (Endpoint::Mcp, _) => {
-                let allow = match (self.config.sessions, self.config.allow_delete) {
+                let allow = match (sessions, self.config.allow_delete) {
                     (false, _) => "POST, OPTIONS",
                     (true, false) => "GET, POST, OPTIONS",
                     (true, true) => "GET, POST, DELETE, OPTIONS",
@@ -547,6 +583,28 @@ impl Server {
                 return self.respond(ctx, response);
             }
         };
+        if endpoint == Endpoint::Mcp {
+            match modern::classify_era(&body, &head.headers) {
+                Era::Modern(envelope) => {
+                    let jsonrpc::Body::Single(message) = body else {
+                        unreachable!("a batch with a modern claim is rejected")
+                    };
+                    return self.post_modern(now, ctx, &head.headers, message, envelope);
+                }
+                Era::Reject(response) => return self.respond(ctx, response),
+                Era::Legacy if !self.config.legacy_eras => {
+                    // S3.36: a modern-only server names its versions to legacy clients.
+                    let requested = head
+                        .headers
+                        .get(wire::MCP_PROTOCOL_VERSION)
+                        .and_then(|v| v.to_str().ok());
+                    ctx.session = None;
+                    let response = modern::unsupported_version(first_id(&body), requested);
+                    return self.respond(ctx, response);
+                }
+                Era::Legacy => {}
+            }
+        }
         if let Some(session) = &session
             && let Some(state) = self.sessions.get_mut(session)
         {
@@ -639,6 +697,8 @@ impl Server {
             session,
             stream,
             initialize: request.method == "initialize",
+            modern: false,
+            logs: false,
         };
         self.requests.insert(key, pending);
         key

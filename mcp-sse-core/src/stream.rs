@@ -29,6 +29,8 @@ pub(crate) enum Role {
     Standalone,
     /// The answers to the requests of one `POST`, and messages related to them (S2.13).
     Post,
+    /// A 2026-07-28 `subscriptions/listen` stream (S3.34).
+    Listen,
 }
 
 /// The HTTP side of a stream.
@@ -57,6 +59,8 @@ pub(crate) struct Stream {
     pub(crate) last_write: Instant,
     /// Whether events carry ids and are kept for replay.
     pub(crate) resumable: bool,
+    /// Whether it answers a 2026-07-28 request: closing it cancels the request (S3.15).
+    pub(crate) modern: bool,
     /// The next event's sequence number (the priming event is 0).
     pub(crate) next_seq: u64,
     /// Requests whose answers this stream carries and that are not answered yet.
@@ -78,6 +82,7 @@ impl Stream {
             unconsumed: 0,
             last_write: now,
             resumable: false,
+            modern: false,
             next_seq: 1,
             keys: Vec::new(),
             collected: Vec::new(),
@@ -105,7 +110,15 @@ impl Stream {
 
 impl Server {
     /// Writes an answer on the stream that carries it; the last answer of a `POST` ends it.
-    pub(crate) fn answer(&mut self, now: Instant, id: StreamId, key: RequestKey, body: Bytes) {
+    /// `status` is the HTTP status should the answer go out as JSON.
+    pub(crate) fn answer(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        key: RequestKey,
+        body: Bytes,
+        status: StatusCode,
+    ) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
@@ -113,7 +126,7 @@ impl Server {
         if matches!(stream.conn, Conn::Waiting { .. }) {
             stream.collected.push(body);
             if stream.keys.is_empty() {
-                self.respond_json(id);
+                self.respond_json(id, status);
             }
             return;
         }
@@ -132,7 +145,7 @@ impl Server {
                 // Nothing to say: an SSE stream that ends at once answers the POST.
                 self.upgrade(now, id, false);
             } else {
-                return self.respond_json(id);
+                return self.respond_json(id, StatusCode::OK);
             }
         }
         self.complete_if_answered(now, id);
@@ -284,7 +297,7 @@ impl Server {
     }
 
     /// Answers a waiting `POST` with JSON: one object, or an array for a batch (S2.9, S5.5).
-    fn respond_json(&mut self, id: StreamId) {
+    fn respond_json(&mut self, id: StreamId, status: StatusCode) {
         let Some(stream) = self.streams.remove(&id) else {
             return;
         };
@@ -309,7 +322,7 @@ impl Server {
             origin: origin.map_or(Origin::Absent, Origin::Allowed),
             session: header,
         };
-        self.respond(&ctx, wire::json(StatusCode::OK, body));
+        self.respond(&ctx, wire::json(status, body));
     }
 
     /// The connection of a stream went away (S2.17: before 2026 that is no cancellation).
@@ -330,6 +343,15 @@ impl Server {
                 if let Some(session) = stream.session.clone() {
                     self.end_session(now, &session, CloseReason::ClientGone);
                 }
+            }
+            (Role::Listen, _) => self.remove_stream(now, id),
+            (Role::Post, _) if stream.modern => {
+                // S3.15: closing a 2026-07-28 response stream cancels its request.
+                for key in std::mem::take(&mut stream.keys) {
+                    self.requests.remove(&key);
+                    self.push(Output::Event(crate::Event::Cancelled { key, reason: None }));
+                }
+                self.remove_stream(now, id);
             }
             (_, Conn::Open(_)) if stream.resumable => {
                 stream.conn = Conn::Detached { since: now };
@@ -429,6 +451,7 @@ impl Server {
         if stream.resumable {
             self.store.forget(id);
         }
+        self.listeners.remove(&id);
         let session = stream
             .session
             .as_ref()

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Response, request};
 use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
 use mcp_sse_core::{
-    Chunk, Event, ExchangeId, Output, RequestKey, SendError, Server, SessionId, Target,
+    Change, Chunk, Event, ExchangeId, Output, RequestKey, SendError, Server, SessionId, Target,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -58,6 +58,8 @@ pub(crate) enum Command {
         key: RequestKey,
         done: oneshot::Sender<Result<(), SendError>>,
     },
+    /// Announce a change to `subscriptions/listen` streams.
+    Publish { change: Change },
     /// End a session.
     CloseSession { session: SessionId },
     /// Finish every stream; `done` fires once no exchange is left.
@@ -226,6 +228,9 @@ impl<H: Handler> Driver<H> {
             }
             Command::CloseStream { key, done } => {
                 let _ = done.send(self.server.close_stream(now, key));
+            }
+            Command::Publish { change } => {
+                self.server.publish(now, &change);
             }
             Command::CloseSession { session } => {
                 self.server.close_session(now, &session);

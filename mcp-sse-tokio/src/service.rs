@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
 use mcp_sse_core::jsonrpc;
-use mcp_sse_core::{Config, SendError, Server, SessionId, Target};
+use mcp_sse_core::{Change, Config, SendError, Server, SessionId, Target};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -149,6 +149,12 @@ impl Handle {
             done,
         });
         result.await.unwrap_or(Err(SendError::UnknownSession))
+    }
+
+    /// Announces a change to every 2026-07-28 `subscriptions/listen` stream that asked for it
+    /// (the server adds each stream's subscription id, S3.34).
+    pub fn publish(&self, change: Change) {
+        let _ = self.driver.send(Command::Publish { change });
     }
 
     /// Ends a session; later requests naming it get `404`.
