@@ -3,12 +3,14 @@
 #   - the 2024-11-05 HTTP+SSE endpoint at BASE_URL/sse   (ts-sse, py-sse)
 #   - the Streamable HTTP endpoint at BASE_URL/mcp       (ts-streamable, py-streamable; sessions,
 #     progress, resumption after a cut and after a server-side close, DELETE then 404)
+#   - the same endpoint speaking 2026-07-28, sessionless (ts-modern, py-modern; server/discover,
+#     tools, progress, subscriptions/listen + tools/list_changed)
 # Run scripts/interop-setup.sh first.
 #
 # Usage: scripts/interop-run.sh http://127.0.0.1:PORT
 # Env:   MCP_TIMEOUT_MS / MCP_TIMEOUT_S  per-client deadline (defaults 20000 ms / 20 s)
-#        MCP_WIRE=1                      streamable clients print the HTTP flow of every check
-# Prints each client's output and a final `interop: N passed, M failed` line (sum of all four);
+#        MCP_WIRE=1                      streamable and modern clients print the HTTP flow of every check
+# Prints each client's output and a final `interop: N passed, M failed` line (sum of all six);
 # exits non-zero if any client fails.
 set -uo pipefail
 
@@ -23,9 +25,11 @@ MCP_URL="$BASE_URL/mcp"
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TS_DIR="$ROOT/tests/interop/ts"
+TS2_DIR="$ROOT/tests/interop/ts2"
 PY="$ROOT/target/interop-venv/bin/python"
 
-if [ ! -d "$TS_DIR/node_modules/@modelcontextprotocol/sdk" ] || [ ! -x "$PY" ]; then
+if [ ! -d "$TS_DIR/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$TS2_DIR/node_modules/@modelcontextprotocol/client" ] \
+    || [ ! -x "$PY" ]; then
     echo "interop-run: clients not installed; run scripts/interop-setup.sh first" >&2
     exit 2
 fi
@@ -78,6 +82,10 @@ echo "# interop: TypeScript SDK client -> $MCP_URL (Streamable HTTP)"
 run_client ts-streamable node "$TS_DIR/streamable-client.mjs" "$MCP_URL"
 echo "# interop: Python SDK client -> $MCP_URL (Streamable HTTP)"
 run_client py-streamable "$PY" "$ROOT/tests/interop/python/streamable_client.py" "$MCP_URL"
+echo "# interop: TypeScript SDK v2 client -> $MCP_URL (2026-07-28, sessionless)"
+run_client ts-modern node "$TS2_DIR/modern-client.mjs" "$MCP_URL"
+echo "# interop: Python SDK client -> $MCP_URL (2026-07-28, sessionless)"
+run_client py-modern "$PY" "$ROOT/tests/interop/python/modern_client.py" "$MCP_URL"
 
 echo "interop: $total_pass passed, $total_fail failed"
 exit "$overall"

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install the interop-test clients (idempotent, quiet unless something fails):
-#   - tests/interop/ts:     `npm ci` (official MCP TypeScript SDK, pinned by package-lock.json)
+#   - tests/interop/ts:     `npm ci` (official MCP TypeScript SDK 1.x, pinned by package-lock.json)
+#   - tests/interop/ts2:    `npm ci` (official MCP TypeScript SDK v2 client, 2026-07-28; its own folder
+#                           and lock file, since the 1.x and 2.x packages are separate installs)
 #   - target/interop-venv:  Python venv with tests/interop/python/requirements.txt (official MCP Python SDK)
 # Each part is skipped when a stamp shows it was installed from the same lock file with the
-# same interpreter. INTEROP_FORCE=1 reinstalls both.
+# same interpreter. INTEROP_FORCE=1 reinstalls all three.
 # Needs: node >= 20 with npm, python3 >= 3.10 with venv; reaches only the npm registry and PyPI.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TS_DIR="$ROOT/tests/interop/ts"
+TS2_DIR="$ROOT/tests/interop/ts2"
 PY_REQ="$ROOT/tests/interop/python/requirements.txt"
 VENV="$ROOT/target/interop-venv"
 LOG=$(mktemp "${TMPDIR:-/tmp}/interop-setup.XXXXXX")
@@ -53,6 +56,16 @@ if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -f "$ts_stamp_file" ] || [ "$(cat "$ts_s
     printf '%s\n' "$ts_stamp" >"$ts_stamp_file"
 fi
 
+# --- TypeScript SDK v2 client (2026-07-28) -------------------------------------------------
+ts2_stamp_file="$TS2_DIR/node_modules/.interop-stamp"
+ts2_stamp=$(stamp_of "$TS2_DIR/package-lock.json" "node-$(node --version)")
+if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -f "$ts2_stamp_file" ] || [ "$(cat "$ts2_stamp_file")" != "$ts2_stamp" ]; then
+    (cd "$TS2_DIR" && quiet "npm ci (ts2)" npm ci --no-audit --no-fund --loglevel=error)
+    [ -f "$TS2_DIR/node_modules/@modelcontextprotocol/client/dist/index.mjs" ] \
+        || fail "npm ci finished but @modelcontextprotocol/client/dist/index.mjs is missing"
+    printf '%s\n' "$ts2_stamp" >"$ts2_stamp_file"
+fi
+
 # --- Python SDK -----------------------------------------------------------------------------
 py_stamp_file="$VENV/.interop-stamp"
 py_stamp=$(stamp_of "$PY_REQ" "$(python3 -c 'import sys; print("python-%d.%d.%d" % sys.version_info[:3])')")
@@ -62,6 +75,6 @@ if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -x "$VENV/bin/python" ] || [ ! -f "$py_s
     quiet "python3 -m venv" python3 -m venv --clear "$VENV"
     quiet "pip install" "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
         -r "$PY_REQ"
-    quiet "import check" "$VENV/bin/python" -c 'from mcp.client.sse import sse_client; from mcp.client.session import ClientSession'
+    quiet "import check" "$VENV/bin/python" -c 'from mcp.client.sse import sse_client; from mcp.client.session import ClientSession; from mcp.client.client import Client; from mcp.client.subscriptions import ToolsListChanged'
     printf '%s\n' "$py_stamp" >"$py_stamp_file"
 fi

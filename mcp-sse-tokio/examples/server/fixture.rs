@@ -4,21 +4,36 @@
 //!
 //! It is plain [`Handler`] code. Each request arrives as JSON-RPC, is dispatched on its method
 //! and answered with a `serde_json::Value` or an [`ErrorObject`]. Tools that talk to the client
-//! while they run (logging, progress, sampling, elicitation, reconnection) go through the
-//! [`RequestContext`], which carries their messages on the stream of the request itself.
+//! while they run (logging, progress, reconnection) go through the [`RequestContext`], which
+//! carries their messages on the stream of the request itself.
 //!
-//! Data follows the MCP schema of 2025-06-18 / 2025-11-25, which older clients accept too.
+//! Two eras of the protocol are served, and the application tells them apart with
+//! [`RequestContext::protocol_version`]:
+//!
+//! - Sessions (2024-11-05 to 2025-11-25): `initialize` first, then requests whose results follow
+//!   the 2025-06-18 / 2025-11-25 schema. A tool that needs the client (sampling, elicitation,
+//!   roots) sends it a request during the call and waits for the answer.
+//! - Sessionless 2026-07-28: every request carries its own `_meta` (protocol version, client
+//!   capabilities, optional log level). Results carry `resultType` and the server's identity;
+//!   list and read results also carry caching hints. The server sends the client no requests: a tool that
+//!   needs the client answers `resultType: "input_required"` with the requests it needs
+//!   answered (and an integrity-protected `requestState`), and the client calls again with the
+//!   answers (multi-round-trip requests, SEP-2322). The core checks the envelope and the
+//!   headers before the handler runs.
+//!
+//! The tools and prompts that ask the client things are written once, as [`Flow`]s: a step
+//! function gets the answers so far and either finishes or names what it still needs. The
+//! session era runs the rounds in one call; the 2026 era runs one round per request.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mcp_sse_tokio::core::{Change, ProtocolVersion};
 use mcp_sse_tokio::jsonrpc::{self, ErrorObject};
 use mcp_sse_tokio::{Handler, RequestContext, SessionId};
-use serde_json::{Value, json};
-
-/// Protocol versions this server speaks, newest first (S5.18).
-const VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+use serde_json::{Map, Value, json};
 
 /// Log levels from least to most severe (the syslog names MCP uses).
 const LOG_LEVELS: [&str; 8] = [
@@ -32,11 +47,42 @@ const LOG_LEVELS: [&str; 8] = [
     "emergency",
 ];
 
-/// The `logger` named in our log notifications.
-const LOGGER: &str = "mcp-sse-example";
+/// Our name, in `serverInfo` and as the `logger` of our log notifications.
+const SERVER_NAME: &str = "mcp-sse-example";
 
-/// "Resource not found" up to 2025-11-25 (2026-07-28 moves it to -32602).
+const INSTRUCTIONS: &str = "The mcp-sse example server: the MCP conformance fixture's tools, \
+    resources and prompts, plus the tools `echo` and `add`.";
+
+/// "Resource not found" up to 2025-11-25; 2026-07-28 uses -32602 instead (SEP-2164, S3.33).
 const RESOURCE_NOT_FOUND: i64 = -32002;
+
+/// The keys of 2026-07-28 request and result `_meta` (S3.1, S3.30).
+const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// Every method served to 2026-07-28 requests (`Config::modern.methods`); the core answers
+/// any other with `404` + `-32601` before the handler runs. `subscriptions/listen` is served by
+/// the core itself.
+pub(crate) const MODERN_METHODS: [&str; 9] = [
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+];
+
+/// How long 2026-07-28 clients may cache our lists and `server/discover` (SEP-2549). The lists
+/// are fixed; `test_trigger_*` announce changes for testing, and a client refetches on a
+/// `list_changed` notification whatever the hint said.
+const LIST_TTL_MS: u64 = 60_000;
+const DISCOVER_TTL_MS: u64 = 300_000;
+/// Resource contents that never change; the watched resource gets 0 (read it afresh).
+const STATIC_READ_TTL_MS: u64 = 3_600_000;
 
 /// The pause between the notifications of the logging and progress tools: the client must see
 /// them arrive one by one while the call is still open.
@@ -51,6 +97,12 @@ const RECONNECT_DELAY: Duration = Duration::from_millis(200);
 /// requests 60 s too.)
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Most rounds of questions one call may take in a session; a flow that keeps asking is a bug.
+const MAX_ROUNDS: usize = 8;
+
+/// How long a `requestState` we issued stays valid.
+const STATE_LIFETIME_SECS: u64 = 3600;
+
 /// A 1x1 red PNG (RGB, 8 bits).
 const PNG_BASE64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC";
@@ -64,14 +116,39 @@ const WATCHED_URI: &str = "test://watched-resource";
 const TEMPLATE_PREFIX: &str = "test://template/";
 const TEMPLATE_SUFFIX: &str = "/data";
 
-/// The application. Its only state is the log level each session asked for.
+/// The application. Its state: the log level each session asked for, and the key that
+/// protects the `requestState` of 2026-07-28 multi-round requests.
 #[derive(Debug, Default)]
 pub(crate) struct Fixture {
     /// Index into [`LOG_LEVELS`] of the least severe level each session still wants, as set by
-    /// `logging/setLevel`; sessions that never set one get every level. The handler API does
-    /// not say when a session ends, so entries live as long as the server (one per session
-    /// that sets a level).
+    /// `logging/setLevel`; sessions that never set one get every level. Entries go when the
+    /// session ends.
     log_levels: Mutex<HashMap<SessionId, usize>>,
+    /// A random key, drawn at start-up, for the integrity tag of `requestState` (see
+    /// [`Fixture::seal`]). States issued before a restart are refused after it.
+    state_key: RandomState,
+}
+
+/// Which protocol era a request belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Era {
+    /// 2024-11-05 to 2025-11-25: sessions, and results as those versions define them.
+    Sessions,
+    /// 2026-07-28: self-describing requests, `resultType`, caching hints, input_required.
+    Modern,
+}
+
+impl Era {
+    fn of(cx: &RequestContext) -> Self {
+        if cx
+            .protocol_version()
+            .is_some_and(ProtocolVersion::is_modern)
+        {
+            Self::Modern
+        } else {
+            Self::Sessions
+        }
+    }
 }
 
 impl Handler for Fixture {
@@ -81,25 +158,48 @@ impl Handler for Fixture {
         request: jsonrpc::Request,
     ) -> Result<Value, ErrorObject> {
         let params = parse_params(&request);
-        match request.method.as_str() {
-            "initialize" => Ok(initialize(&params)),
-            "ping" => Ok(json!({})),
-            "logging/setLevel" => self.set_log_level(&cx, &params),
-            "completion/complete" => Ok(no_completions()),
-            "tools/list" => Ok(json!({ "tools": tools() })),
-            "tools/call" => self.call_tool(&cx, &params).await,
-            "resources/list" => Ok(json!({ "resources": resources() })),
-            "resources/templates/list" => Ok(json!({ "resourceTemplates": resource_templates() })),
-            "resources/read" => read_resource(&params),
-            "resources/subscribe" | "resources/unsubscribe" => subscription(&params),
-            "prompts/list" => Ok(json!({ "prompts": prompts() })),
-            "prompts/get" => get_prompt(&params),
-            method => Err(ErrorObject::method_not_found(method)),
-        }
+        let method = request.method.as_str();
+        let era = Era::of(&cx);
+        let result = self.dispatch(&cx, era, method, &params).await?;
+        Ok(match era {
+            Era::Modern => finish_modern(method, &params, result),
+            Era::Sessions => result,
+        })
     }
 
     fn session_closed(&self, session: &SessionId) {
         self.log_levels().remove(session);
+    }
+}
+
+impl Fixture {
+    async fn dispatch(
+        &self,
+        cx: &RequestContext,
+        era: Era,
+        method: &str,
+        params: &Value,
+    ) -> Result<Value, ErrorObject> {
+        match (era, method) {
+            (Era::Sessions, "initialize") => Ok(initialize(params)),
+            (Era::Sessions, "ping") => Ok(json!({})),
+            (Era::Sessions, "logging/setLevel") => self.set_log_level(cx, params),
+            (Era::Sessions, "resources/subscribe" | "resources/unsubscribe") => {
+                subscription(params)
+            }
+            (Era::Modern, "server/discover") => Ok(discover()),
+            (_, "completion/complete") => Ok(no_completions()),
+            (_, "tools/list") => Ok(json!({ "tools": tools() })),
+            (_, "tools/call") => self.call_tool(cx, era, params).await,
+            (_, "resources/list") => Ok(json!({ "resources": resources() })),
+            (_, "resources/templates/list") => {
+                Ok(json!({ "resourceTemplates": resource_templates() }))
+            }
+            (_, "resources/read") => read_resource(era, params),
+            (_, "prompts/list") => Ok(json!({ "prompts": prompts() })),
+            (_, "prompts/get") => self.get_prompt(cx, era, params).await,
+            (_, method) => Err(ErrorObject::method_not_found(method)),
+        }
     }
 }
 
@@ -114,29 +214,96 @@ fn parse_params(request: &jsonrpc::Request) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// What every 2026-07-28 result carries (S3.30, S3.31, SEP-2549): `resultType` (`complete`
+/// unless the handler said `input_required`), our identity in `_meta`, and, on complete list
+/// and read results and on `server/discover`, how long the client may cache it.
+fn finish_modern(method: &str, params: &Value, mut result: Value) -> Value {
+    let Value::Object(fields) = &mut result else {
+        return result;
+    };
+    let complete = *fields
+        .entry("resultType")
+        .or_insert_with(|| json!("complete"))
+        == "complete";
+    if complete && let Some(ttl_ms) = cache_ttl_ms(method, params) {
+        fields.entry("ttlMs").or_insert_with(|| json!(ttl_ms));
+        // Nothing we serve depends on who asks (there is no authorization), so shared caches
+        // may keep it too.
+        fields
+            .entry("cacheScope")
+            .or_insert_with(|| json!("public"));
+    }
+    let meta = fields.entry("_meta").or_insert_with(|| json!({}));
+    if let Value::Object(meta) = meta {
+        meta.insert(META_SERVER_INFO.to_owned(), server_info());
+    }
+    result
+}
+
+/// The caching hint of a cacheable result (SEP-2549), `None` for results that have none.
+fn cache_ttl_ms(method: &str, params: &Value) -> Option<u64> {
+    match method {
+        "server/discover" => Some(DISCOVER_TTL_MS),
+        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => {
+            Some(LIST_TTL_MS)
+        }
+        "resources/read" if params["uri"] == WATCHED_URI => Some(0),
+        "resources/read" => Some(STATIC_READ_TTL_MS),
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lifecycle and utilities
 
-/// Echoes the client's version when it is one we speak, else offers our newest (S5.14).
+fn server_info() -> Value {
+    json!({ "name": SERVER_NAME, "version": env!("CARGO_PKG_VERSION") })
+}
+
+/// The lists never change; `listChanged` is declared because the suite asks for it, and the
+/// `test_trigger_*` tools announce changes on demand.
+fn capabilities() -> Value {
+    json!({
+        "tools": { "listChanged": true },
+        "resources": { "subscribe": true, "listChanged": true },
+        "prompts": { "listChanged": true },
+        "logging": {},
+        "completions": {},
+    })
+}
+
+/// Echoes the client's version when it is one of the session era we speak, else offers our
+/// newest of that era (S5.14).
 fn initialize(params: &Value) -> Value {
     let asked = params["protocolVersion"].as_str().unwrap_or_default();
-    let version = VERSIONS
+    let mut versions = ProtocolVersion::ALL
         .into_iter()
-        .find(|version| *version == asked)
-        .unwrap_or(VERSIONS[0]);
+        .rev()
+        .filter(|version| !version.is_modern())
+        .map(ProtocolVersion::as_str);
+    let newest = versions.clone().next().unwrap_or_default();
+    let version = versions.find(|version| *version == asked).unwrap_or(newest);
     json!({
         "protocolVersion": version,
-        // The lists never change; `listChanged` is declared because the suite asks for it.
-        "capabilities": {
-            "tools": { "listChanged": true },
-            "resources": { "subscribe": true, "listChanged": true },
-            "prompts": { "listChanged": true },
-            "logging": {},
-            "completions": {},
-        },
-        "serverInfo": { "name": "mcp-sse-example", "version": env!("CARGO_PKG_VERSION") },
-        "instructions": "The mcp-sse example server: the MCP conformance fixture's tools, \
-            resources and prompts, plus the tools `echo` and `add`.",
+        "capabilities": capabilities(),
+        "serverInfo": server_info(),
+        "instructions": INSTRUCTIONS,
+    })
+}
+
+/// `server/discover` (2026-07-28, S3.32): every version the server speaks, newest first (the
+/// same list the core puts in its -32022 errors), and what it offers. `finish_modern` adds
+/// `serverInfo`, `resultType` and the caching hints.
+fn discover() -> Value {
+    let versions: Vec<&str> = ProtocolVersion::ALL
+        .into_iter()
+        .rev()
+        .map(ProtocolVersion::as_str)
+        .collect();
+    json!({
+        "supportedVersions": versions,
+        "capabilities": capabilities(),
+        "instructions": INSTRUCTIONS,
     })
 }
 
@@ -161,23 +328,18 @@ impl Fixture {
         Ok(json!({}))
     }
 
-    /// Sends a `notifications/message` on the request's stream, unless the session asked for
-    /// more severe messages only.
-    async fn log(&self, cx: &RequestContext, level: &str, message: &str) {
-        if !self.wants_log(cx, level) {
-            return;
+    /// The least severe level the client wants logged for this request, `None` for no logs.
+    /// A session gets what it set with `logging/setLevel` (everything by default); a 2026-07-28
+    /// request gets logs only when its `_meta` names a level (S3.14).
+    fn log_threshold(&self, cx: &RequestContext, era: Era, params: &Value) -> Option<usize> {
+        match era {
+            Era::Modern => params["_meta"][META_LOG_LEVEL].as_str().and_then(severity),
+            Era::Sessions => Some(
+                cx.session()
+                    .and_then(|session| self.log_levels().get(session).copied())
+                    .unwrap_or(0),
+            ),
         }
-        let params = json!({ "level": level, "logger": LOGGER, "data": message });
-        // Logging is best effort: a client that went away must not fail the call.
-        let _ = cx.notify("notifications/message", params).await;
-    }
-
-    fn wants_log(&self, cx: &RequestContext, level: &str) -> bool {
-        let minimum = cx
-            .session()
-            .and_then(|session| self.log_levels().get(session).copied())
-            .unwrap_or(0);
-        severity(level).is_some_and(|severity| severity >= minimum)
     }
 
     fn log_levels(&self) -> MutexGuard<'_, HashMap<SessionId, usize>> {
@@ -188,15 +350,43 @@ impl Fixture {
     }
 }
 
+/// Sends a `notifications/message` on the request's stream if the client wants `level`.
+async fn log(cx: &RequestContext, threshold: Option<usize>, level: &str, message: &str) {
+    let wanted = threshold
+        .zip(severity(level))
+        .is_some_and(|(min, s)| s >= min);
+    if !wanted {
+        return;
+    }
+    let params = json!({ "level": level, "logger": SERVER_NAME, "data": message });
+    // Logging is best effort: a client that went away must not fail the call.
+    let _ = cx.notify("notifications/message", params).await;
+}
+
 /// The rank of a log level name, `None` for an unknown name.
 fn severity(level: &str) -> Option<usize> {
     LOG_LEVELS.iter().position(|known| *known == level)
 }
 
+/// An error with structured `data`.
+fn error_with_data(error: ErrorObject, data: &Value) -> ErrorObject {
+    match serde_json::value::to_raw_value(data) {
+        Ok(data) => error.with_data(data),
+        Err(_) => error,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tools
 
+/// The `tools` of a `tools/list` result, as `Config::modern.tool_headers` reads them.
+pub(crate) fn tool_list() -> Value {
+    Value::Array(tools())
+}
+
 /// `tools/list`: every tool has a description and an input schema (the suite checks both).
+/// The order is fixed (2026-07-28 asks for a deterministic order); `echo` comes first because
+/// the header-validation scenario calls the first tool with no arguments.
 fn tools() -> Vec<Value> {
     vec![
         tool(
@@ -235,7 +425,13 @@ fn tools() -> Vec<Value> {
         ),
         tool(
             "test_tool_with_logging",
-            "Sends three info log notifications 50 ms apart while it runs.",
+            "Sends three info log notifications 50 ms apart while it runs (2026-07-28: only \
+             when the request's _meta names a log level).",
+            no_arguments(),
+        ),
+        tool(
+            "test_logging_tool",
+            "The same as test_tool_with_logging.",
             no_arguments(),
         ),
         tool(
@@ -277,13 +473,89 @@ fn tools() -> Vec<Value> {
         tool(
             "test_reconnection",
             "Closes the connection of its SSE stream mid-call; the client resumes with \
-             Last-Event-ID and gets the result replayed (SEP-1699).",
+             Last-Event-ID and gets the result replayed (SEP-1699; sessions of 2025-11-25 only, \
+             2026-07-28 has no resumption and simply gets the result).",
             no_arguments(),
         ),
         tool(
             "json_schema_2020_12_tool",
-            "Has an input schema using JSON Schema 2020-12 features (SEP-1613).",
+            "Has an input schema using JSON Schema 2020-12 features (SEP-1613, SEP-2106).",
             json_schema_2020_12(),
+        ),
+        tool(
+            "test_custom_headers",
+            "Echoes its arguments; region, priority and verbose are mirrored in Mcp-Param-* \
+             request headers (x-mcp-header, SEP-2243).",
+            custom_headers_schema(),
+        ),
+        tool(
+            "test_missing_capability",
+            "Asks the client's LLM a question, so it needs the client's sampling capability \
+             (2026-07-28: -32021 when the request does not declare it).",
+            no_arguments(),
+        ),
+        tool(
+            "test_streaming_elicitation",
+            "Asks the user to confirm (elicitation); 2026-07-28 gets an input_required result \
+             on the response stream instead of a request.",
+            no_arguments(),
+        ),
+        tool(
+            "test_trigger_tool_change",
+            "Announces notifications/tools/list_changed to subscriptions/listen streams.",
+            no_arguments(),
+        ),
+        tool(
+            "test_trigger_prompt_change",
+            "Announces notifications/prompts/list_changed to subscriptions/listen streams.",
+            no_arguments(),
+        ),
+        tool(
+            "test_trigger_resource_change",
+            "Announces notifications/resources/list_changed, and notifications/resources/updated \
+             for test://watched-resource, to subscriptions/listen streams.",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_elicitation",
+            "Asks the user's name (key user_name) and greets them (SEP-2322).",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_sampling",
+            "Asks the client's LLM for the capital of France (key capital_question).",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_list_roots",
+            "Asks for the client's roots (key client_roots) and lists them.",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_request_state",
+            "Asks for a confirmation and checks that its requestState comes back intact.",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_multiple_inputs",
+            "Asks for a name (elicitation), a greeting (sampling) and the roots at once.",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_multi_round",
+            "Asks for a name, then for a favourite colour, in two rounds.",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_tampered_state",
+            "Asks for a confirmation; a retry with an altered requestState is refused (-32602).",
+            no_arguments(),
+        ),
+        tool(
+            "test_input_required_result_capabilities",
+            "Asks only what the client's declared capabilities allow (sampling, elicitation, \
+             roots).",
+            no_arguments(),
         ),
     ]
 }
@@ -301,13 +573,15 @@ fn object_schema(properties: Value, required: &[&str]) -> Value {
 }
 
 /// The schema the suite checks is passed through untouched: `$schema`, `$defs`, `$ref` and
-/// `additionalProperties` (SEP-1613).
+/// `additionalProperties` (SEP-1613), and the wider vocabulary of SEP-2106: `$anchor`,
+/// `allOf`/`anyOf`, `if`/`then`/`else`.
 fn json_schema_2020_12() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "$defs": {
             "address": {
+                "$anchor": "addressDef",
                 "type": "object",
                 "properties": {
                     "street": { "type": "string" },
@@ -318,22 +592,68 @@ fn json_schema_2020_12() -> Value {
         "properties": {
             "name": { "type": "string" },
             "address": { "$ref": "#/$defs/address" },
+            "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+            "phone": { "type": "string" },
+            "email": { "type": "string" },
         },
+        "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+        "if": {
+            "properties": { "contactMethod": { "const": "phone" } },
+            "required": ["contactMethod"],
+        },
+        "then": { "required": ["phone"] },
+        "else": { "required": ["email"] },
         "additionalProperties": false,
     })
+}
+
+/// Parameters a 2026-07-28 client mirrors in `Mcp-Param-{name}` headers (S3.23); the core
+/// checks the headers against the body before the call reaches us (S3.24).
+fn custom_headers_schema() -> Value {
+    object_schema(
+        json!({
+            "region": {
+                "type": "string",
+                "description": "A region name, mirrored in Mcp-Param-Region",
+                "x-mcp-header": "Region",
+            },
+            "priority": {
+                "type": "integer",
+                "description": "A priority, mirrored in Mcp-Param-Priority",
+                "x-mcp-header": "Priority",
+            },
+            "verbose": {
+                "type": "boolean",
+                "description": "Optional; mirrored in Mcp-Param-Verbose when given",
+                "x-mcp-header": "Verbose",
+            },
+            "query": { "type": "string", "description": "Not mirrored in any header" },
+        }),
+        &["region", "priority", "query"],
+    )
 }
 
 impl Fixture {
     /// `tools/call`. An unknown tool is a protocol error (-32602); bad arguments to a known
     /// tool are a tool error (`isError: true`), which the model can read and correct
     /// (2025-11-25 server/tools, "Error Handling").
-    async fn call_tool(&self, cx: &RequestContext, params: &Value) -> Result<Value, ErrorObject> {
+    async fn call_tool(
+        &self,
+        cx: &RequestContext,
+        era: Era,
+        params: &Value,
+    ) -> Result<Value, ErrorObject> {
         let Some(name) = params["name"].as_str() else {
             return Err(ErrorObject::invalid_params(
                 "tools/call needs a string `name`",
             ));
         };
         let arguments = &params["arguments"];
+        if let Some(flow) = tool_flow(name, arguments) {
+            return self
+                .run_flow(cx, era, params, name, &*flow, Subject::Tool)
+                .await;
+        }
         let result = match name {
             "echo" => echo(arguments),
             "add" => add(cx, params).await,
@@ -354,34 +674,36 @@ impl Fixture {
                     &json!({ "test": "data", "value": 123 }).to_string(),
                 ),
             ]),
-            "test_tool_with_logging" => self.logging_tool(cx).await,
+            "test_tool_with_logging" | "test_logging_tool" => {
+                logging_tool(cx, self.log_threshold(cx, era, params)).await
+            }
             "test_tool_with_progress" => progress_tool(cx, params).await,
             "test_error_handling" => {
                 tool_error("This tool intentionally returns an error for testing")
             }
-            "test_sampling" => sampling_tool(cx, arguments).await,
-            "test_elicitation" => elicitation_tool(cx, arguments).await,
-            "test_elicitation_sep1034_defaults" => {
-                elicit(
-                    cx,
-                    "Please review and update the form fields",
-                    defaults_form(),
-                )
-                .await
-            }
-            "test_elicitation_sep1330_enums" => {
-                elicit(
-                    cx,
-                    "Please select options from the enum fields",
-                    enums_form(),
-                )
-                .await
-            }
-            "test_reconnection" => reconnection_tool(cx).await,
+            "test_reconnection" => reconnection_tool(cx, era).await,
             "json_schema_2020_12_tool" => text_result(&format!(
                 "JSON Schema 2020-12 tool called with: {}",
                 params.get("arguments").unwrap_or(&json!({}))
             )),
+            "test_custom_headers" => custom_headers_tool(arguments),
+            "test_trigger_tool_change" => {
+                cx.handle().publish(Change::ToolsListChanged);
+                text_result("Announced notifications/tools/list_changed.")
+            }
+            "test_trigger_prompt_change" => {
+                cx.handle().publish(Change::PromptsListChanged);
+                text_result("Announced notifications/prompts/list_changed.")
+            }
+            "test_trigger_resource_change" => {
+                cx.handle().publish(Change::ResourcesListChanged);
+                cx.handle()
+                    .publish(Change::ResourceUpdated(WATCHED_URI.to_owned()));
+                text_result(
+                    "Announced notifications/resources/list_changed and \
+                     notifications/resources/updated for test://watched-resource.",
+                )
+            }
             unknown => {
                 return Err(ErrorObject::invalid_params(format!(
                     "Unknown tool: {unknown}"
@@ -389,22 +711,6 @@ impl Fixture {
             }
         };
         Ok(result)
-    }
-
-    /// `test_tool_with_logging`: three log notifications while the call is open, then the result.
-    async fn logging_tool(&self, cx: &RequestContext) -> Value {
-        let messages = [
-            "Tool execution started",
-            "Tool processing data",
-            "Tool execution completed",
-        ];
-        for (step, message) in messages.into_iter().enumerate() {
-            if step > 0 {
-                tokio::time::sleep(STEP).await;
-            }
-            self.log(cx, "info", message).await;
-        }
-        text_result("Tool with logging executed successfully")
     }
 }
 
@@ -424,6 +730,22 @@ async fn add(cx: &RequestContext, params: &Value) -> Value {
         report_progress(cx, token, 1, 1).await;
     }
     text_result(&(a + b).to_string())
+}
+
+/// `test_tool_with_logging`: three log notifications while the call is open, then the result.
+async fn logging_tool(cx: &RequestContext, threshold: Option<usize>) -> Value {
+    let messages = [
+        "Tool execution started",
+        "Tool processing data",
+        "Tool execution completed",
+    ];
+    for (step, message) in messages.into_iter().enumerate() {
+        if step > 0 {
+            tokio::time::sleep(STEP).await;
+        }
+        log(cx, threshold, "info", message).await;
+    }
+    text_result("Tool with logging executed successfully")
 }
 
 /// `test_tool_with_progress`: progress 0, 50 and 100 of 100 under the caller's token. Without
@@ -456,25 +778,410 @@ async fn report_progress(cx: &RequestContext, token: &Value, progress: u32, tota
     let _ = cx.notify("notifications/progress", params).await;
 }
 
-/// `test_sampling`: asks the client's LLM, during the call, and returns what it answered.
-async fn sampling_tool(cx: &RequestContext, arguments: &Value) -> Value {
-    let Some(prompt) = arguments["prompt"].as_str() else {
-        return tool_error("test_sampling needs a string argument `prompt`");
-    };
-    let request = json!({
-        "messages": [{ "role": "user", "content": { "type": "text", "text": prompt } }],
-        "maxTokens": 100,
-    });
-    match ask_client(cx, "sampling/createMessage", request).await {
-        Ok(answer) => text_result(&format!("LLM response: {}", sampled_text(&answer))),
-        Err(why) => tool_error(&format!("Sampling failed: {why}")),
+/// `test_reconnection`: server-initiated disconnect (2025-11-25, SEP-1699, S2.31). Closing the
+/// connection does not end the stream, so the result below is kept for the stream and
+/// replayed when the client resumes with GET + `Last-Event-ID`. 2026-07-28 has no resumption
+/// (S3.13): there a closed stream would be a cancelled request, so the result simply goes out.
+async fn reconnection_tool(cx: &RequestContext, era: Era) -> Value {
+    if era == Era::Sessions
+        && let Err(error) = cx.close_stream().await
+    {
+        // Older protocol versions and JSON answers cannot resume: the result then simply goes
+        // out on the connection that is still open.
+        tracing::debug!(%error, "test_reconnection keeps its stream open");
     }
+    tokio::time::sleep(RECONNECT_DELAY).await;
+    text_result("Reconnection test completed: this result was sent after the stream was closed.")
+}
+
+/// `test_custom_headers`: the arguments as the body had them; the core has already checked
+/// that the `Mcp-Param-*` headers agree.
+fn custom_headers_tool(arguments: &Value) -> Value {
+    let shown = |name: &str| match &arguments[name] {
+        Value::Null => "(absent)".to_owned(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    text_result(&format!(
+        "region={}, priority={}, verbose={}, query={}",
+        shown("region"),
+        shown("priority"),
+        shown("verbose"),
+        shown("query")
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asking the client: flows (sampling, elicitation, roots in both eras; SEP-2322)
+
+/// A request the server needs the client to answer: `sampling/createMessage`,
+/// `elicitation/create` or `roots/list`, under a key of the server's choosing.
+#[derive(Debug)]
+struct Ask {
+    key: &'static str,
+    method: &'static str,
+    params: Value,
+}
+
+/// Where a flow stands after a round.
+#[derive(Debug)]
+enum Flow {
+    /// It needs these answers first. `state` comes back with them: in 2026-07-28 through the
+    /// client, sealed as `requestState`; in a session it simply stays here.
+    Ask {
+        asks: Vec<Ask>,
+        state: Option<Value>,
+    },
+    /// It has its result.
+    Done(Value),
+}
+
+/// What a flow sees in a round.
+#[derive(Debug)]
+struct Round<'a> {
+    /// The answers to the previous round's asks, by key (`inputResponses`); empty at first.
+    /// Keys nobody asked for are ignored.
+    answers: &'a Map<String, Value>,
+    /// The state the previous round left, verified.
+    state: Option<&'a Value>,
+    /// The capabilities a 2026-07-28 request declared; `None` in a session, where we do not
+    /// track them and the client refuses what it cannot do.
+    capabilities: Option<&'a Value>,
+}
+
+impl Round<'_> {
+    fn answer(&self, key: &str) -> Option<&Value> {
+        self.answers.get(key)
+    }
+
+    /// Whether the client can answer `method`.
+    fn can(&self, method: &str) -> bool {
+        self.capabilities
+            .is_none_or(|capabilities| !capabilities[capability_of(method)].is_null())
+    }
+}
+
+/// One round of a flow: the answers so far in, the result or the next questions out.
+type Step<'a> = dyn Fn(&Round<'_>) -> Result<Flow, ErrorObject> + Send + Sync + 'a;
+
+/// What a flow produces, which decides how a session reports a client that did not answer.
+#[derive(Clone, Copy, Debug)]
+enum Subject {
+    /// A `tools/call`: a tool error the model can read.
+    Tool,
+    /// A `prompts/get`: a JSON-RPC error.
+    Prompt,
+}
+
+/// The client capability a server-to-client method needs.
+fn capability_of(method: &str) -> &'static str {
+    match method {
+        "sampling/createMessage" => "sampling",
+        "elicitation/create" => "elicitation",
+        _ => "roots",
+    }
+}
+
+impl Fixture {
+    /// Runs a flow to its result. In a session, each round's asks go to the client as requests
+    /// on this call's stream, and the next round runs with the answers. In 2026-07-28, one
+    /// round runs per request: its answers and state come in the params (`inputResponses`,
+    /// `requestState`), and a flow that needs more answers says so with an `input_required` result
+    /// (SEP-2322).
+    async fn run_flow(
+        &self,
+        cx: &RequestContext,
+        era: Era,
+        params: &Value,
+        name: &str,
+        step: &Step<'_>,
+        subject: Subject,
+    ) -> Result<Value, ErrorObject> {
+        match era {
+            Era::Modern => self.flow_round(params, name, step),
+            Era::Sessions => flow_in_session(cx, step, subject).await,
+        }
+    }
+
+    /// One 2026-07-28 round.
+    fn flow_round(
+        &self,
+        params: &Value,
+        name: &str,
+        step: &Step<'_>,
+    ) -> Result<Value, ErrorObject> {
+        let empty = Map::new();
+        let answers = match params.get("inputResponses") {
+            None => &empty,
+            Some(Value::Object(answers)) => answers,
+            Some(_) => {
+                return Err(ErrorObject::invalid_params(
+                    "`inputResponses` must be an object mapping keys to answers",
+                ));
+            }
+        };
+        let state = match params.get("requestState") {
+            None => None,
+            Some(Value::String(sealed)) => Some(self.open(name, sealed)?),
+            Some(_) => {
+                return Err(ErrorObject::invalid_params(
+                    "`requestState` must be a string",
+                ));
+            }
+        };
+        let capabilities = &params["_meta"][META_CLIENT_CAPABILITIES];
+        let round = Round {
+            answers,
+            state: state.as_ref(),
+            capabilities: Some(capabilities),
+        };
+        let (asks, state) = match step(&round)? {
+            Flow::Done(result) => return Ok(result),
+            Flow::Ask { asks, state } => (asks, state),
+        };
+        // S3.29: a request that needs what the client did not declare is refused, naming it.
+        let missing: Map<String, Value> = asks
+            .iter()
+            .filter(|ask| !round.can(ask.method))
+            .map(|ask| (capability_of(ask.method).to_owned(), json!({})))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.keys().map(String::as_str).collect();
+            return Err(error_with_data(
+                ErrorObject::new(
+                    jsonrpc::MISSING_CLIENT_CAPABILITY,
+                    format!("Missing required client capability: {}", names.join(", ")),
+                ),
+                &json!({ "requiredCapabilities": missing }),
+            ));
+        }
+        let requests: Map<String, Value> = asks
+            .into_iter()
+            .map(|ask| {
+                let request = json!({ "method": ask.method, "params": ask.params });
+                (ask.key.to_owned(), request)
+            })
+            .collect();
+        let mut result = json!({ "resultType": "input_required", "inputRequests": requests });
+        if let Some(state) = state {
+            result["requestState"] = json!(self.seal(name, &state));
+        }
+        Ok(result)
+    }
+}
+
+/// A whole flow in a session: the rounds run here, the asks go out as requests.
+async fn flow_in_session(
+    cx: &RequestContext,
+    step: &Step<'_>,
+    subject: Subject,
+) -> Result<Value, ErrorObject> {
+    let mut answers = Map::new();
+    let mut state = None;
+    for _ in 0..MAX_ROUNDS {
+        let round = Round {
+            answers: &answers,
+            state: state.as_ref(),
+            capabilities: None,
+        };
+        let (asks, next) = match step(&round)? {
+            Flow::Done(result) => return Ok(result),
+            Flow::Ask { asks, state } => (asks, state),
+        };
+        let mut next_answers = Map::new();
+        for ask in asks {
+            match ask_client(cx, ask.method, ask.params).await {
+                Ok(answer) => {
+                    next_answers.insert(ask.key.to_owned(), answer);
+                }
+                Err(why) => return failed(subject, &format!("{} failed: {why}", ask.method)),
+            }
+        }
+        answers = next_answers;
+        state = next;
+    }
+    failed(subject, "the client was asked too many rounds of questions")
+}
+
+fn failed(subject: Subject, why: &str) -> Result<Value, ErrorObject> {
+    match subject {
+        Subject::Tool => Ok(tool_error(why)),
+        Subject::Prompt => Err(ErrorObject::internal_error(why)),
+    }
+}
+
+/// Sends a request to the client on this call's stream and waits for the answer, or for
+/// [`ANSWER_TIMEOUT`]. The error says why there is no answer.
+async fn ask_client(cx: &RequestContext, method: &str, params: Value) -> Result<Value, String> {
+    match tokio::time::timeout(ANSWER_TIMEOUT, cx.request(method, params)).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs())),
+    }
+}
+
+// The integrity of `requestState`.
+//
+// The client holds the state between rounds and must not be able to forge or alter it
+// (SEP-2322). It is the JSON `{"for": <tool or prompt>, "exp": <unix seconds>, "state": ...}`
+// in hex, a dot, and a 128-bit tag: two domain-separated keyed hashes of the hex under a key
+// drawn at start-up (std's `RandomState`, SipHash-1-3 today). That keeps the example free of
+// extra dependencies but is no vetted MAC: a production server would use HMAC-SHA-256 (and
+// encrypt the state if it held anything secret).
+impl Fixture {
+    fn seal(&self, name: &str, state: &Value) -> String {
+        let expires = unix_now() + STATE_LIFETIME_SECS;
+        let payload = json!({ "for": name, "exp": expires, "state": state }).to_string();
+        let payload = to_hex(payload.as_bytes());
+        let tag = self.tag(&payload);
+        format!("{payload}.{tag}")
+    }
+
+    /// The state sealed for `name`, or -32602 when it is not one we issued for it, was altered
+    /// or has expired.
+    fn open(&self, name: &str, sealed: &str) -> Result<Value, ErrorObject> {
+        let refused = || {
+            ErrorObject::invalid_params(
+                "Invalid requestState: it failed its integrity check or has expired",
+            )
+        };
+        let (payload, tag) = sealed.split_once('.').ok_or_else(refused)?;
+        if !same_bytes(tag.as_bytes(), self.tag(payload).as_bytes()) {
+            return Err(refused());
+        }
+        let sealed: Value = from_hex(payload)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(refused)?;
+        let fresh = sealed["exp"].as_u64().is_some_and(|exp| exp >= unix_now());
+        if sealed["for"] != name || !fresh {
+            return Err(refused());
+        }
+        Ok(sealed["state"].clone())
+    }
+
+    fn tag(&self, payload: &str) -> String {
+        let first = self.state_key.hash_one((1u8, payload));
+        let second = self.state_key.hash_one((2u8, payload));
+        format!("{first:016x}{second:016x}")
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
+        .collect()
+}
+
+/// Compares in time independent of where the inputs differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+// Questions and answers.
+
+fn sampling_ask(key: &'static str, prompt: &str, max_tokens: u32) -> Ask {
+    Ask {
+        key,
+        method: "sampling/createMessage",
+        params: json!({
+            "messages": [{ "role": "user", "content": { "type": "text", "text": prompt } }],
+            "maxTokens": max_tokens,
+        }),
+    }
+}
+
+fn elicitation_ask(key: &'static str, message: &str, requested_schema: Value) -> Ask {
+    Ask {
+        key,
+        method: "elicitation/create",
+        params: json!({ "message": message, "requestedSchema": requested_schema }),
+    }
+}
+
+fn roots_ask(key: &'static str) -> Ask {
+    Ask {
+        key,
+        method: "roots/list",
+        params: json!({}),
+    }
+}
+
+/// A form with one required string field.
+fn one_string_form(field: &str) -> Value {
+    json!({
+        "type": "object",
+        "properties": { field: { "type": "string" } },
+        "required": [field],
+    })
+}
+
+fn confirm_form() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "ok": { "type": "boolean" } },
+        "required": ["ok"],
+    })
+}
+
+fn bad_answer(key: &str, expected: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!("inputResponses[\"{key}\"] is not {expected}"))
+}
+
+/// An `ElicitResult`: the action and, with `accept`, the content.
+#[derive(Debug)]
+struct Elicited<'a> {
+    action: &'a str,
+    content: Option<&'a Map<String, Value>>,
+}
+
+impl Elicited<'_> {
+    /// A string field of accepted content.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.content?.get(name)?.as_str()
+    }
+
+    fn content_json(&self) -> String {
+        self.content.map_or_else(
+            || "{}".to_owned(),
+            |content| Value::from(content.clone()).to_string(),
+        )
+    }
+}
+
+fn elicited<'a>(answer: &'a Value, key: &str) -> Result<Elicited<'a>, ErrorObject> {
+    let action = answer["action"]
+        .as_str()
+        .filter(|action| ["accept", "decline", "cancel"].contains(action))
+        .ok_or_else(|| bad_answer(key, "an ElicitResult"))?;
+    let content = match answer.get("content") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(content)) => Some(content),
+        Some(_) => return Err(bad_answer(key, "an ElicitResult")),
+    };
+    Ok(Elicited { action, content })
 }
 
 /// The text of a `CreateMessageResult`, whose `content` is one block (2025-06-18) or, since
 /// 2025-11-25, possibly an array of blocks. Non-text answers are shown as JSON.
-fn sampled_text(answer: &Value) -> String {
-    let content = &answer["content"];
+fn sampled(answer: &Value, key: &str) -> Result<String, ErrorObject> {
+    let content = match answer.get("content") {
+        Some(content @ (Value::Object(_) | Value::Array(_))) => content,
+        _ => return Err(bad_answer(key, "a CreateMessageResult")),
+    };
     let blocks = match content {
         Value::Array(blocks) => blocks.as_slice(),
         block => std::slice::from_ref(block),
@@ -483,17 +1190,105 @@ fn sampled_text(answer: &Value) -> String {
         .iter()
         .filter_map(|block| block["text"].as_str())
         .collect();
-    if texts.is_empty() {
+    Ok(if texts.is_empty() {
         content.to_string()
     } else {
         texts.join("\n")
-    }
+    })
 }
 
-/// `test_elicitation`: asks the user, with the client's message, for a username and an email.
-async fn elicitation_tool(cx: &RequestContext, arguments: &Value) -> Value {
+/// The URIs of a `ListRootsResult`.
+fn root_uris(answer: &Value, key: &str) -> Result<Vec<String>, ErrorObject> {
+    answer["roots"]
+        .as_array()
+        .and_then(|roots| {
+            roots
+                .iter()
+                .map(|root| root["uri"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .ok_or_else(|| bad_answer(key, "a ListRootsResult"))
+}
+
+/// The answer to `key` in the round, as a summary line, checked against the method asked.
+fn summary(method: &str, answer: &Value, key: &str) -> Result<String, ErrorObject> {
+    Ok(match method {
+        "sampling/createMessage" => format!("{key}: the LLM said {:?}", sampled(answer, key)?),
+        "elicitation/create" => {
+            let elicited = elicited(answer, key)?;
+            format!(
+                "{key}: action={}, content={}",
+                elicited.action,
+                elicited.content_json()
+            )
+        }
+        _ => format!("{key}: roots {}", root_uris(answer, key)?.join(", ")),
+    })
+}
+
+/// The flow of a tool that asks the client something, `None` for other tools.
+fn tool_flow<'a>(name: &str, arguments: &'a Value) -> Option<Box<Step<'a>>> {
+    let step: Box<Step<'a>> = match name {
+        "test_sampling" => Box::new(move |round| sampling_flow(arguments, round)),
+        "test_elicitation" => Box::new(move |round| elicitation_flow(arguments, round)),
+        "test_elicitation_sep1034_defaults" => Box::new(|round| {
+            form_flow(
+                round,
+                "Please review and update the form fields",
+                defaults_form(),
+            )
+        }),
+        "test_elicitation_sep1330_enums" => Box::new(|round| {
+            form_flow(
+                round,
+                "Please select options from the enum fields",
+                enums_form(),
+            )
+        }),
+        "test_missing_capability" => Box::new(missing_capability_flow),
+        "test_streaming_elicitation" => Box::new(streaming_elicitation_flow),
+        "test_input_required_result_elicitation" => Box::new(name_flow),
+        "test_input_required_result_sampling" => Box::new(capital_flow),
+        "test_input_required_result_list_roots" => Box::new(roots_flow),
+        "test_input_required_result_request_state" => {
+            Box::new(|round| confirm_flow(round, "state-ok: the requestState came back intact"))
+        }
+        "test_input_required_result_tampered_state" => {
+            Box::new(|round| confirm_flow(round, "The requestState passed its integrity check"))
+        }
+        "test_input_required_result_multiple_inputs" => Box::new(multiple_inputs_flow),
+        "test_input_required_result_multi_round" => Box::new(multi_round_flow),
+        "test_input_required_result_capabilities" => Box::new(capabilities_flow),
+        _ => return None,
+    };
+    Some(step)
+}
+
+/// `test_sampling`: the client's LLM answers the prompt.
+fn sampling_flow(arguments: &Value, round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    let Some(prompt) = arguments["prompt"].as_str() else {
+        return Ok(Flow::Done(tool_error(
+            "test_sampling needs a string argument `prompt`",
+        )));
+    };
+    Ok(match round.answer("llm") {
+        None => Flow::Ask {
+            asks: vec![sampling_ask("llm", prompt, 100)],
+            state: None,
+        },
+        Some(answer) => Flow::Done(text_result(&format!(
+            "LLM response: {}",
+            sampled(answer, "llm")?
+        ))),
+    })
+}
+
+/// `test_elicitation`: the user gives a username and an email, with the client's message.
+fn elicitation_flow(arguments: &Value, round: &Round<'_>) -> Result<Flow, ErrorObject> {
     let Some(message) = arguments["message"].as_str() else {
-        return tool_error("test_elicitation needs a string argument `message`");
+        return Ok(Flow::Done(tool_error(
+            "test_elicitation needs a string argument `message`",
+        )));
     };
     let form = json!({
         "type": "object",
@@ -503,33 +1298,273 @@ async fn elicitation_tool(cx: &RequestContext, arguments: &Value) -> Value {
         },
         "required": ["username", "email"],
     });
-    elicit(cx, message, form).await
+    form_flow(round, message, form)
 }
 
-/// Sends `elicitation/create` with a form and reports the user's action and content.
-async fn elicit(cx: &RequestContext, message: &str, requested_schema: Value) -> Value {
-    let request = json!({ "message": message, "requestedSchema": requested_schema });
-    match ask_client(cx, "elicitation/create", request).await {
-        Ok(answer) => {
-            let action = answer["action"].as_str().unwrap_or("unknown");
-            // `content` comes only with `accept`.
-            let content = answer.get("content").unwrap_or(&json!({})).to_string();
-            text_result(&format!(
-                "User response: action={action}, content={content}"
-            ))
+/// Elicits a form and reports the user's action and content.
+fn form_flow(round: &Round<'_>, message: &str, form: Value) -> Result<Flow, ErrorObject> {
+    Ok(match round.answer("form") {
+        None => Flow::Ask {
+            asks: vec![elicitation_ask("form", message, form)],
+            state: None,
+        },
+        Some(answer) => {
+            let elicited = elicited(answer, "form")?;
+            Flow::Done(text_result(&format!(
+                "User response: action={}, content={}",
+                elicited.action,
+                elicited.content_json()
+            )))
         }
-        Err(why) => tool_error(&format!("Elicitation failed: {why}")),
+    })
+}
+
+/// `test_missing_capability`: a question for the client's LLM, so it needs `sampling`.
+fn missing_capability_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    Ok(match round.answer("llm") {
+        None => Flow::Ask {
+            asks: vec![sampling_ask("llm", "Say hello.", 50)],
+            state: None,
+        },
+        Some(answer) => Flow::Done(text_result(&format!(
+            "LLM response: {}",
+            sampled(answer, "llm")?
+        ))),
+    })
+}
+
+/// `test_streaming_elicitation`: a confirmation, which 2026-07-28 carries as an
+/// `input_required` result on the response, never as a request of its own.
+fn streaming_elicitation_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    Ok(match round.answer("confirmation") {
+        None => Flow::Ask {
+            asks: vec![elicitation_ask(
+                "confirmation",
+                "Shall the tool go on?",
+                confirm_form(),
+            )],
+            state: None,
+        },
+        Some(answer) => {
+            let elicited = elicited(answer, "confirmation")?;
+            Flow::Done(text_result(&format!(
+                "Confirmation: action={}, content={}",
+                elicited.action,
+                elicited.content_json()
+            )))
+        }
+    })
+}
+
+/// `test_input_required_result_elicitation`: the user's name (key `user_name`), then a
+/// greeting. Without that answer (also when only other keys came) it asks again.
+fn name_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    let Some(answer) = round.answer("user_name") else {
+        return Ok(Flow::Ask {
+            asks: vec![elicitation_ask(
+                "user_name",
+                "What is your name?",
+                one_string_form("name"),
+            )],
+            state: None,
+        });
+    };
+    let elicited = elicited(answer, "user_name")?;
+    Ok(Flow::Done(
+        match (elicited.action, elicited.field("name")) {
+            ("accept", Some(name)) => text_result(&format!("Hello, {name}!")),
+            ("accept", None) => return Err(bad_answer("user_name", "an answer with a `name`")),
+            (action, _) => text_result(&format!("No name was given (action={action}).")),
+        },
+    ))
+}
+
+/// `test_input_required_result_sampling`: a question for the client's LLM (key
+/// `capital_question`).
+fn capital_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    Ok(match round.answer("capital_question") {
+        None => Flow::Ask {
+            asks: vec![sampling_ask(
+                "capital_question",
+                "What is the capital of France?",
+                100,
+            )],
+            state: None,
+        },
+        Some(answer) => Flow::Done(text_result(&format!(
+            "The LLM answered: {}",
+            sampled(answer, "capital_question")?
+        ))),
+    })
+}
+
+/// `test_input_required_result_list_roots`: the client's roots (key `client_roots`).
+fn roots_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    Ok(match round.answer("client_roots") {
+        None => Flow::Ask {
+            asks: vec![roots_ask("client_roots")],
+            state: None,
+        },
+        Some(answer) => {
+            let uris = root_uris(answer, "client_roots")?;
+            Flow::Done(text_result(&format!(
+                "The client has {} root(s): {}",
+                uris.len(),
+                uris.join(", ")
+            )))
+        }
+    })
+}
+
+/// A confirmation (key `confirm`) whose round must come back with the state it was asked with:
+/// `test_input_required_result_request_state` and `..._tampered_state`.
+fn confirm_flow(round: &Round<'_>, done: &str) -> Result<Flow, ErrorObject> {
+    let asked = json!({ "asked": "confirm" });
+    let ask = || Flow::Ask {
+        asks: vec![elicitation_ask("confirm", "Please confirm", confirm_form())],
+        state: Some(asked.clone()),
+    };
+    match (round.state, round.answer("confirm")) {
+        (Some(state), Some(answer)) if *state == asked => {
+            let elicited = elicited(answer, "confirm")?;
+            Ok(Flow::Done(text_result(&format!(
+                "{done}; action={}, content={}",
+                elicited.action,
+                elicited.content_json()
+            ))))
+        }
+        (None, Some(_)) => Err(ErrorObject::invalid_params(
+            "the answer to `confirm` must come with the requestState it was asked with",
+        )),
+        _ => Ok(ask()),
     }
 }
 
-/// Sends a request to the client on this call's stream and waits for the answer, or for
-/// [`ANSWER_TIMEOUT`]. The error says why there is no answer, for the tool's error result.
-async fn ask_client(cx: &RequestContext, method: &str, params: Value) -> Result<Value, String> {
-    match tokio::time::timeout(ANSWER_TIMEOUT, cx.request(method, params)).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs())),
+/// `test_input_required_result_multiple_inputs`: three questions of three kinds at once. The
+/// state keeps the answers already given, so a retry that answers only some of them is asked
+/// just the rest.
+fn multiple_inputs_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    let asks = || {
+        vec![
+            elicitation_ask("user_name", "What is your name?", one_string_form("name")),
+            sampling_ask("greeting", "Generate a greeting", 50),
+            roots_ask("client_roots"),
+        ]
+    };
+    let Some(state) = round.state else {
+        if !round.answers.is_empty() {
+            return Err(ErrorObject::invalid_params(
+                "these answers must come with the requestState they were asked with",
+            ));
+        }
+        return Ok(Flow::Ask {
+            asks: asks(),
+            state: Some(json!({ "answers": {} })),
+        });
+    };
+    let mut answers = state["answers"].as_object().cloned().unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut missing = Vec::new();
+    for ask in asks() {
+        let answer = answers
+            .get(ask.key)
+            .or_else(|| round.answer(ask.key))
+            .cloned();
+        match answer {
+            Some(answer) => {
+                lines.push(summary(ask.method, &answer, ask.key)?);
+                answers.insert(ask.key.to_owned(), answer);
+            }
+            None => missing.push(ask),
+        }
     }
+    if missing.is_empty() {
+        return Ok(Flow::Done(text_result(&lines.join("\n"))));
+    }
+    Ok(Flow::Ask {
+        asks: missing,
+        state: Some(json!({ "answers": answers })),
+    })
+}
+
+/// `test_input_required_result_multi_round`: a name (`step1`), then a colour (`step2`); the
+/// state says which round it is and keeps the name.
+fn multi_round_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    let step1 = || Flow::Ask {
+        asks: vec![elicitation_ask(
+            "step1",
+            "Step 1: What is your name?",
+            one_string_form("name"),
+        )],
+        state: Some(json!({ "round": 1 })),
+    };
+    let step2 = |name: &str| Flow::Ask {
+        asks: vec![elicitation_ask(
+            "step2",
+            "Step 2: What is your favorite color?",
+            one_string_form("color"),
+        )],
+        state: Some(json!({ "round": 2, "name": name })),
+    };
+    let Some(state) = round.state else {
+        return Ok(step1());
+    };
+    match (&state["round"], &state["name"]) {
+        (rnd, _) if *rnd == 1 => match round.answer("step1") {
+            None => Ok(step1()),
+            Some(answer) => {
+                let elicited = elicited(answer, "step1")?;
+                match elicited.field("name") {
+                    Some(name) => Ok(step2(name)),
+                    None => Ok(Flow::Done(text_result(&format!(
+                        "No name was given (action={}).",
+                        elicited.action
+                    )))),
+                }
+            }
+        },
+        (rnd, Value::String(name)) if *rnd == 2 => match round.answer("step2") {
+            None => Ok(step2(name)),
+            Some(answer) => {
+                let elicited = elicited(answer, "step2")?;
+                let color = elicited.field("color").unwrap_or("(not given)");
+                Ok(Flow::Done(text_result(&format!(
+                    "{name}'s favorite color: {color}"
+                ))))
+            }
+        },
+        _ => Err(ErrorObject::invalid_params("Invalid requestState")),
+    }
+}
+
+/// `test_input_required_result_capabilities`: asks only what the client declared it can
+/// answer (in a session: everything).
+fn capabilities_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    let possible = [
+        sampling_ask("llm", "Say hello.", 50),
+        elicitation_ask("user_name", "What is your name?", one_string_form("name")),
+        roots_ask("client_roots"),
+    ];
+    let asks: Vec<Ask> = possible
+        .into_iter()
+        .filter(|ask| round.can(ask.method))
+        .collect();
+    if asks.is_empty() {
+        return Ok(Flow::Done(text_result(
+            "The client declared none of sampling, elicitation and roots: nothing to ask.",
+        )));
+    }
+    if asks.iter().all(|ask| round.answer(ask.key).is_none()) {
+        return Ok(Flow::Ask { asks, state: None });
+    }
+    let lines = asks
+        .iter()
+        .filter_map(|ask| {
+            let answer = round.answer(ask.key)?;
+            Some(summary(ask.method, answer, ask.key))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Flow::Done(text_result(&lines.join("\n"))))
 }
 
 /// A form whose fields all carry a default, one per primitive type (SEP-1034).
@@ -595,19 +1630,6 @@ fn enums_form() -> Value {
             },
         },
     })
-}
-
-/// `test_reconnection`: server-initiated disconnect (2025-11-25, SEP-1699, S2.31). Closing the
-/// connection does not end the stream, so the result below is kept for the stream and
-/// replayed when the client resumes with GET + `Last-Event-ID`.
-async fn reconnection_tool(cx: &RequestContext) -> Value {
-    if let Err(error) = cx.close_stream().await {
-        // Older protocol versions and JSON answers cannot resume: the result then simply goes
-        // out on the connection that is still open.
-        tracing::debug!(%error, "test_reconnection keeps its stream open");
-    }
-    tokio::time::sleep(RECONNECT_DELAY).await;
-    text_result("Reconnection test completed: this result was sent after the stream was closed.")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,7 +1707,7 @@ fn resource_templates() -> Vec<Value> {
 }
 
 /// `resources/read` of a listed resource or of an instance of the template.
-fn read_resource(params: &Value) -> Result<Value, ErrorObject> {
+fn read_resource(era: Era, params: &Value) -> Result<Value, ErrorObject> {
     let Some(uri) = params["uri"].as_str() else {
         return Err(ErrorObject::invalid_params(
             "resources/read needs a string `uri`",
@@ -710,7 +1732,7 @@ fn read_resource(params: &Value) -> Result<Value, ErrorObject> {
                 "text": json!({ "id": id, "templateTest": true, "data": format!("Data for ID: {id}") })
                     .to_string(),
             }),
-            None => return Err(resource_not_found(uri)),
+            None => return Err(resource_not_found(era, uri)),
         },
     };
     Ok(json!({ "contents": [contents] }))
@@ -725,17 +1747,23 @@ fn template_id(uri: &str) -> Option<&str> {
     (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
-/// -32002 with the URI in `data` (2025-06-18 / 2025-11-25 server/resources, "Error Handling").
-fn resource_not_found(uri: &str) -> ErrorObject {
-    let error = ErrorObject::new(RESOURCE_NOT_FOUND, "Resource not found");
-    match serde_json::value::to_raw_value(&json!({ "uri": uri })) {
-        Ok(data) => error.with_data(data),
-        Err(_) => error,
-    }
+/// The URI in `data`, with -32002 in sessions (2025-06-18 / 2025-11-25 server/resources,
+/// "Error Handling") and -32602 in 2026-07-28, which must not emit -32002 (SEP-2164, S3.33).
+fn resource_not_found(era: Era, uri: &str) -> ErrorObject {
+    let code = match era {
+        Era::Sessions => RESOURCE_NOT_FOUND,
+        Era::Modern => jsonrpc::INVALID_PARAMS,
+    };
+    error_with_data(
+        ErrorObject::new(code, "Resource not found"),
+        &json!({ "uri": uri }),
+    )
 }
 
-/// `resources/subscribe` and `resources/unsubscribe` succeed for any URI. Our resources never
-/// change, so a subscription never produces `notifications/resources/updated`.
+/// `resources/subscribe` and `resources/unsubscribe` (sessions only) succeed for any URI. Our
+/// resources never change, so such a subscription never produces
+/// `notifications/resources/updated`. (2026-07-28 subscribes through `subscriptions/listen`,
+/// where `test_trigger_resource_change` produces one on demand.)
 fn subscription(params: &Value) -> Result<Value, ErrorObject> {
     if params["uri"].is_string() {
         Ok(json!({}))
@@ -774,6 +1802,11 @@ fn prompts() -> Vec<Value> {
             "A prompt that includes an image.",
             &[],
         ),
+        prompt(
+            "test_input_required_result_prompt",
+            "A prompt that first asks the user what context to use (elicitation, SEP-2322).",
+            &[],
+        ),
     ]
 }
 
@@ -788,45 +1821,78 @@ fn prompt(name: &str, description: &str, arguments: &[(&str, &str)]) -> Value {
     json!({ "name": name, "description": description, "arguments": arguments })
 }
 
-/// `prompts/get`. An unknown prompt or a missing required argument is -32602
-/// (2025-06-18 server/prompts, "Error Handling").
-fn get_prompt(params: &Value) -> Result<Value, ErrorObject> {
-    let Some(name) = params["name"].as_str() else {
-        return Err(ErrorObject::invalid_params(
-            "prompts/get needs a string `name`",
-        ));
+impl Fixture {
+    /// `prompts/get`. An unknown prompt or a missing required argument is -32602
+    /// (2025-06-18 server/prompts, "Error Handling").
+    async fn get_prompt(
+        &self,
+        cx: &RequestContext,
+        era: Era,
+        params: &Value,
+    ) -> Result<Value, ErrorObject> {
+        let Some(name) = params["name"].as_str() else {
+            return Err(ErrorObject::invalid_params(
+                "prompts/get needs a string `name`",
+            ));
+        };
+        if name == "test_input_required_result_prompt" {
+            return self
+                .run_flow(cx, era, params, name, &context_prompt_flow, Subject::Prompt)
+                .await;
+        }
+        let arguments = &params["arguments"];
+        let messages = match name {
+            "test_simple_prompt" => vec![user(text("This is a simple prompt for testing."))],
+            "test_prompt_with_arguments" => {
+                let arg1 = required_argument(arguments, "arg1")?;
+                let arg2 = required_argument(arguments, "arg2")?;
+                vec![user(text(&format!(
+                    "Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+                )))]
+            }
+            "test_prompt_with_embedded_resource" => {
+                let uri = required_argument(arguments, "resourceUri")?;
+                vec![
+                    user(embedded_text(
+                        uri,
+                        "text/plain",
+                        "Embedded resource content for testing.",
+                    )),
+                    user(text("Please process the embedded resource above.")),
+                ]
+            }
+            "test_prompt_with_image" => {
+                vec![user(image()), user(text("Please analyze the image above."))]
+            }
+            unknown => {
+                return Err(ErrorObject::invalid_params(format!(
+                    "Unknown prompt: {unknown}"
+                )));
+            }
+        };
+        Ok(json!({ "messages": messages }))
+    }
+}
+
+/// `test_input_required_result_prompt`: the user says what context to use (key
+/// `user_context`), and the prompt is built around it.
+fn context_prompt_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
+    let Some(answer) = round.answer("user_context") else {
+        return Ok(Flow::Ask {
+            asks: vec![elicitation_ask(
+                "user_context",
+                "What context should the prompt use?",
+                one_string_form("context"),
+            )],
+            state: None,
+        });
     };
-    let arguments = &params["arguments"];
-    let messages = match name {
-        "test_simple_prompt" => vec![user(text("This is a simple prompt for testing."))],
-        "test_prompt_with_arguments" => {
-            let arg1 = required_argument(arguments, "arg1")?;
-            let arg2 = required_argument(arguments, "arg2")?;
-            vec![user(text(&format!(
-                "Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
-            )))]
-        }
-        "test_prompt_with_embedded_resource" => {
-            let uri = required_argument(arguments, "resourceUri")?;
-            vec![
-                user(embedded_text(
-                    uri,
-                    "text/plain",
-                    "Embedded resource content for testing.",
-                )),
-                user(text("Please process the embedded resource above.")),
-            ]
-        }
-        "test_prompt_with_image" => {
-            vec![user(image()), user(text("Please analyze the image above."))]
-        }
-        unknown => {
-            return Err(ErrorObject::invalid_params(format!(
-                "Unknown prompt: {unknown}"
-            )));
-        }
-    };
-    Ok(json!({ "messages": messages }))
+    let elicited = elicited(answer, "user_context")?;
+    let context = elicited.field("context").unwrap_or("no particular context");
+    Ok(Flow::Done(json!({
+        "description": "A prompt built around the context the user gave",
+        "messages": [user(text(&format!("Answer with this context in mind: {context}")))],
+    })))
 }
 
 /// A prompt argument; their values are strings (`GetPromptRequest.params.arguments`).

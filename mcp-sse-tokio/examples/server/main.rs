@@ -2,11 +2,13 @@
 //!
 //! Serves `/mcp`, `/sse` and `/messages` on 127.0.0.1:8000 (`--bind ADDR:PORT` to change). The
 //! application is in [`fixture`]: the tools, resources and prompts the official MCP conformance
-//! suite exercises, plus the tools `echo` and `add`. Logs go to stderr; `RUST_LOG=debug` shows
-//! more. Ctrl-C (SIGINT) shuts down gracefully.
+//! suite exercises, plus the tools `echo` and `add`, for session clients (2024-11-05 to
+//! 2025-11-25) and sessionless 2026-07-28 clients alike. Logs go to stderr; `RUST_LOG=debug`
+//! shows more. Ctrl-C (SIGINT) shuts down gracefully.
 
 mod fixture;
 
+use mcp_sse_tokio::core::{ListenSupport, ToolHeader};
 use mcp_sse_tokio::{Config, serve_with_shutdown};
 
 /// Where the server listens unless `--bind` says otherwise.
@@ -35,7 +37,19 @@ async fn main() -> std::io::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     };
     let fixture = fixture::Fixture::default();
-    serve_with_shutdown(listener, Config::default(), fixture, shutdown).await
+    serve_with_shutdown(listener, config(), fixture, shutdown).await
+}
+
+/// The defaults, plus what the core must know of the fixture to judge 2026-07-28 requests
+/// before they reach it: the methods it serves (others get `404` + `-32601`), the
+/// `subscriptions/listen` notifications it produces, and the tool parameters clients mirror in
+/// `Mcp-Param-*` headers.
+fn config() -> Config {
+    let mut config = Config::default();
+    config.modern.methods = fixture::MODERN_METHODS.map(str::to_owned).to_vec();
+    config.modern.listen = ListenSupport::all();
+    config.modern.tool_headers = ToolHeader::from_tools(&fixture::tool_list());
+    config
 }
 
 /// The address to bind, or `None` when the arguments are not understood.
