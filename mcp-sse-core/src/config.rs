@@ -1,5 +1,6 @@
 //! [`Config`]: every bound and policy of a [`Server`](crate::Server), with its default.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Settings of a [`Server`](crate::Server).
@@ -161,6 +162,20 @@ pub enum HostPolicy {
     Loopback,
     /// These host names (without port), plus the loopback ones.
     List(Vec<String>),
+}
+
+impl HostPolicy {
+    /// The policy for a server listening on `local`: [`Auto`](Self::Auto) becomes
+    /// [`Loopback`](Self::Loopback) on a loopback address (what DNS rebinding attacks, S4.3),
+    /// else [`Any`](Self::Any); the others stay as they are. Adapters call it with their
+    /// listener's address.
+    pub fn resolve(self, local: IpAddr) -> Self {
+        match self {
+            Self::Auto if local.is_loopback() => Self::Loopback,
+            Self::Auto => Self::Any,
+            other => other,
+        }
+    }
 }
 
 /// Which browser origins may talk to the server (DNS-rebinding defence, S1.4/S4.1).
@@ -327,5 +342,26 @@ fn walk(
         }
         walk(tool, property, path, found);
         path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_hosts_resolve_by_the_listening_address_s4_3() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        let public: IpAddr = "0.0.0.0".parse().unwrap();
+        assert!(matches!(
+            HostPolicy::Auto.resolve(loopback),
+            HostPolicy::Loopback
+        ));
+        assert!(matches!(HostPolicy::Auto.resolve(v6), HostPolicy::Loopback));
+        assert!(matches!(HostPolicy::Auto.resolve(public), HostPolicy::Any));
+        let list = HostPolicy::List(vec!["a.example".into()]).resolve(loopback);
+        assert!(matches!(list, HostPolicy::List(names) if names == ["a.example"]));
+        assert!(matches!(HostPolicy::Any.resolve(loopback), HostPolicy::Any));
     }
 }

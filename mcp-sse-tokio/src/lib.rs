@@ -1,8 +1,8 @@
 //! # mcp-sse-tokio
 //!
-//! Runs an [`mcp_sse_core::Server`] on tokio and hyper 1. This crate owns only what the core
-//! cannot: sockets, the clock, tasks and channels. One driver task owns the `Server`; HTTP
-//! connections hand it requests and take its responses; handler tasks answer requests.
+//! Runs an [`mcp_sse_core::Server`] on tokio and hyper 1. This crate owns only what is
+//! tokio's: the listener, hyper connections and graceful shutdown, the [`Tokio`] runtime the
+//! shared driver ([`mcp_sse_app`]) runs on, and a tower `Service`.
 //!
 //! - [`serve`] runs a complete server on a listener until a shutdown signal.
 //! - [`McpService`] is a tower `Service` to mount in axum or any hyper stack.
@@ -13,14 +13,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod body;
-mod driver;
-mod handler;
 mod serve;
 mod service;
 
-pub use body::ResponseBody;
-pub use handler::{Handler, RequestContext, RequestError};
+pub use mcp_sse_app::{Handle, Handler, RequestContext, RequestError, ResponseBody};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
 pub use serve::{serve, serve_with_shutdown};
-pub use service::{Handle, McpService};
+pub use service::{McpService, Tokio};

@@ -8,9 +8,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-use crate::handler::Handler;
 use crate::service::McpService;
-use mcp_sse_core::{Config, HostPolicy};
+use mcp_sse_app::Handler;
+use mcp_sse_core::Config;
 
 /// Serves MCP on `listener` (HTTP/1.1 and HTTP/2) until the process ends.
 pub async fn serve<H: Handler>(
@@ -31,15 +31,7 @@ pub async fn serve_with_shutdown<H: Handler>(
     signal: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut config = config;
-    if matches!(config.hosts, HostPolicy::Auto) {
-        // A loopback listener is what DNS rebinding attacks (S4.3): only loopback names then.
-        let loopback = listener.local_addr()?.ip().is_loopback();
-        config.hosts = if loopback {
-            HostPolicy::Loopback
-        } else {
-            HostPolicy::Any
-        };
-    }
+    config.hosts = config.hosts.resolve(listener.local_addr()?.ip());
     let grace = config.shutdown_grace;
     let (service, handle) = McpService::new(config, handler);
     let connections = GracefulShutdown::new();

@@ -26,13 +26,18 @@
 //! session era runs the rounds in one call; the 2026 era runs one round per request.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mcp_sse_tokio::core::{Change, ProtocolVersion};
-use mcp_sse_tokio::jsonrpc::{self, ErrorObject};
-use mcp_sse_tokio::{Handler, RequestContext, SessionId};
+// Only runtime-neutral names: the tokio and the smol example both serve this fixture.
+use mcp_sse_app::core::{Change, ProtocolVersion};
+use mcp_sse_app::jsonrpc::{self, ErrorObject};
+use mcp_sse_app::{Handler, RequestContext, Runtime, SessionId};
 use serde_json::{Map, Value, json};
 
 /// Log levels from least to most severe (the syslog names MCP uses).
@@ -118,7 +123,7 @@ const TEMPLATE_SUFFIX: &str = "/data";
 
 /// The application. Its state: the log level each session asked for, and the key that
 /// protects the `requestState` of 2026-07-28 multi-round requests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Fixture {
     /// Index into [`LOG_LEVELS`] of the least severe level each session still wants, as set by
     /// `logging/setLevel`; sessions that never set one get every level. Entries go when the
@@ -127,6 +132,46 @@ pub(crate) struct Fixture {
     /// A random key, drawn at start-up, for the integrity tag of `requestState` (see
     /// [`Fixture::seal`]). States issued before a restart are refused after it.
     state_key: RandomState,
+    /// The timer of the runtime the server runs on, for the tools that wait.
+    timer: Timer,
+}
+
+impl Fixture {
+    /// The fixture, on the runtime of the example that serves it.
+    pub(crate) fn new(runtime: impl Runtime) -> Self {
+        Self {
+            log_levels: Mutex::default(),
+            state_key: RandomState::new(),
+            timer: Timer(Arc::new(runtime)),
+        }
+    }
+}
+
+/// Waits on the server's runtime (tokio or smol: the fixture uses neither by name).
+#[derive(Clone)]
+struct Timer(Arc<dyn Runtime>);
+
+impl Timer {
+    async fn sleep(&self, duration: Duration) {
+        self.0.sleep_until(Instant::now() + duration).await;
+    }
+
+    /// `future`'s output, or `None` if `duration` passed first.
+    async fn timeout<F: Future>(&self, duration: Duration, future: F) -> Option<F::Output> {
+        let mut future = pin!(future);
+        let mut expiry = self.0.sleep_until(Instant::now() + duration);
+        poll_fn(|cx| match future.as_mut().poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending => expiry.as_mut().poll(cx).map(|()| None),
+        })
+        .await
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Timer")
+    }
 }
 
 /// Which protocol era a request belongs to.
@@ -675,13 +720,13 @@ impl Fixture {
                 ),
             ]),
             "test_tool_with_logging" | "test_logging_tool" => {
-                logging_tool(cx, self.log_threshold(cx, era, params)).await
+                logging_tool(cx, &self.timer, self.log_threshold(cx, era, params)).await
             }
-            "test_tool_with_progress" => progress_tool(cx, params).await,
+            "test_tool_with_progress" => progress_tool(cx, &self.timer, params).await,
             "test_error_handling" => {
                 tool_error("This tool intentionally returns an error for testing")
             }
-            "test_reconnection" => reconnection_tool(cx, era).await,
+            "test_reconnection" => reconnection_tool(cx, &self.timer, era).await,
             "json_schema_2020_12_tool" => text_result(&format!(
                 "JSON Schema 2020-12 tool called with: {}",
                 params.get("arguments").unwrap_or(&json!({}))
@@ -733,7 +778,7 @@ async fn add(cx: &RequestContext, params: &Value) -> Value {
 }
 
 /// `test_tool_with_logging`: three log notifications while the call is open, then the result.
-async fn logging_tool(cx: &RequestContext, threshold: Option<usize>) -> Value {
+async fn logging_tool(cx: &RequestContext, timer: &Timer, threshold: Option<usize>) -> Value {
     let messages = [
         "Tool execution started",
         "Tool processing data",
@@ -741,7 +786,7 @@ async fn logging_tool(cx: &RequestContext, threshold: Option<usize>) -> Value {
     ];
     for (step, message) in messages.into_iter().enumerate() {
         if step > 0 {
-            tokio::time::sleep(STEP).await;
+            timer.sleep(STEP).await;
         }
         log(cx, threshold, "info", message).await;
     }
@@ -751,11 +796,11 @@ async fn logging_tool(cx: &RequestContext, threshold: Option<usize>) -> Value {
 /// `test_tool_with_progress`: progress 0, 50 and 100 of 100 under the caller's token. Without
 /// a token the client asked for no progress (2025-06-18 utilities/progress); the steps still
 /// take their time.
-async fn progress_tool(cx: &RequestContext, params: &Value) -> Value {
+async fn progress_tool(cx: &RequestContext, timer: &Timer, params: &Value) -> Value {
     let token = progress_token(params);
     for (step, progress) in [0, 50, 100].into_iter().enumerate() {
         if step > 0 {
-            tokio::time::sleep(STEP).await;
+            timer.sleep(STEP).await;
         }
         if let Some(token) = token {
             report_progress(cx, token, progress, 100).await;
@@ -782,7 +827,7 @@ async fn report_progress(cx: &RequestContext, token: &Value, progress: u32, tota
 /// connection does not end the stream, so the result below is kept for the stream and
 /// replayed when the client resumes with GET + `Last-Event-ID`. 2026-07-28 has no resumption
 /// (S3.13): there a closed stream would be a cancelled request, so the result simply goes out.
-async fn reconnection_tool(cx: &RequestContext, era: Era) -> Value {
+async fn reconnection_tool(cx: &RequestContext, timer: &Timer, era: Era) -> Value {
     if era == Era::Sessions
         && let Err(error) = cx.close_stream().await
     {
@@ -790,7 +835,7 @@ async fn reconnection_tool(cx: &RequestContext, era: Era) -> Value {
         // out on the connection that is still open.
         tracing::debug!(%error, "test_reconnection keeps its stream open");
     }
-    tokio::time::sleep(RECONNECT_DELAY).await;
+    timer.sleep(RECONNECT_DELAY).await;
     text_result("Reconnection test completed: this result was sent after the stream was closed.")
 }
 
@@ -899,7 +944,7 @@ impl Fixture {
     ) -> Result<Value, ErrorObject> {
         match era {
             Era::Modern => self.flow_round(params, name, step),
-            Era::Sessions => flow_in_session(cx, step, subject).await,
+            Era::Sessions => flow_in_session(cx, &self.timer, step, subject).await,
         }
     }
 
@@ -973,6 +1018,7 @@ impl Fixture {
 /// A whole flow in a session: the rounds run here, the asks go out as requests.
 async fn flow_in_session(
     cx: &RequestContext,
+    timer: &Timer,
     step: &Step<'_>,
     subject: Subject,
 ) -> Result<Value, ErrorObject> {
@@ -990,7 +1036,7 @@ async fn flow_in_session(
         };
         let mut next_answers = Map::new();
         for ask in asks {
-            match ask_client(cx, ask.method, ask.params).await {
+            match ask_client(cx, timer, ask.method, ask.params).await {
                 Ok(answer) => {
                     next_answers.insert(ask.key.to_owned(), answer);
                 }
@@ -1012,11 +1058,19 @@ fn failed(subject: Subject, why: &str) -> Result<Value, ErrorObject> {
 
 /// Sends a request to the client on this call's stream and waits for the answer, or for
 /// [`ANSWER_TIMEOUT`]. The error says why there is no answer.
-async fn ask_client(cx: &RequestContext, method: &str, params: Value) -> Result<Value, String> {
-    match tokio::time::timeout(ANSWER_TIMEOUT, cx.request(method, params)).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs())),
+async fn ask_client(
+    cx: &RequestContext,
+    timer: &Timer,
+    method: &str,
+    params: Value,
+) -> Result<Value, String> {
+    match timer
+        .timeout(ANSWER_TIMEOUT, cx.request(method, params))
+        .await
+    {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs())),
     }
 }
 

@@ -19,7 +19,7 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,mcp_sse_tokio=debug".into()),
+                .unwrap_or_else(|_| "info,mcp_sse_app=debug,mcp_sse_tokio=debug".into()),
         )
         // stdout stays free for whoever runs us; logs are diagnostics.
         .with_writer(std::io::stderr)
@@ -36,7 +36,7 @@ async fn main() -> std::io::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let fixture = fixture::Fixture::default();
+    let fixture = fixture::Fixture::new(mcp_sse_tokio::Tokio::current());
     serve_with_shutdown(listener, config(), fixture, shutdown).await
 }
 

@@ -3,10 +3,15 @@
 //! next command or the server's next timeout.
 
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_channel::{mpsc, oneshot};
+use futures_util::future::{AbortHandle, Abortable};
 use http::{Response, request};
 use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
 use mcp_sse_core::{
@@ -14,10 +19,10 @@ use mcp_sse_core::{
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::body::ResponseBody;
 use crate::handler::{Handler, RequestContext, RequestError};
+use crate::runtime::{BoxFuture, Runtime};
 
 /// Commands applied one by one to the server.
 #[derive(Debug)]
@@ -68,12 +73,13 @@ pub(crate) enum Command {
 
 type Answer = oneshot::Sender<Result<Value, RequestError>>;
 
-pub(crate) struct Driver<H> {
+pub(crate) struct Driver<R, H> {
     server: Server,
+    runtime: Arc<R>,
     handler: Arc<H>,
-    commands: mpsc::UnboundedReceiver<Command>,
-    /// Weak, so the driver ends once every service, handle, body and context is gone.
-    sender: mpsc::WeakUnboundedSender<Command>,
+    commands: async_channel::Receiver<Command>,
+    /// Weak, so the driver ends once every entry, handle, body and context is gone.
+    sender: async_channel::WeakSender<Command>,
     responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
     streams: HashMap<ExchangeId, mpsc::UnboundedSender<Chunk>>,
     /// Requests this server sent to clients, by session and the id it gave them, with the
@@ -81,7 +87,7 @@ pub(crate) struct Driver<H> {
     asks: HashMap<(Option<SessionId>, Id), (Answer, RequestKey)>,
     next_ask: u64,
     /// Handler tasks still running, so a cancellation or a closed session can stop them.
-    tasks: HashMap<RequestKey, (tokio::task::AbortHandle, Option<SessionId>)>,
+    tasks: HashMap<RequestKey, (AbortHandle, Option<SessionId>)>,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
 }
 
@@ -89,13 +95,13 @@ pub(crate) struct Driver<H> {
 /// the handler panicked (the request must not stay in flight forever).
 struct ReplyGuard {
     key: RequestKey,
-    driver: Option<mpsc::UnboundedSender<Command>>,
+    driver: Option<async_channel::Sender<Command>>,
 }
 
 impl ReplyGuard {
     fn reply(mut self, outcome: Result<Box<RawValue>, ErrorObject>) {
         if let Some(driver) = self.driver.take() {
-            let _ = driver.send(Command::Reply {
+            let _ = driver.try_send(Command::Reply {
                 key: self.key,
                 outcome,
             });
@@ -107,7 +113,7 @@ impl Drop for ReplyGuard {
     fn drop(&mut self) {
         if let Some(driver) = self.driver.take() {
             let error = ErrorObject::new(jsonrpc::INTERNAL_ERROR, "Internal error");
-            let _ = driver.send(Command::Reply {
+            let _ = driver.try_send(Command::Reply {
                 key: self.key,
                 outcome: Err(error),
             });
@@ -118,15 +124,25 @@ impl Drop for ReplyGuard {
 /// Commands applied before the driver looks at its timer and yields again.
 const BATCH: usize = 64;
 
-impl<H: Handler> Driver<H> {
+/// What woke the driver, when it was not a command.
+enum Wake {
+    /// The timer armed for the server's deadline.
+    Timer,
+    /// Every sender is gone.
+    Closed,
+}
+
+impl<R: Runtime, H: Handler> Driver<R, H> {
     pub(crate) fn new(
         server: Server,
+        runtime: Arc<R>,
         handler: Arc<H>,
-        commands: mpsc::UnboundedReceiver<Command>,
-        sender: mpsc::WeakUnboundedSender<Command>,
+        commands: async_channel::Receiver<Command>,
+        sender: async_channel::WeakSender<Command>,
     ) -> Self {
         Self {
             server,
+            runtime,
             handler,
             commands,
             sender,
@@ -140,32 +156,46 @@ impl<H: Handler> Driver<H> {
     }
 
     pub(crate) async fn run(mut self) {
-        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
-        tokio::pin!(sleep);
+        let mut sleep: Option<BoxFuture> = None;
         let mut armed = None;
         loop {
             self.drain();
             let deadline = self.server.poll_timeout();
             // Reset the timer only when the deadline moved.
             if deadline != armed {
-                if let Some(at) = deadline {
-                    sleep.as_mut().reset(at.into());
-                }
+                sleep = deadline.map(|at| self.runtime.sleep_until(at));
                 armed = deadline;
             }
-            tokio::select! {
-                command = self.commands.recv() => {
-                    let Some(command) = command else { break };
+            let woke = {
+                let mut next = pin!(self.commands.recv());
+                poll_fn(|cx| {
+                    if let Some(timer) = sleep.as_mut()
+                        && timer.as_mut().poll(cx).is_ready()
+                    {
+                        return Poll::Ready(Err(Wake::Timer));
+                    }
+                    next.as_mut()
+                        .poll(cx)
+                        .map(|command| command.map_err(|_| Wake::Closed))
+                })
+                .await
+            };
+            match woke {
+                Err(Wake::Closed) => break,
+                Ok(command) => {
                     self.apply(command);
                     for _ in 0..BATCH {
-                        let Ok(command) = self.commands.try_recv() else { break };
+                        let Ok(command) = self.commands.try_recv() else {
+                            break;
+                        };
                         self.drain();
                         self.apply(command);
                     }
                 }
-                () = &mut sleep, if armed.is_some() => {
+                Err(Wake::Timer) => {
                     // The core checks the deadline itself: an early wake-up is a no-op.
                     self.server.handle_timeout(Instant::now());
+                    sleep = None;
                     armed = None;
                 }
             }
@@ -253,7 +283,7 @@ impl<H: Handler> Driver<H> {
                 Output::StartStream { exchange, head } => self.start_stream(exchange, head),
                 Output::Data { exchange, chunk } => {
                     if let Some(frames) = self.streams.get(&exchange) {
-                        let _ = frames.send(chunk);
+                        let _ = frames.unbounded_send(chunk);
                     }
                 }
                 Output::Finish { exchange } => {
@@ -271,7 +301,7 @@ impl<H: Handler> Driver<H> {
     }
 
     fn start_stream(&mut self, exchange: ExchangeId, head: Response<()>) {
-        let (frames, receiver) = mpsc::unbounded_channel();
+        let (frames, receiver) = mpsc::unbounded();
         let started = match (self.responders.remove(&exchange), self.sender.upgrade()) {
             (Some(respond), Some(driver)) => respond
                 .send(head.map(|()| ResponseBody::stream(exchange, receiver, driver)))
@@ -299,7 +329,8 @@ impl<H: Handler> Driver<H> {
                 };
                 let handler = self.handler.clone();
                 let owner = session.clone();
-                let task = tokio::spawn(async move {
+                let (abort, registration) = AbortHandle::new_pair();
+                let task = async move {
                     let guard = ReplyGuard {
                         key,
                         driver: Some(driver.clone()),
@@ -317,8 +348,11 @@ impl<H: Handler> Driver<H> {
                         })
                     });
                     guard.reply(outcome);
-                });
-                self.tasks.insert(key, (task.abort_handle(), owner));
+                };
+                self.runtime.spawn(Box::pin(async move {
+                    let _ = Abortable::new(task, registration).await;
+                }));
+                self.tasks.insert(key, (abort, owner));
             }
             Event::Cancelled { key, reason } => {
                 // The client will not read an answer (S2.17): stop the work.
@@ -334,7 +368,9 @@ impl<H: Handler> Driver<H> {
                 ..
             } => {
                 let handler = self.handler.clone();
-                tokio::spawn(async move { handler.notification(session, notification).await });
+                self.runtime.spawn(Box::pin(async move {
+                    handler.notification(session, notification).await;
+                }));
             }
             Event::Response { session, response } => self.answer(session, response),
             Event::SessionOpened { session, transport } => {

@@ -2,13 +2,13 @@
 
 use std::future::Future;
 
+use futures_channel::oneshot;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::Command;
-use crate::service::Handle;
+use crate::entry::Handle;
 
 /// What the application implements: the MCP methods it serves.
 ///
@@ -62,7 +62,7 @@ pub struct RequestContext {
     pub(crate) session: Option<SessionId>,
     pub(crate) transport: Transport,
     pub(crate) version: Option<ProtocolVersion>,
-    pub(crate) driver: mpsc::UnboundedSender<Command>,
+    pub(crate) driver: async_channel::Sender<Command>,
 }
 
 impl RequestContext {
@@ -133,6 +133,6 @@ impl RequestContext {
 
     fn command(&self, command: Command) {
         // A closed driver means the server is gone; the receivers above then report that.
-        let _ = self.driver.send(command);
+        let _ = self.driver.try_send(command);
     }
 }

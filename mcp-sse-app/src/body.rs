@@ -5,9 +5,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_channel::mpsc;
+use futures_util::StreamExt;
 use http_body::{Frame, SizeHint};
 use mcp_sse_core::{Chunk, ExchangeId};
-use tokio::sync::mpsc;
 
 use crate::driver::Command;
 
@@ -33,7 +34,7 @@ struct StreamBody {
     frames: mpsc::UnboundedReceiver<Chunk>,
     /// The rest of the chunk being yielded.
     current: Chunk,
-    driver: mpsc::UnboundedSender<Command>,
+    driver: async_channel::Sender<Command>,
     finished: bool,
 }
 
@@ -45,7 +46,7 @@ impl ResponseBody {
     pub(crate) fn stream(
         exchange: ExchangeId,
         frames: mpsc::UnboundedReceiver<Chunk>,
-        driver: mpsc::UnboundedSender<Command>,
+        driver: async_channel::Sender<Command>,
     ) -> Self {
         Self(Inner::Stream(StreamBody {
             exchange,
@@ -97,9 +98,9 @@ impl StreamBody {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.frames.poll_recv(cx) {
+        match self.frames.poll_next_unpin(cx) {
             Poll::Ready(Some(mut chunk)) => {
-                let _ = self.driver.send(Command::Consumed {
+                let _ = self.driver.try_send(Command::Consumed {
                     exchange: self.exchange,
                     bytes: chunk.len(),
                 });
@@ -119,7 +120,7 @@ impl StreamBody {
 impl Drop for StreamBody {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = self.driver.send(Command::Disconnect {
+            let _ = self.driver.try_send(Command::Disconnect {
                 exchange: self.exchange,
             });
         }

@@ -1,0 +1,169 @@
+//! [`Entry`], where HTTP requests enter the server, and [`Handle`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_channel::oneshot;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::BodyExt;
+use mcp_sse_core::jsonrpc;
+use mcp_sse_core::{Change, SendError, Server, SessionId, Target};
+use serde_json::Value;
+
+use crate::body::ResponseBody;
+use crate::driver::{Command, Driver};
+use crate::handler::Handler;
+use crate::runtime::Runtime;
+
+/// Where HTTP requests enter the server: whatever serves HTTP (an adapter's connections, a
+/// tower `Service`) calls [`call`](Self::call) per request. Clones share one server.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    driver: async_channel::Sender<Command>,
+    body_limit: usize,
+}
+
+/// Sends server-initiated messages and stops the server; clones share one server.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    driver: async_channel::Sender<Command>,
+}
+
+impl Entry {
+    /// Spawns the driver task that owns `server` on `runtime`, and returns the entry in front of
+    /// it with a handle to it. The driver ends once the entry, every handle and every response
+    /// body are gone.
+    pub fn start<R: Runtime, H: Handler>(runtime: R, server: Server, handler: H) -> (Self, Handle) {
+        let body_limit = server.config().max_body_bytes.saturating_add(1);
+        let (sender, commands) = async_channel::unbounded();
+        let runtime = Arc::new(runtime);
+        let driver = Driver::new(
+            server,
+            runtime.clone(),
+            Arc::new(handler),
+            commands,
+            sender.downgrade(),
+        );
+        runtime.spawn(Box::pin(driver.run()));
+        let handle = Handle {
+            driver: sender.clone(),
+        };
+        (
+            Self {
+                driver: sender,
+                body_limit,
+            },
+            handle,
+        )
+    }
+
+    /// Answers one HTTP request: reads its body (at most `max_body_bytes` + 1 bytes; the core
+    /// answers `413` beyond the bound), hands it to the driver and resolves with the response.
+    /// A failed body gets `400`, a stopped server `503`.
+    pub fn call<B>(
+        &self,
+        request: Request<B>,
+    ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+    {
+        let driver = self.driver.clone();
+        let limit = self.body_limit;
+        async move {
+            let (head, body) = request.into_parts();
+            let Some(body) = read_body(body, limit).await else {
+                return plain(StatusCode::BAD_REQUEST);
+            };
+            let (respond, response) = oneshot::channel();
+            let command = Command::Request {
+                head,
+                body,
+                respond,
+            };
+            if driver.try_send(command).is_err() {
+                return plain(StatusCode::SERVICE_UNAVAILABLE);
+            }
+            response
+                .await
+                .unwrap_or_else(|_| plain(StatusCode::SERVICE_UNAVAILABLE))
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of the body: the core answers `413` when it sees them all used.
+/// `None` when the body failed (the client went away).
+async fn read_body<B: Body>(body: B, limit: usize) -> Option<Bytes> {
+    let mut body = std::pin::pin!(body);
+    let mut buffer = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return None };
+        if let Ok(mut data) = frame.into_data() {
+            while bytes::Buf::has_remaining(&data) && buffer.len() < limit {
+                let piece = bytes::Buf::chunk(&data);
+                let take = piece.len().min(limit - buffer.len());
+                buffer.extend_from_slice(&piece[..take]);
+                bytes::Buf::advance(&mut data, take);
+            }
+            if buffer.len() >= limit {
+                break;
+            }
+        }
+    }
+    Some(buffer.freeze())
+}
+
+fn plain(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+impl Handle {
+    pub(crate) fn new(driver: async_channel::Sender<Command>) -> Self {
+        Self { driver }
+    }
+
+    /// Sends a notification to a session, on its stream for messages unrelated to a request.
+    pub async fn notify(
+        &self,
+        session: &SessionId,
+        method: &str,
+        params: Value,
+    ) -> Result<(), SendError> {
+        let params = serde_json::value::to_raw_value(&params).ok();
+        let message = jsonrpc::encode_notification(method, params.as_deref());
+        let (done, result) = oneshot::channel();
+        let target = Target::Session(session.clone());
+        let _ = self.driver.try_send(Command::Send {
+            target,
+            message,
+            done,
+        });
+        result.await.unwrap_or(Err(SendError::UnknownSession))
+    }
+
+    /// Announces a change to every 2026-07-28 `subscriptions/listen` stream that asked for it
+    /// (the server adds each stream's subscription id, S3.34).
+    pub fn publish(&self, change: Change) {
+        let _ = self.driver.try_send(Command::Publish { change });
+    }
+
+    /// Ends a session; later requests naming it get `404`.
+    pub fn close_session(&self, session: &SessionId) {
+        let _ = self.driver.try_send(Command::CloseSession {
+            session: session.clone(),
+        });
+    }
+
+    /// Finishes every stream (with a reconnection hint) and refuses new requests; resolves once
+    /// every exchange is over, including requests still waiting for their handler.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.driver.try_send(Command::Shutdown { done }).is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
