@@ -65,7 +65,7 @@ impl Entry {
     pub fn call<B>(
         &self,
         request: Request<B>,
-    ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
+    ) -> impl Future<Output = Response<ResponseBody>> + Send + use<B>
     where
         B: Body + Send + 'static,
         B::Data: Send,

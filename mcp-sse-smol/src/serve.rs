@@ -1,0 +1,115 @@
+//! [`serve`]: accept connections and run them until a shutdown signal.
+
+use std::convert::Infallible;
+use std::future::{Future, poll_fn};
+use std::net::TcpListener;
+use std::pin::pin;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::server::conn::auto;
+use mcp_sse_app::{Entry, Handler};
+use mcp_sse_core::{Config, Server};
+use smol::{Async, Timer, channel, future};
+use smol_hyper::rt::FuturesIo;
+
+use crate::runtime::Smol;
+
+/// Serves MCP on `listener` (HTTP/1.1 and HTTP/2) until the process ends. Tasks run on smol's
+/// global executor.
+pub async fn serve<H: Handler>(
+    listener: Async<TcpListener>,
+    config: Config,
+    handler: H,
+) -> std::io::Result<()> {
+    serve_with_shutdown(listener, config, handler, future::pending()).await
+}
+
+/// Serves MCP on `listener` until `signal` resolves, then shuts down gracefully: no new
+/// connections, every stream finished with a reconnection hint, requests still with their
+/// handlers given `Config::shutdown_grace` to be answered, then every connection closed.
+pub async fn serve_with_shutdown<H: Handler>(
+    listener: Async<TcpListener>,
+    config: Config,
+    handler: H,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut config = config;
+    config.hosts = config.hosts.resolve(listener.get_ref().local_addr()?.ip());
+    let grace = config.shutdown_grace;
+    let runtime = Smol::default();
+    let (entry, handle) = Entry::start(runtime.clone(), Server::new(config), handler);
+    let builder = auto::Builder::new(runtime.clone());
+    // Closing `stop` asks every connection to finish; `open` is held by each until it has.
+    let (stop, stopping) = channel::bounded::<()>(1);
+    let (open, all_closed) = channel::bounded::<()>(1);
+    let mut signal = pin!(signal);
+    loop {
+        let accept = async { Some(listener.accept().await) };
+        let (socket, peer) = match future::or(accept, async {
+            signal.as_mut().await;
+            None
+        })
+        .await
+        {
+            Some(Ok(accepted)) => accepted,
+            Some(Err(error)) => {
+                // Out of descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                Timer::after(Duration::from_millis(50)).await;
+                continue;
+            }
+            None => break,
+        };
+        // An SSE frame split over small writes stalls on Nagle + delayed ACK.
+        if let Err(error) = socket.get_ref().set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+        let entry = entry.clone();
+        let service = service_fn(move |request| {
+            let response = entry.call(request);
+            async move { Ok::<_, Infallible>(response.await) }
+        });
+        let connection = builder
+            .serve_connection(FuturesIo::new(socket), service)
+            .into_owned();
+        let (stopping, open) = (stopping.clone(), open.clone());
+        smol::spawn(async move {
+            let mut connection = pin!(connection);
+            let mut stop = pin!(stopping.recv());
+            let mut asked = false;
+            let ended = poll_fn(|cx| {
+                if !asked && stop.as_mut().poll(cx).is_ready() {
+                    asked = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                connection.as_mut().poll(cx)
+            })
+            .await;
+            if let Err(error) = ended {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+            drop(open);
+        })
+        .detach();
+    }
+    drop(listener);
+    tracing::info!("shutting down");
+    if within(grace, handle.shutdown()).await.is_none() {
+        tracing::warn!("requests still unanswered after the shutdown grace period");
+    }
+    drop((entry, stop, open));
+    if within(grace, all_closed.recv()).await.is_none() {
+        tracing::warn!("connections still open after the shutdown grace period");
+    }
+    Ok(())
+}
+
+/// `task`'s output, or `None` once `limit` has passed.
+async fn within<T>(limit: Duration, task: impl Future<Output = T>) -> Option<T> {
+    future::or(async { Some(task.await) }, async {
+        Timer::after(limit).await;
+        None
+    })
+    .await
+}
