@@ -57,6 +57,17 @@ pub struct EventStream {
 }
 
 impl EventStream {
+    /// Reads the SSE body of a response.
+    pub fn new(head: http::response::Parts, body: Incoming) -> Self {
+        Self {
+            head,
+            body,
+            decoder: Decoder::new(),
+            pending: Default::default(),
+            raw: Vec::new(),
+        }
+    }
+
     /// The next item (event or comment), or `None` at the end of the body.
     pub async fn next_item(&mut self) -> Option<Item> {
         loop {
@@ -114,10 +125,14 @@ pub async fn send(
         .await
         .expect("handshake");
     tokio::spawn(connection);
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", addr.to_string());
+    let mut request = http::Request::builder().method(method).uri(uri);
+    // `Host` is the address dialled unless the test names its own.
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request = request.header("host", addr.to_string());
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -170,13 +185,7 @@ pub async fn open_stream(addr: SocketAddr, uri: &str, headers: &[(&str, &str)]) 
     let mut all = vec![("accept", "text/event-stream")];
     all.extend_from_slice(headers);
     let (head, body) = send(addr, "GET", uri, &all, Bytes::new()).await;
-    EventStream {
-        head,
-        body,
-        decoder: Decoder::new(),
-        pending: Default::default(),
-        raw: Vec::new(),
-    }
+    EventStream::new(head, body)
 }
 
 /// Opens a 2024-11-05 stream on `path` and returns it with its `endpoint` URI.

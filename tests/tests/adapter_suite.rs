@@ -1,0 +1,979 @@
+//! Both adapters over real loopback HTTP, from one suite: every test below runs against
+//! `mcp-sse-tokio` and `mcp-sse-smol` (the `tokio_adapter::` and `smol_adapter::` copies). It
+//! covers the 2024-11-05 flow and the seed's flow on `/mcp`, a Streamable HTTP session (initialize,
+//! SSE progress, the standalone stream, DELETE), 2026-07-28 requests and a listen stream, the
+//! status codes that cross HTTP, keepalive, disconnects, server-to-client requests, handler
+//! panics, graceful shutdown, and a slow reader on a real socket that holds up no other stream.
+//! Mounting in axum is the tokio adapter's alone.
+//!
+//! The clients are tokio ones (`mcp_sse_tests::client`); a smol server runs on a thread of its
+//! own (`smol::block_on`, handlers on smol's executor), so no tokio runtime is near it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mcp_sse_app::core::{Change, ListenSupport};
+use mcp_sse_app::{Handler, RequestContext};
+use mcp_sse_core::jsonrpc::{self, ErrorObject};
+use mcp_sse_core::sse::Item;
+use mcp_sse_core::{Config, Cors, OriginPolicy, SendError};
+use mcp_sse_tests::client::{self, PATIENCE};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// The adapter a test runs against.
+#[derive(Clone, Copy, Debug)]
+enum Adapter {
+    Tokio,
+    Smol,
+}
+
+/// Instantiates each test function once per adapter.
+macro_rules! for_both_adapters {
+    ($($test:ident),* $(,)?) => {
+        mod tokio_adapter {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Adapter::Tokio).await
+            })*
+        }
+        mod smol_adapter {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Adapter::Smol).await
+            })*
+        }
+    };
+}
+
+for_both_adapters!(
+    legacy_flow_over_http_s1_2_s1_3,
+    seed_flow_on_the_mcp_endpoint,
+    every_status_code_of_the_legacy_transport_over_http,
+    streamable_session_over_http,
+    streamable_status_codes_over_http,
+    modern_requests_and_a_listen_stream_over_http,
+    cors_exposes_the_session_header_on_streams_and_errors,
+    keepalive_comments_arrive_on_an_idle_stream,
+    a_closed_stream_ends_its_session,
+    stateless_posts_answer_with_json_or_a_request_stream,
+    server_to_client_requests_are_answered_by_post,
+    graceful_shutdown_finishes_streams_with_a_retry_hint,
+    graceful_shutdown_lets_handlers_answer,
+    a_slow_reader_holds_up_no_other_stream,
+    a_panicking_handler_answers_internal_error_and_frees_its_slot,
+);
+
+struct TestApp(Adapter);
+
+impl TestApp {
+    /// Sleeps on the runtime the handler runs on.
+    async fn sleep(&self, duration: Duration) {
+        match self.0 {
+            Adapter::Tokio => tokio::time::sleep(duration).await,
+            Adapter::Smol => {
+                smol::Timer::after(duration).await;
+            }
+        }
+    }
+}
+
+impl Handler for TestApp {
+    async fn request(
+        &self,
+        cx: RequestContext,
+        request: jsonrpc::Request,
+    ) -> Result<Value, ErrorObject> {
+        let params: Value = request
+            .params
+            .as_ref()
+            .map(|p| serde_json::from_str(p.get()).unwrap())
+            .unwrap_or(Value::Null);
+        match request.method.as_str() {
+            "echo" | "initialize" => Ok(params),
+            "slow" => {
+                self.sleep(Duration::from_millis(300)).await;
+                Ok(json!({}))
+            }
+            "progress" => {
+                cx.notify("notifications/progress", json!({"progress": 1}))
+                    .await
+                    .unwrap();
+                Ok(json!({"done": true}))
+            }
+            "ask" => {
+                let answer = cx
+                    .request("sampling/createMessage", json!({"q": 1}))
+                    .await
+                    .map_err(|e| ErrorObject::new(-32603, e.to_string()))?;
+                Ok(json!({ "client said": answer }))
+            }
+            // A message for the session's standalone stream.
+            "announce" => {
+                let session = cx.session().unwrap();
+                let sent = cx
+                    .handle()
+                    .notify(session, "notifications/tools/list_changed", json!({}))
+                    .await;
+                Ok(json!({ "sent": sent.is_ok() }))
+            }
+            // Session messages of `size` bytes until the standalone stream stays full: its
+            // reader has stopped, and its socket, hyper's buffer and its queue are full.
+            "flood" => {
+                let session = cx.session().unwrap();
+                let pad = "x".repeat(params["size"].as_u64().unwrap() as usize);
+                let handle = cx.handle();
+                let (mut sent, mut refused) = (0u64, 0);
+                while refused < 20 && sent < 100_000 {
+                    let note = json!({ "seq": sent, "pad": pad });
+                    match handle.notify(session, "notifications/message", note).await {
+                        Ok(()) => (sent, refused) = (sent + 1, 0),
+                        Err(SendError::QueueFull) => {
+                            refused += 1;
+                            self.sleep(Duration::from_millis(25)).await;
+                        }
+                        Err(error) => return Err(ErrorObject::new(-32603, error.to_string())),
+                    }
+                }
+                Ok(json!({ "sent": sent, "full": refused > 0 }))
+            }
+            "publish" => {
+                cx.handle().publish(Change::ToolsListChanged);
+                Ok(json!({}))
+            }
+            "panic" => panic!("the handler panicked on purpose"),
+            _ => Err(ErrorObject::new(
+                jsonrpc::METHOD_NOT_FOUND,
+                "Method not found",
+            )),
+        }
+    }
+}
+
+/// A server under test.
+struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    served: Served,
+}
+
+enum Served {
+    Tokio(tokio::task::JoinHandle<std::io::Result<()>>),
+    Smol(std::thread::JoinHandle<std::io::Result<()>>),
+}
+
+impl Running {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let result = match self.served {
+            Served::Tokio(task) => tokio::time::timeout(PATIENCE, task).await,
+            Served::Smol(thread) => {
+                tokio::time::timeout(PATIENCE, tokio::task::spawn_blocking(|| thread.join()))
+                    .await
+                    .map(|joined| joined.map(|thread| thread.expect("the server thread panicked")))
+            }
+        };
+        result.expect("shutdown in time").unwrap().unwrap();
+    }
+}
+
+impl Adapter {
+    /// Serves `TestApp` with `config` on a fresh loopback port, until [`Running::stop`].
+    async fn start(self, config: Config) -> Running {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let signal = async {
+            let _ = stopped.await;
+        };
+        match self {
+            Adapter::Tokio => {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let served = tokio::spawn(mcp_sse_tokio::serve_with_shutdown(
+                    listener,
+                    config,
+                    TestApp(self),
+                    signal,
+                ));
+                Running {
+                    addr,
+                    stop: Some(stop),
+                    served: Served::Tokio(served),
+                }
+            }
+            Adapter::Smol => {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = listener.local_addr().unwrap();
+                let served = std::thread::spawn(move || {
+                    smol::block_on(async move {
+                        let listener = smol::Async::new(listener)?;
+                        mcp_sse_smol::serve_with_shutdown(listener, config, TestApp(self), signal)
+                            .await
+                    })
+                });
+                Running {
+                    addr,
+                    stop: Some(stop),
+                    served: Served::Smol(served),
+                }
+            }
+        }
+    }
+}
+
+/// The JSON-RPC messages of a POST's answer, whether it came as JSON or as an SSE stream
+/// (priming events, which carry no data, left out).
+fn messages(reply: &client::Reply) -> Vec<Value> {
+    if reply.header("content-type") != Some("text/event-stream") {
+        return vec![reply.json()];
+    }
+    mcp_sse_core::sse::Decoder::new()
+        .feed(&reply.body)
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Event(event) if !event.data.is_empty() => {
+                Some(serde_json::from_str(&event.data).expect("JSON data"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The next event that carries a message, skipping comments and priming events.
+async fn next_message(stream: &mut client::EventStream) -> Value {
+    loop {
+        let event = stream.next_event().await.expect("a message event");
+        if !event.data.is_empty() {
+            return serde_json::from_str(&event.data).expect("JSON data");
+        }
+    }
+}
+
+fn session_of(uri: &str) -> String {
+    uri.split("sessionId=").nth(1).unwrap().to_owned()
+}
+
+async fn legacy_flow_over_http_s1_2_s1_3(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let mut stream = client::open_stream(server.addr, "/sse", &[]).await;
+    assert_eq!(stream.head.status, 200);
+    assert_eq!(stream.header("content-type"), Some("text/event-stream"));
+    assert_eq!(
+        stream.header("cache-control"),
+        Some("no-cache, no-transform")
+    );
+    assert_eq!(stream.header("x-accel-buffering"), Some("no"));
+    let endpoint = stream.next_event().await.unwrap();
+    assert_eq!(endpoint.event_type, "endpoint");
+    assert_eq!(
+        stream.header("mcp-session-id"),
+        Some(session_of(&endpoint.data).as_str())
+    );
+
+    let reply = client::post(
+        server.addr,
+        &endpoint.data,
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a\r\nb"}}"#,
+    )
+    .await;
+    assert_eq!(reply.status(), 202);
+    assert!(reply.body.is_empty());
+    assert_eq!(
+        stream.next_message().await,
+        json!({"jsonrpc":"2.0","id":1,"result":{"text":"a\r\nb"}})
+    );
+    server.stop().await;
+}
+
+async fn seed_flow_on_the_mcp_endpoint(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    // GET stream -> Mcp-Session-Id + endpoint -> POST with the header -> 202 -> reply on the stream.
+    let mut stream = client::open_stream(server.addr, "/mcp", &[]).await;
+    let session = stream.header("mcp-session-id").unwrap().to_owned();
+    let endpoint = stream.next_event().await.unwrap();
+    assert_eq!(endpoint.event_type, "endpoint");
+    assert_eq!(endpoint.data, format!("/mcp?sessionId={session}"));
+    let reply = client::post(
+        server.addr,
+        "/mcp",
+        &[("mcp-session-id", &session)],
+        r#"{"jsonrpc":"2.0","id":"x","method":"echo","params":{"n":1}}"#,
+    )
+    .await;
+    assert_eq!(reply.status(), 202);
+    assert_eq!(reply.header("mcp-session-id"), Some(session.as_str()));
+    assert_eq!(
+        stream.next_message().await,
+        json!({"jsonrpc":"2.0","id":"x","result":{"n":1}})
+    );
+    server.stop().await;
+}
+
+async fn every_status_code_of_the_legacy_transport_over_http(adapter: Adapter) {
+    let mut config = Config::default();
+    config.max_body_bytes = 1024;
+    config.max_sessions = 1;
+    config.max_requests_in_flight = 1;
+    config.retry_after_secs = 2;
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let (mut stream, endpoint) = client::open_legacy(addr, "/sse").await;
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo"}"#;
+
+    let r = client::post(addr, "/messages?sessionId=unknown", &[], ping).await;
+    assert_eq!((r.status(), r.json()["id"].clone()), (404, json!(1)));
+    let r = client::post(addr, "/messages", &[], ping).await;
+    assert_eq!(r.status(), 400);
+    let r = client::fetch(
+        addr,
+        "POST",
+        &endpoint,
+        &[("content-type", "text/plain")],
+        ping,
+    )
+    .await;
+    assert_eq!(r.status(), 415);
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","method":"n","params":{{"x":"{}"}}}}"#,
+        "a".repeat(5000)
+    );
+    let r = client::post(addr, &endpoint, &[], &big).await;
+    assert_eq!(r.status(), 413);
+    let r = client::post(addr, &endpoint, &[], "{{{").await;
+    assert_eq!(
+        (r.status(), r.json()["error"]["code"].clone()),
+        (400, json!(-32700))
+    );
+    let r = client::post(addr, &endpoint, &[], r#"{"id":2,"method":"x"}"#).await;
+    assert_eq!(
+        (r.status(), r.json()["error"]["code"].clone()),
+        (400, json!(-32600))
+    );
+    assert_eq!(r.json()["id"], 2);
+    // At the session cap: 503 + Retry-After at once.
+    let r = client::fetch(addr, "GET", "/sse", &[("accept", "text/event-stream")], "").await;
+    assert_eq!((r.status(), r.header("retry-after")), (503, Some("2")));
+    // A busy session: 503 + Retry-After, and the session is still there afterwards.
+    let slow = r#"{"jsonrpc":"2.0","id":10,"method":"slow"}"#;
+    assert_eq!(client::post(addr, &endpoint, &[], slow).await.status(), 202);
+    let r = client::post(
+        addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":11,"method":"slow"}"#,
+    )
+    .await;
+    assert_eq!((r.status(), r.header("retry-after")), (503, Some("2")));
+    assert_eq!(stream.next_message().await["id"], 10);
+    assert_eq!(client::post(addr, &endpoint, &[], ping).await.status(), 202);
+    assert_eq!(stream.next_message().await["id"], 1);
+    // Methods and Accept.
+    let r = client::fetch(addr, "PUT", "/mcp", &[], "").await;
+    assert_eq!(
+        (r.status(), r.header("allow")),
+        (405, Some("GET, POST, DELETE, OPTIONS"))
+    );
+    let r = client::fetch(addr, "GET", "/mcp", &[("accept", "application/json")], "").await;
+    assert_eq!(r.status(), 406);
+    let r = client::fetch(
+        addr,
+        "GET",
+        "/sse",
+        &[("origin", "http://evil.example.com")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    server.stop().await;
+}
+
+async fn cors_exposes_the_session_header_on_streams_and_errors(adapter: Adapter) {
+    let mut config = Config::default();
+    config.origins = OriginPolicy::Any;
+    config.cors = Some(Cors::default());
+    let server = adapter.start(config).await;
+    let origin = ("origin", "https://app.example");
+    let stream = client::open_stream(server.addr, "/sse", &[origin]).await;
+    assert_eq!(stream.header("access-control-allow-origin"), Some("*"));
+    assert!(
+        stream
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("Mcp-Session-Id")
+    );
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo"}"#;
+    let r = client::post(server.addr, "/messages?sessionId=x", &[origin], ping).await;
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.header("access-control-expose-headers")
+            .unwrap()
+            .contains("Mcp-Session-Id")
+    );
+    let r = client::fetch(server.addr, "OPTIONS", "/messages", &[origin], "").await;
+    assert_eq!(r.status(), 204);
+    assert!(r.header("access-control-allow-methods").is_some());
+    server.stop().await;
+}
+
+async fn keepalive_comments_arrive_on_an_idle_stream(adapter: Adapter) {
+    let mut config = Config::default();
+    config.keepalive_interval = Duration::from_millis(100);
+    let server = adapter.start(config).await;
+    let mut stream = client::open_stream(server.addr, "/sse", &[]).await;
+    stream.next_event().await.unwrap();
+    let mut comments = 0;
+    while comments < 3 {
+        match stream.next_item().await.unwrap() {
+            Item::Comment(_) => comments += 1,
+            Item::Event(event) => panic!("unexpected {event:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+async fn a_closed_stream_ends_its_session(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let (stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    drop(stream);
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo"}"#;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let status = client::post(server.addr, &endpoint, &[], ping)
+            .await
+            .status();
+        if status == 404 {
+            break;
+        }
+        assert_eq!(status, 202);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the session outlived its stream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
+async fn stateless_posts_answer_with_json_or_a_request_stream(adapter: Adapter) {
+    let mut config = Config::default();
+    config.sessions = false;
+    let server = adapter.start(config).await;
+    let r = client::post(
+        server.addr,
+        "/mcp",
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":1}}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json(), json!({"jsonrpc":"2.0","id":1,"result":{"a":1}}));
+
+    let (head, body) = client::send(
+        server.addr,
+        "POST",
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ],
+        r#"{"jsonrpc":"2.0","id":2,"method":"progress"}"#,
+    )
+    .await;
+    assert_eq!(head.headers["content-type"], "text/event-stream");
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .unwrap()
+        .to_bytes();
+    let items = mcp_sse_core::sse::Decoder::new().feed(&body);
+    let data: Vec<Value> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Event(e) => Some(serde_json::from_str(&e.data).unwrap()),
+            Item::Comment(_) => None,
+        })
+        .collect();
+    assert_eq!(data[0]["method"], "notifications/progress");
+    assert_eq!(
+        data[1],
+        json!({"jsonrpc":"2.0","id":2,"result":{"done":true}})
+    );
+
+    let r = client::post(
+        server.addr,
+        "/mcp",
+        &[],
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    server.stop().await;
+}
+
+async fn server_to_client_requests_are_answered_by_post(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ask"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let question = stream.next_message().await;
+    assert_eq!(question["method"], "sampling/createMessage");
+    let answer = json!({"jsonrpc":"2.0","id":question["id"],"result":{"text":"hi"}}).to_string();
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], &answer)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        stream.next_message().await,
+        json!({"jsonrpc":"2.0","id":1,"result":{"client said":{"text":"hi"}}})
+    );
+    server.stop().await;
+}
+
+async fn graceful_shutdown_finishes_streams_with_a_retry_hint(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let mut stream = client::open_stream(server.addr, "/sse", &[]).await;
+    stream.next_event().await.unwrap();
+    let addr = server.addr;
+    server.stop().await;
+    while stream.next_item().await.is_some() {}
+    assert!(stream.raw.ends_with(b"retry: 1000\n\n"));
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+}
+
+#[tokio::test]
+async fn mounts_in_axum() {
+    let (service, _handle) =
+        mcp_sse_tokio::McpService::new(Config::default(), TestApp(Adapter::Tokio));
+    let app = axum::Router::new()
+        .route_service("/mcp", service.clone())
+        .route_service("/sse", service.clone())
+        .route_service("/messages", service);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"echo":1}}"#,
+    )
+    .await;
+    assert!(
+        r.header("mcp-session-id").is_some(),
+        "initialize minted a session"
+    );
+    assert_eq!(
+        r.json(),
+        json!({"jsonrpc":"2.0","id":1,"result":{"echo":1}})
+    );
+    let (mut stream, endpoint) = client::open_legacy(addr, "/sse").await;
+    let r = client::post(
+        addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":2,"method":"echo","params":{}}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(stream.next_message().await["id"], 2);
+}
+
+async fn a_panicking_handler_answers_internal_error_and_frees_its_slot(adapter: Adapter) {
+    let mut config = Config::default();
+    config.max_requests_in_flight = 1;
+    let server = adapter.start(config).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"panic"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(stream.next_message().await["error"]["code"], -32603);
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":2,"method":"echo"}"#,
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        202,
+        "the panicked request no longer counts as in flight"
+    );
+    server.stop().await;
+}
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"suite","version":"0"}}}"#;
+
+/// Initializes a 2025-11-25 session (S2.35) and returns its id.
+async fn initialize(addr: SocketAddr) -> String {
+    let r = client::post(addr, "/mcp", &[], INIT).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json()["result"]["protocolVersion"], "2025-11-25");
+    let session = r.header("mcp-session-id").expect("a session").to_owned();
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let r = client::post(addr, "/mcp", &[("mcp-session-id", &session)], note).await;
+    assert_eq!(r.status(), 202);
+    session
+}
+
+async fn streamable_session_over_http(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let addr = server.addr;
+    let session = initialize(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    // A request that sends progress is answered on an SSE stream of its own (S2.9, S2.16).
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid, ("mcp-protocol-version", "2025-11-25")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"progress"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    assert_eq!(r.header("mcp-session-id"), Some(session.as_str()));
+    assert!(r.body.starts_with(b"id: "), "a priming event first");
+    let answer = messages(&r);
+    assert_eq!(answer[0]["method"], "notifications/progress");
+    assert_eq!(
+        answer[1],
+        json!({"jsonrpc":"2.0","id":1,"result":{"done":true}})
+    );
+    // One answered with JSON.
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid],
+        r#"{"jsonrpc":"2.0","id":2,"method":"echo","params":{"e":2}}"#,
+    )
+    .await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json(), json!({"jsonrpc":"2.0","id":2,"result":{"e":2}}));
+    // The standalone stream carries the session's messages (S2.18).
+    let mut standalone = client::open_stream(addr, "/mcp", &[sid]).await;
+    assert_eq!(standalone.head.status, 200);
+    assert_eq!(standalone.header("mcp-session-id"), Some(session.as_str()));
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid],
+        r#"{"jsonrpc":"2.0","id":3,"method":"announce"}"#,
+    )
+    .await;
+    assert_eq!(r.json()["result"]["sent"], true);
+    assert_eq!(
+        next_message(&mut standalone).await,
+        json!({"jsonrpc":"2.0","method":"notifications/tools/list_changed","params":{}})
+    );
+    // DELETE ends the session and its stream; then the id is unknown (S2.42).
+    let r = client::fetch(addr, "DELETE", "/mcp", &[sid], "").await;
+    assert_eq!(r.status(), 200);
+    while standalone.next_item().await.is_some() {}
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid],
+        r#"{"jsonrpc":"2.0","id":4,"method":"echo"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    server.stop().await;
+}
+
+async fn streamable_status_codes_over_http(adapter: Adapter) {
+    let mut config = Config::default();
+    config.allow_delete = false;
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let session = initialize(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo"}"#;
+    // No session on a request that is not initialize: 400 with the id (S2.39).
+    let r = client::post(addr, "/mcp", &[], ping).await;
+    assert_eq!((r.status(), r.json()["id"].clone()), (400, json!(1)));
+    // An id never issued: 404, so clients re-initialise (S2.40).
+    let unknown = ("mcp-session-id", "0123456789abcdef0123456789abcdef");
+    let r = client::post(addr, "/mcp", &[unknown], ping).await;
+    assert_eq!(r.status(), 404);
+    let r = client::fetch(
+        addr,
+        "GET",
+        "/mcp",
+        &[unknown, ("accept", "text/event-stream")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    // An unsupported MCP-Protocol-Version: 400.
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid, ("mcp-protocol-version", "1999-01-01")],
+        ping,
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    // Accept must list both shapes on POST (S2.5).
+    let r = client::fetch(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            sid,
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ],
+        ping,
+    )
+    .await;
+    assert_eq!(r.status(), 406);
+    // A Last-Event-ID that cannot be replayed: 400.
+    let r = client::fetch(
+        addr,
+        "GET",
+        "/mcp",
+        &[
+            sid,
+            ("accept", "text/event-stream"),
+            ("last-event-id", "nonsense"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    // DELETE turned off: 405 with Allow, and the session lives on.
+    let r = client::fetch(addr, "DELETE", "/mcp", &[sid], "").await;
+    assert_eq!(r.status(), 405);
+    assert!(r.header("allow").is_some());
+    assert_eq!(client::post(addr, "/mcp", &[sid], ping).await.status(), 200);
+    // A listener on loopback allows only loopback Host names (S4.3): the adapter resolved
+    // HostPolicy::Auto from its listener.
+    let r = client::post(addr, "/mcp", &[("host", "evil.example:80")], INIT).await;
+    assert_eq!(r.status(), 403);
+    let r = client::post(addr, "/unknown", &[], ping).await;
+    assert_eq!(r.status(), 404);
+    server.stop().await;
+}
+
+const V26: &str = "2026-07-28";
+
+/// A 2026-07-28 request: `_meta` in the body, the headers restating it (S3.17).
+async fn modern(addr: SocketAddr, id: u32, method: &str, params: Value) -> client::Reply {
+    let (head, body) = modern_request(addr, id, method, params).await;
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .unwrap()
+        .to_bytes();
+    client::Reply { head, body }
+}
+
+async fn modern_request(
+    addr: SocketAddr,
+    id: u32,
+    method: &str,
+    mut params: Value,
+) -> (http::response::Parts, hyper::body::Incoming) {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": V26,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
+    client::send(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", V26),
+            ("mcp-method", method),
+        ],
+        body,
+    )
+    .await
+}
+
+async fn modern_requests_and_a_listen_stream_over_http(adapter: Adapter) {
+    let mut config = Config::default();
+    config.modern.listen = ListenSupport::all();
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    // Served without a session, and none is minted (S3.35).
+    let r = modern(addr, 1, "echo", json!({"x": 1})).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.header("mcp-session-id").is_none());
+    assert_eq!(r.json()["result"]["x"], 1);
+    // A header that does not restate the body: 400 + -32020 (S3.17).
+    let body = json!({"jsonrpc":"2.0","id":2,"method":"echo","params":{"_meta":{
+        "io.modelcontextprotocol/protocolVersion": V26,
+        "io.modelcontextprotocol/clientCapabilities": {}}}})
+    .to_string();
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[("mcp-protocol-version", V26), ("mcp-method", "tools/list")],
+        &body,
+    )
+    .await;
+    assert_eq!(
+        (r.status(), r.json()["error"]["code"].clone()),
+        (400, json!(-32020))
+    );
+    // The application's unknown-method answer becomes 404 before any head went out.
+    let r = modern(addr, 3, "no/such", json!({})).await;
+    assert_eq!(
+        (r.status(), r.json()["error"]["code"].clone()),
+        (404, json!(-32601))
+    );
+    // A listen stream: the acknowledgement first, then what is published (S3.34).
+    let (head, body) = modern_request(
+        addr,
+        21,
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true}}),
+    )
+    .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.headers["content-type"], "text/event-stream");
+    let mut listen = client::EventStream::new(head, body);
+    let ack = next_message(&mut listen).await;
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        21
+    );
+    assert_eq!(modern(addr, 4, "publish", json!({})).await.status(), 200);
+    let change = next_message(&mut listen).await;
+    assert_eq!(change["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        change["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        21
+    );
+    // A graceful shutdown ends it with its completion result.
+    server.stop().await;
+    let last = next_message(&mut listen).await;
+    assert_eq!(last["id"], 21);
+    assert_eq!(last["result"]["resultType"], "complete");
+    assert!(listen.next_item().await.is_none());
+}
+
+async fn graceful_shutdown_lets_handlers_answer(adapter: Adapter) {
+    let mut config = Config::default();
+    config.sessions = false;
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let slow = tokio::spawn(client::post(
+        addr,
+        "/mcp",
+        &[],
+        r#"{"jsonrpc":"2.0","id":7,"method":"slow"}"#,
+    ));
+    // Give the request time to reach its handler, then stop while it still works.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.stop().await;
+    let r = slow.await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(messages(&r).last().unwrap()["id"], 7);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no new connections"
+    );
+}
+
+async fn a_slow_reader_holds_up_no_other_stream(adapter: Adapter) {
+    let mut config = Config::default();
+    config.stream_queue_bytes = 16 * 1024;
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let session = initialize(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    // The standalone stream's reader stops reading: its socket, hyper's buffer and then the
+    // stream's queue fill up, and the application is told (QueueFull) instead of queueing more.
+    let mut standalone = client::open_stream(addr, "/mcp", &[sid]).await;
+    assert_eq!(standalone.next_event().await.unwrap().data, "", "priming");
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid],
+        r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#,
+    )
+    .await;
+    let flood = messages(&r).pop().unwrap();
+    let sent = flood["result"]["sent"].as_u64().unwrap();
+    assert_eq!(
+        flood["result"]["full"], true,
+        "the stream's bound was hit: {flood}"
+    );
+    assert!(
+        sent * 4096 > 256 * 1024,
+        "more went out than the queue holds, until the socket was full: {sent} messages"
+    );
+    // Meanwhile the same session's requests are answered, as JSON and on streams of their own.
+    for id in 10..20 {
+        let r = client::post(
+            addr,
+            "/mcp",
+            &[sid],
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"echo","params":{{"n":{id}}}}}"#),
+        )
+        .await;
+        assert_eq!(r.json()["result"]["n"], id);
+        let r = client::post(
+            addr,
+            "/mcp",
+            &[sid],
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"progress"}}"#),
+        )
+        .await;
+        assert_eq!(messages(&r).len(), 2, "progress and the answer");
+    }
+    // And another session does not notice.
+    let other = initialize(addr).await;
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[("mcp-session-id", &other)],
+        r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{}}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // The reader reads again: every message that was accepted arrives, in order.
+    for seq in 0..sent {
+        let message = next_message(&mut standalone).await;
+        assert_eq!(message["params"]["seq"], seq);
+    }
+    let r = client::post(
+        addr,
+        "/mcp",
+        &[sid],
+        r#"{"jsonrpc":"2.0","id":2,"method":"announce"}"#,
+    )
+    .await;
+    assert_eq!(
+        r.json()["result"]["sent"],
+        true,
+        "the stream takes messages again"
+    );
+    assert_eq!(
+        next_message(&mut standalone).await["method"],
+        "notifications/tools/list_changed"
+    );
+    server.stop().await;
+}
