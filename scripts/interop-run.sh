@@ -14,24 +14,21 @@
 # exits non-zero if any client fails.
 set -uo pipefail
 
-if [ $# -ne 1 ] || [ -z "$1" ]; then
-    echo "usage: $0 BASE_URL   (e.g. http://127.0.0.1:8080)" >&2
-    exit 2
-fi
-BASE_URL=${1%/}
+NAME=interop-run
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+base_url_arg "e.g. http://127.0.0.1:8080" "$@"
 SSE_URL="$BASE_URL/sse"
 MCP_URL="$BASE_URL/mcp"
 
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+enter_root
 TS_DIR="$ROOT/tests/interop/ts"
 TS2_DIR="$ROOT/tests/interop/ts2"
 PY="$ROOT/target/interop-venv/bin/python"
 
 if [ ! -d "$TS_DIR/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$TS2_DIR/node_modules/@modelcontextprotocol/client" ] \
     || [ ! -x "$PY" ]; then
-    echo "interop-run: clients not installed; run scripts/interop-setup.sh first" >&2
-    exit 2
+    fail "clients not installed; run scripts/interop-setup.sh first" 2
 fi
 
 # Outer guard in case a client's own deadline fails: kill it a little after its deadline.
@@ -43,10 +40,6 @@ guard() {
         "$@"
     fi
 }
-
-total_pass=0
-total_fail=0
-overall=0
 
 # run_client LABEL CMD...: print the client's output, add its counts to the totals.
 run_client() {
@@ -69,9 +62,7 @@ run_client() {
         echo "not ok - $label: client exited with rc=$rc"
         f=1
     fi
-    total_pass=$((total_pass + p))
-    total_fail=$((total_fail + f))
-    [ "$rc" -eq 0 ] && [ "$f" -eq 0 ] || overall=1
+    tally "$p" "$f" # a client that exited non-zero has f > 0 by now
 }
 
 echo "# interop: TypeScript SDK client -> $SSE_URL"
@@ -87,5 +78,4 @@ run_client ts-modern node "$TS2_DIR/modern-client.mjs" "$MCP_URL"
 echo "# interop: Python SDK client -> $MCP_URL (2026-07-28, sessionless)"
 run_client py-modern "$PY" "$ROOT/tests/interop/python/modern_client.py" "$MCP_URL"
 
-echo "interop: $total_pass passed, $total_fail failed"
-exit "$overall"
+report_totals interop

@@ -9,36 +9,15 @@
 # Needs: node >= 20 with npm, python3 >= 3.10 with venv; reaches only the npm registry and PyPI.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+NAME=interop-setup
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+enter_root
 TS_DIR="$ROOT/tests/interop/ts"
 TS2_DIR="$ROOT/tests/interop/ts2"
 PY_REQ="$ROOT/tests/interop/python/requirements.txt"
 VENV="$ROOT/target/interop-venv"
-LOG=$(mktemp "${TMPDIR:-/tmp}/interop-setup.XXXXXX")
-trap 'rm -f "$LOG"' EXIT
-
-fail() {
-    echo "interop-setup: $1" >&2
-    if [ -s "$LOG" ]; then
-        echo "---- output ----" >&2
-        tail -n 80 "$LOG" >&2
-    fi
-    exit 1
-}
-
-# Run a command with its output captured; show it only if the command fails.
-quiet() {
-    local what=$1
-    shift
-    if ! "$@" >"$LOG" 2>&1; then
-        fail "$what failed: $*"
-    fi
-}
-
-stamp_of() { # stamp_of FILE INTERPRETER-VERSION
-    printf '%s %s\n' "$(sha256sum "$1" | cut -d' ' -f1)" "$2"
-}
+setup_log
 
 command -v node >/dev/null 2>&1 || fail "node not found (need Node.js >= 20)"
 command -v npm >/dev/null 2>&1 || fail "npm not found"
@@ -47,30 +26,25 @@ python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
     || fail "python3 >= 3.10 needed, found $(python3 --version 2>&1)"
 
 # --- TypeScript SDK -------------------------------------------------------------------------
-ts_stamp_file="$TS_DIR/node_modules/.interop-stamp"
 ts_stamp=$(stamp_of "$TS_DIR/package-lock.json" "node-$(node --version)")
-if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -f "$ts_stamp_file" ] || [ "$(cat "$ts_stamp_file")" != "$ts_stamp" ]; then
-    (cd "$TS_DIR" && quiet "npm ci" npm ci --no-audit --no-fund --loglevel=error)
-    [ -f "$TS_DIR/node_modules/@modelcontextprotocol/sdk/dist/esm/client/sse.js" ] \
-        || fail "npm ci finished but @modelcontextprotocol/sdk/client/sse.js is missing"
-    printf '%s\n' "$ts_stamp" >"$ts_stamp_file"
+if stamp_stale "${INTEROP_FORCE:-0}" "$TS_DIR/node_modules/.interop-stamp" "$ts_stamp"; then
+    npm_ci "$TS_DIR" "npm ci" node_modules/@modelcontextprotocol/sdk/dist/esm/client/sse.js \
+        "npm ci finished but @modelcontextprotocol/sdk/client/sse.js is missing"
+    printf '%s\n' "$ts_stamp" >"$TS_DIR/node_modules/.interop-stamp"
 fi
 
 # --- TypeScript SDK v2 client (2026-07-28) -------------------------------------------------
-ts2_stamp_file="$TS2_DIR/node_modules/.interop-stamp"
 ts2_stamp=$(stamp_of "$TS2_DIR/package-lock.json" "node-$(node --version)")
-if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -f "$ts2_stamp_file" ] || [ "$(cat "$ts2_stamp_file")" != "$ts2_stamp" ]; then
-    (cd "$TS2_DIR" && quiet "npm ci (ts2)" npm ci --no-audit --no-fund --loglevel=error)
-    [ -f "$TS2_DIR/node_modules/@modelcontextprotocol/client/dist/index.mjs" ] \
-        || fail "npm ci finished but @modelcontextprotocol/client/dist/index.mjs is missing"
-    printf '%s\n' "$ts2_stamp" >"$ts2_stamp_file"
+if stamp_stale "${INTEROP_FORCE:-0}" "$TS2_DIR/node_modules/.interop-stamp" "$ts2_stamp"; then
+    npm_ci "$TS2_DIR" "npm ci (ts2)" node_modules/@modelcontextprotocol/client/dist/index.mjs \
+        "npm ci finished but @modelcontextprotocol/client/dist/index.mjs is missing"
+    printf '%s\n' "$ts2_stamp" >"$TS2_DIR/node_modules/.interop-stamp"
 fi
 
 # --- Python SDK -----------------------------------------------------------------------------
 py_stamp_file="$VENV/.interop-stamp"
 py_stamp=$(stamp_of "$PY_REQ" "$(python3 -c 'import sys; print("python-%d.%d.%d" % sys.version_info[:3])')")
-if [ "${INTEROP_FORCE:-0}" = 1 ] || [ ! -x "$VENV/bin/python" ] || [ ! -f "$py_stamp_file" ] \
-    || [ "$(cat "$py_stamp_file")" != "$py_stamp" ]; then
+if [ ! -x "$VENV/bin/python" ] || stamp_stale "${INTEROP_FORCE:-0}" "$py_stamp_file" "$py_stamp"; then
     mkdir -p "$ROOT/target"
     quiet "python3 -m venv" python3 -m venv --clear "$VENV"
     quiet "pip install" "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \

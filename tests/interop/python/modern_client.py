@@ -34,12 +34,6 @@ streamable_http.py):
 from __future__ import annotations
 
 import json
-import logging
-import os
-import re
-import sys
-import threading
-import time
 from typing import Any
 
 import anyio
@@ -50,117 +44,38 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ToolsListChanged
 
-LABEL = "py-modern"
+import harness
+from harness import (
+    GLOBAL_TIMEOUT_S,
+    URL,
+    WIRE,
+    assert_eq,
+    assert_text_result,
+    describe,
+    diag,
+    make_message_handler,
+    ms,
+    not_ok,
+)
+
+harness.configure("py-modern", diag_limit=500)
 V26 = "2026-07-28"
 PV_KEY = "io.modelcontextprotocol/protocolVersion"
 CAPS_KEY = "io.modelcontextprotocol/clientCapabilities"
 SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
 SUB_KEY = "io.modelcontextprotocol/subscriptionId"
 
-URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MCP_URL", "")
-GLOBAL_TIMEOUT_S = float(os.environ.get("MCP_TIMEOUT_S", "20"))
 REQUEST_TIMEOUT_S = min(5.0, GLOBAL_TIMEOUT_S * 0.25)  # per request
 CHECK_TIMEOUT_S = 2 * REQUEST_TIMEOUT_S  # per check
-SHOW_WIRE = os.environ.get("MCP_WIRE") == "1"
 # The connect-time server/discover probe uses this module constant (10 s) as its own timeout, read at
 # call time; a per-check cancel scope cannot wrap `async with Client` (it owns the transport's task group).
 mcp.client.session.DISCOVER_TIMEOUT_SECONDS = REQUEST_TIMEOUT_S
-
-_lock = threading.Lock()
-_counts = {"passed": 0, "failed": 0}
-_finished = False
-T0 = time.monotonic()
-
-
-def ok(what: str) -> None:
-    with _lock:
-        _counts["passed"] += 1
-    print(f"ok - {what}", flush=True)
-
-
-def not_ok(what: str, why: object) -> None:
-    with _lock:
-        _counts["failed"] += 1
-    text = " ".join(_describe(why).split())
-    if len(text) > 600:
-        text = text[:600] + "…"
-    print(f"not ok - {what}: {text}", flush=True)
-
-
-def diag(line: str) -> None:
-    flat = " ".join(str(line).split("\n"))
-    print(f"# {flat if len(flat) <= 500 else flat[:500] + '…'}", flush=True)
-
-
-def _describe(e: object) -> str:
-    """Flatten (nested) exception groups into one readable message."""
-    if isinstance(e, BaseExceptionGroup):
-        return "; ".join(_describe(x) for x in e.exceptions)
-    if isinstance(e, BaseException):
-        msg = str(e)
-        return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
-    return str(e)
-
-
-def finish() -> None:
-    global _finished
-    with _lock:
-        if _finished:
-            return
-        _finished = True
-        p, f = _counts["passed"], _counts["failed"]
-    print(f"{LABEL}: {p} passed, {f} failed", flush=True)
-    sys.stdout.flush()
-    os._exit(0 if f == 0 and p > 0 else 1)
-
-
-class _OneLineFormatter(logging.Formatter):
-    """SDK log records as one `# log …` line each (an exception shows as its type and message only)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        msg = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            msg += f" ({_describe(record.exc_info[1])})"
-        flat = " ".join(f"# log {record.levelname.lower()} {record.name}: {msg}".split())
-        return flat if len(flat) <= 400 else flat[:400] + "…"
-
-
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_OneLineFormatter())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-
-
-def ms() -> int:
-    return int((time.monotonic() - T0) * 1000)
-
-
-def assert_eq(actual: object, expected: object, what: str) -> None:
-    if actual != expected:
-        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
-
-
-def assert_text_result(result: object, text: str | None = None) -> None:
-    if getattr(result, "is_error", None):
-        raise AssertionError(f"isError is true: {result!r}")
-    content = getattr(result, "content", None)
-    if not isinstance(content, list) or not content:
-        raise AssertionError(f"no (or empty) content list: {result!r}")
-    item = content[0]
-    if getattr(item, "type", None) != "text":
-        raise AssertionError(f"content[0].type: expected 'text', got {getattr(item, 'type', None)!r}")
-    if text is not None:
-        assert_eq(len(content), 1, "content length")
-        assert_eq(getattr(item, "text", None), text, "content[0].text")
-    elif not getattr(item, "text", None):
-        raise AssertionError("empty text")
 
 
 # ---------------------------------------------------------------------------------------------
 # Wire log: the SDK's httpx2 client gets a transport that records each request's headers and body
 # `_meta`, the status and response headers, and every SSE event (parsed) or JSON body the SDK read.
 # ---------------------------------------------------------------------------------------------
-WIRE: list[dict[str, Any]] = []
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -168,18 +83,6 @@ def parse_json(data: bytes | str) -> Any:
         return json.loads(data)
     except ValueError:
         return None
-
-
-def rpc_summary(m: Any) -> str:
-    if not isinstance(m, dict):
-        return "?"
-    if "method" in m:
-        rid = f"#{m['id']}" if "id" in m else ""
-        name = (m.get("params") or {}).get("name")
-        return f"{m['method']}{rid}{' ' + name if isinstance(name, str) else ''}"
-    if "id" in m:
-        return f"response#{m['id']}"
-    return "?"
 
 
 def meta_summary(meta: Any) -> str:
@@ -208,44 +111,28 @@ def message_summary(m: Any) -> str:
     return f"result#{m.get('id')} resultType={json.dumps(result.get('resultType'))} {meta_summary(result.get('_meta'))}".strip()
 
 
-class SseTap:
-    """Minimal SSE parser over the bytes handed to the SDK (for the log and the checks)."""
+class SseTap(harness.SseParser):
+    """The SSE events handed to the SDK, parsed (for the log and the checks)."""
 
     def __init__(self, entry: dict[str, Any]) -> None:
+        super().__init__()
         self.entry = entry
-        self.buf = ""
-        self.ev: dict[str, str] = {}
 
-    def feed(self, chunk: bytes) -> None:
-        self.buf += chunk.decode("utf-8", errors="replace")
-        lines = re.split(r"\r\n|\r|\n", self.buf)
-        self.buf = lines.pop()
-        for line in lines:
-            if line == "":
-                if self.ev:
-                    data = self.ev.get("data")
-                    self.entry["events"].append(
-                        {
-                            "t": ms(),
-                            "id": self.ev.get("id"),
-                            "event": self.ev.get("event"),
-                            "retry": self.ev.get("retry"),
-                            "msg": parse_json(data) if data else None,
-                            "raw": data,
-                        }
-                    )
-                self.ev = {}
-                continue
-            if line.startswith(":"):
-                self.entry["comments"] += 1
-                continue
-            field, _, value = line.partition(":")
-            if value.startswith(" "):
-                value = value[1:]
-            if field == "data":
-                self.ev["data"] = value if "data" not in self.ev else self.ev["data"] + "\n" + value
-            elif field in ("id", "retry", "event"):
-                self.ev[field] = value
+    def on_event(self, ev: dict[str, str]) -> None:
+        data = ev.get("data")
+        self.entry["events"].append(
+            {
+                "t": ms(),
+                "id": ev.get("id"),
+                "event": ev.get("event"),
+                "retry": ev.get("retry"),
+                "msg": parse_json(data) if data else None,
+                "raw": data,
+            }
+        )
+
+    def on_comment(self) -> None:
+        self.entry["comments"] += 1
 
 
 class TapStream(httpx2.AsyncByteStream):
@@ -290,10 +177,7 @@ class TapStream(httpx2.AsyncByteStream):
         await self.inner.aclose()
 
 
-class WireTransport(httpx2.AsyncBaseTransport):
-    def __init__(self) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
-
+class WireTransport(harness.WireTransportBase):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         h = request.headers
         body = parse_json(request.content) if request.method == "POST" else None
@@ -302,7 +186,7 @@ class WireTransport(httpx2.AsyncBaseTransport):
             "t": ms(),
             "method": request.method,
             "body": body,
-            "rpc": rpc_summary(body) if request.method == "POST" else "",
+            "rpc": harness.rpc_summary(body) if request.method == "POST" else "",
             "accept": h.get("accept"),
             "pv": h.get("mcp-protocol-version"),
             "mcp_method": h.get("mcp-method"),
@@ -326,7 +210,7 @@ class WireTransport(httpx2.AsyncBaseTransport):
             if isinstance(e, anyio.get_cancelled_exc_class()):
                 entry["end"] = f"+{ms()}ms no response yet; request abandoned by the client"
             else:
-                entry["end"] = f"request failed: {_describe(e)}"
+                entry["end"] = f"request failed: {describe(e)}"
             raise
         entry["status"] = resp.status_code
         entry["ctype"] = resp.headers.get("content-type")
@@ -334,16 +218,7 @@ class WireTransport(httpx2.AsyncBaseTransport):
         entry["x_accel"] = resp.headers.get("x-accel-buffering")
         assert isinstance(resp.stream, httpx2.AsyncByteStream)
         sse = (entry["ctype"] or "").startswith("text/event-stream")
-        return httpx2.Response(
-            resp.status_code,
-            headers=resp.headers,
-            stream=TapStream(resp.stream, entry, sse),
-            request=request,
-            extensions=resp.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        return self.tapped(resp, request, TapStream(resp.stream, entry, sse))
 
 
 def fmt_entry(e: dict[str, Any]) -> list[str]:
@@ -375,20 +250,6 @@ def fmt_entry(e: dict[str, Any]) -> list[str]:
     if e["end"]:
         lines.append(f"    {e['end']}")
     return lines
-
-
-def print_wire(from_n: int, title: str, since_t: float = float("inf")) -> None:
-    """Entries created since `from_n`, plus older ones (an open listen stream) with events since `since_t`."""
-    entries = [
-        e for e in WIRE
-        if e["n"] >= from_n or any(ev["t"] >= since_t for ev in e["events"])
-    ]
-    if not entries:
-        return
-    diag(f"wire ({title}):")
-    for e in entries:
-        for line in fmt_entry(e):
-            diag(f"  {line}")
 
 
 def find_post(from_n: int, method: str, name: str | None = None) -> dict[str, Any] | None:
@@ -432,47 +293,6 @@ def response_on_wire(e: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-# ---------------------------------------------------------------------------------------------
-
-STREAM_ERRORS: list[str] = []
-
-
-async def message_handler(message: object) -> None:
-    if isinstance(message, Exception):
-        STREAM_ERRORS.append(_describe(message))
-
-
-class Checks:
-    def __init__(self) -> None:
-        self.reported: set[str] = set()
-
-    async def run(self, name: str, fn, *, wire_from: int | None = None) -> bool:  # noqa: ANN001
-        self.reported.add(name)
-        from_n = len(WIRE) + 1 if wire_from is None else wire_from
-        since_t = ms()
-        errors_before = len(STREAM_ERRORS)
-        good = False
-        try:
-            with anyio.fail_after(CHECK_TIMEOUT_S):
-                label = await fn()
-            ok(f"{name} ({label})" if label else name)
-            good = True
-        except Exception as e:  # noqa: BLE001 - report every failure as a check result
-            if isinstance(e, TimeoutError):
-                e = TimeoutError(f"check exceeded {CHECK_TIMEOUT_S:g} s")
-            not_ok(name, e)
-        if not good or SHOW_WIRE:
-            print_wire(from_n, name, since_t)
-        for err in STREAM_ERRORS[errors_before:]:
-            diag(f"  stream error: {err}")
-        return good
-
-    def not_run(self, name: str, why: str) -> None:
-        if name not in self.reported:
-            self.reported.add(name)
-            not_ok(name, why)
-
-
 C_CONNECT = f"connect mode=auto negotiates {V26} (server/discover probe, no initialize)"
 C_DISCOVER = "server/discover: supportedVersions contains 2026-07-28"
 C_LIST = "tools/list contains echo, test_tool_with_progress, test_trigger_tool_change"
@@ -485,7 +305,7 @@ ALL = [C_CONNECT, C_DISCOVER, C_LIST, C_ECHO, C_PROGRESS, C_LISTEN, C_CHANGED, C
 
 
 async def run() -> None:
-    checks = Checks()
+    checks = harness.Checks(CHECK_TIMEOUT_S, fmt_entry, since_start=True)
     connected = False
     listen_state: dict[str, Any] = {}
     try:
@@ -496,7 +316,7 @@ async def run() -> None:
                     mode="auto",
                     read_timeout_seconds=REQUEST_TIMEOUT_S,
                     client_info=types.Implementation(name="mcp-sse-interop-py-modern", version="0.0.0"),
-                    message_handler=message_handler,
+                    message_handler=make_message_handler(),
                 )
                 # `async with client` holds the transport's task group, so it is entered here rather than
                 # inside a per-check cancel scope; a failure to connect is reported as the connect check.
@@ -506,7 +326,7 @@ async def run() -> None:
                 except Exception as e:  # noqa: BLE001
                     not_ok(C_CONNECT, e)
                     checks.reported.add(C_CONNECT)
-                    print_wire(1, C_CONNECT)
+                    harness.print_wire(fmt_entry, 1, C_CONNECT)
                 else:
                     modern = False
                     negotiated = client.protocol_version
@@ -523,12 +343,8 @@ async def run() -> None:
                         for name in ALL:
                             checks.not_run(name, f"not run: the connect check failed (negotiated {negotiated!r})")
     except BaseException as e:  # noqa: BLE001 - includes ExceptionGroup and TimeoutError
-        if isinstance(e, (KeyboardInterrupt, SystemExit)):
-            raise
-        if isinstance(e, TimeoutError):
-            e = f"TimeoutError: run exceeded {GLOBAL_TIMEOUT_S:g} s"
-        not_ok("session", e)
-        print_wire(1, "flow so far")
+        not_ok("session", harness.run_error(e))
+        harness.print_wire(fmt_entry, 1, "flow so far")
     for name in ALL:
         checks.not_run(name, "not connected" if not connected else "not run")
 
@@ -550,7 +366,7 @@ async def c_close() -> str:
     return f"{len(WIRE)} HTTP requests, all POST"
 
 
-async def run_connected(checks: Checks, client: Client, listen_state: dict[str, Any]) -> bool:
+async def run_connected(checks: harness.Checks, client: Client, listen_state: dict[str, Any]) -> bool:
     """Runs checks (1)-(7); False when the connection did not come up as 2026-07-28."""
     # (1) connect: mode="auto" probed server/discover and must have adopted 2026-07-28.
     async def c_connect() -> str:
@@ -724,27 +540,5 @@ async def run_connected(checks: Checks, client: Client, listen_state: dict[str, 
     return True
 
 
-def main() -> None:
-    _setup_logging()
-    if not URL:
-        not_ok("arguments", "no URL given (pass it as $1 or set MCP_URL)")
-        finish()
-
-    # Hard watchdog: even if cancellation gets stuck, never hang past the deadline.
-    def _watchdog() -> None:
-        not_ok("global timeout", f"run did not finish within {GLOBAL_TIMEOUT_S + 5:g} s (watchdog)")
-        finish()
-
-    t = threading.Timer(GLOBAL_TIMEOUT_S + 5, _watchdog)
-    t.daemon = True
-    t.start()
-    try:
-        anyio.run(run)
-    except BaseException as e:  # noqa: BLE001
-        not_ok("unexpected error", e)
-    t.cancel()
-    finish()
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(run)

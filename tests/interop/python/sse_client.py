@@ -11,70 +11,21 @@ Prints `ok - <check>` / `not ok - <check>: <why>` per check and ends with
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
-
 import anyio
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 
-URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MCP_URL", "")
-GLOBAL_TIMEOUT_S = float(os.environ.get("MCP_TIMEOUT_S", "20"))
+import harness
+from harness import GLOBAL_TIMEOUT_S, URL, assert_init_result, field, not_ok, ok
+
+harness.configure("py-sse", why_limit=None)
 CHECK_TIMEOUT_S = min(10.0, GLOBAL_TIMEOUT_S / 2)
-
-_lock = threading.Lock()
-_counts = {"passed": 0, "failed": 0}
-_finished = False
-
-
-def ok(what: str) -> None:
-    with _lock:
-        _counts["passed"] += 1
-    print(f"ok - {what}", flush=True)
-
-
-def not_ok(what: str, why: object) -> None:
-    with _lock:
-        _counts["failed"] += 1
-    text = " ".join(_describe(why).split())
-    print(f"not ok - {what}: {text}", flush=True)
-
-
-def _describe(e: object) -> str:
-    """Flatten (nested) exception groups into one readable message."""
-    if isinstance(e, BaseExceptionGroup):
-        return "; ".join(_describe(x) for x in e.exceptions)
-    if isinstance(e, BaseException):
-        msg = str(e)
-        return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
-    return str(e)
-
-
-def finish() -> None:
-    global _finished
-    with _lock:
-        if _finished:
-            return
-        _finished = True
-        p, f = _counts["passed"], _counts["failed"]
-    print(f"py-sse: {p} passed, {f} failed", flush=True)
-    sys.stdout.flush()
-    os._exit(0 if f == 0 and p > 0 else 1)
-
-
-def _field(obj: object, *names: str) -> object:
-    """Read a field under its 2.x (snake_case) or 1.x (camelCase) name."""
-    for n in names:
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
 
 
 def assert_echo(result: object, text: str) -> None:
-    if _field(result, "is_error", "isError"):
+    if field(result, "is_error", "isError"):
         raise AssertionError(f"isError is true: {result!r}")
-    content = _field(result, "content")
+    content = field(result, "content")
     if not isinstance(content, list):
         raise AssertionError(f"no content list: {result!r}")
     if len(content) != 1:
@@ -138,13 +89,8 @@ async def run() -> None:
                     try:
                         with anyio.fail_after(CHECK_TIMEOUT_S):
                             init = await session.initialize()
-                        info = _field(init, "server_info", "serverInfo")
-                        caps = _field(init, "capabilities")
-                        if info is None or not isinstance(getattr(info, "name", None), str):
-                            raise AssertionError(f"no serverInfo: {init!r}")
-                        if caps is None or getattr(caps, "tools", None) is None:
-                            raise AssertionError(f"server capabilities lack tools: {caps!r}")
-                        pv = _field(init, "protocol_version", "protocolVersion")
+                        info = assert_init_result(init)
+                        pv = field(init, "protocol_version", "protocolVersion")
                         ok(f"initialize (server {info.name} {getattr(info, 'version', '')}, protocol {pv})")
                         connected = True
                     except Exception as e:  # noqa: BLE001
@@ -156,38 +102,12 @@ async def run() -> None:
         if connected:
             ok("close")
     except BaseException as e:  # noqa: BLE001 - includes ExceptionGroup and TimeoutError
-        if isinstance(e, (KeyboardInterrupt, SystemExit)):
-            raise
-        if isinstance(e, TimeoutError):
-            e = f"TimeoutError: run exceeded {GLOBAL_TIMEOUT_S:g} s (no endpoint event / reply?)"
-        if not init_reported:
-            not_ok("initialize", e)
-        else:
-            not_ok("close", e)
+        why = harness.run_error(e, " (no endpoint event / reply?)")
+        not_ok("initialize" if not init_reported else "close", why)
     for name in names:
         if name not in done:
             not_ok(name, "not connected")
 
 
-def main() -> None:
-    if not URL:
-        not_ok("arguments", "no URL given (pass it as $1 or set MCP_URL)")
-        finish()
-    # Hard watchdog: even if cancellation gets stuck, never hang past the deadline.
-    def _watchdog() -> None:
-        not_ok("global timeout", f"run did not finish within {GLOBAL_TIMEOUT_S + 5:g} s (watchdog)")
-        finish()
-
-    t = threading.Timer(GLOBAL_TIMEOUT_S + 5, _watchdog)
-    t.daemon = True
-    t.start()
-    try:
-        anyio.run(run)
-    except BaseException as e:  # noqa: BLE001
-        not_ok("unexpected error", e)
-    t.cancel()
-    finish()
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(run, sdk_log=False)

@@ -28,12 +28,7 @@ What mcp 2.3.0 does on the wire (mcp/client/streamable_http.py):
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
-import sys
-import threading
-import time
 from typing import Any
 
 import anyio
@@ -41,109 +36,23 @@ import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-LABEL = "py-streamable"
-URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MCP_URL", "")
-GLOBAL_TIMEOUT_S = float(os.environ.get("MCP_TIMEOUT_S", "20"))
+import harness
+from harness import (
+    GLOBAL_TIMEOUT_S,
+    URL,
+    WIRE,
+    assert_eq,
+    assert_init_result,
+    assert_text_result,
+    field,
+    make_message_handler,
+    ms,
+    not_ok,
+)
+
+harness.configure("py-streamable")
 # Per check; the resumption checks wait the server's `retry:` (the SDK honours it) plus the replay.
 CHECK_TIMEOUT_S = min(8.0, GLOBAL_TIMEOUT_S * 0.3)
-SHOW_WIRE = os.environ.get("MCP_WIRE") == "1"
-
-_lock = threading.Lock()
-_counts = {"passed": 0, "failed": 0}
-_finished = False
-T0 = time.monotonic()
-
-
-def ok(what: str) -> None:
-    with _lock:
-        _counts["passed"] += 1
-    print(f"ok - {what}", flush=True)
-
-
-def not_ok(what: str, why: object) -> None:
-    with _lock:
-        _counts["failed"] += 1
-    text = " ".join(_describe(why).split())
-    if len(text) > 600:
-        text = text[:600] + "…"
-    print(f"not ok - {what}: {text}", flush=True)
-
-
-def diag(line: str) -> None:
-    flat = " ".join(str(line).split("\n"))
-    print(f"# {flat if len(flat) <= 400 else flat[:400] + '…'}", flush=True)
-
-
-def _describe(e: object) -> str:
-    """Flatten (nested) exception groups into one readable message."""
-    if isinstance(e, BaseExceptionGroup):
-        return "; ".join(_describe(x) for x in e.exceptions)
-    if isinstance(e, BaseException):
-        msg = str(e)
-        return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
-    return str(e)
-
-
-def finish() -> None:
-    global _finished
-    with _lock:
-        if _finished:
-            return
-        _finished = True
-        p, f = _counts["passed"], _counts["failed"]
-    print(f"{LABEL}: {p} passed, {f} failed", flush=True)
-    sys.stdout.flush()
-    os._exit(0 if f == 0 and p > 0 else 1)
-
-
-class _OneLineFormatter(logging.Formatter):
-    """SDK log records as one `# log …` line each (an exception shows as its type and message only)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        msg = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            msg += f" ({_describe(record.exc_info[1])})"
-        flat = " ".join(f"# log {record.levelname.lower()} {record.name}: {msg}".split())
-        return flat if len(flat) <= 400 else flat[:400] + "…"
-
-
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_OneLineFormatter())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-
-
-def ms() -> int:
-    return int((time.monotonic() - T0) * 1000)
-
-
-def _field(obj: object, *names: str) -> object:
-    """Read a field under its 2.x (snake_case) or 1.x (camelCase) name."""
-    for n in names:
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def assert_eq(actual: object, expected: object, what: str) -> None:
-    if actual != expected:
-        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
-
-
-def assert_text_result(result: object, text: str | None = None) -> None:
-    if _field(result, "is_error", "isError"):
-        raise AssertionError(f"isError is true: {result!r}")
-    content = _field(result, "content")
-    if not isinstance(content, list) or not content:
-        raise AssertionError(f"no (or empty) content list: {result!r}")
-    item = content[0]
-    if getattr(item, "type", None) != "text":
-        raise AssertionError(f"content[0].type: expected 'text', got {getattr(item, 'type', None)!r}")
-    if text is not None:
-        assert_eq(len(content), 1, "content length")
-        assert_eq(getattr(item, "text", None), text, "content[0].text")
-    elif not getattr(item, "text", None):
-        raise AssertionError("empty text")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +61,6 @@ def assert_text_result(result: object, text: str | None = None) -> None:
 # first progress event (a simulated network failure: the connection is dropped and the body read
 # fails with httpx2.ReadError).
 # ---------------------------------------------------------------------------------------------
-WIRE: list[dict[str, Any]] = []
 
 
 def rpc_summary(body: bytes) -> str:
@@ -160,15 +68,7 @@ def rpc_summary(body: bytes) -> str:
         m = json.loads(body)
     except ValueError:
         return ""
-    if not isinstance(m, dict):
-        return "?"
-    if "method" in m:
-        rid = f"#{m['id']}" if "id" in m else ""
-        name = (m.get("params") or {}).get("name")
-        return f"{m['method']}{rid}{' ' + name if isinstance(name, str) else ''}"
-    if "id" in m:
-        return f"response#{m['id']}"
-    return "?"
+    return harness.rpc_summary(m)
 
 
 def event_record(ev: dict[str, str]) -> dict[str, Any]:
@@ -209,33 +109,15 @@ def event_text(rec: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-class SseTap:
-    """Minimal SSE parser over the bytes handed to the SDK (for the log only)."""
+class SseTap(harness.SseParser):
+    """The SSE events handed to the SDK, as event records (for the log only)."""
 
     def __init__(self, entry: dict[str, Any]) -> None:
+        super().__init__()
         self.entry = entry
-        self.buf = ""
-        self.ev: dict[str, str] = {}
 
-    def feed(self, chunk: bytes) -> None:
-        self.buf += chunk.decode("utf-8", errors="replace")
-        lines = re.split(r"\r\n|\r|\n", self.buf)
-        self.buf = lines.pop()
-        for line in lines:
-            if line == "":
-                if self.ev:
-                    self.entry["events"].append(event_record(self.ev))
-                self.ev = {}
-                continue
-            if line.startswith(":"):
-                continue
-            field, _, value = line.partition(":")
-            if value.startswith(" "):
-                value = value[1:]
-            if field == "data":
-                self.ev["data"] = value if "data" not in self.ev else self.ev["data"] + "\n" + value
-            elif field in ("id", "retry", "event"):
-                self.ev[field] = value
+    def on_event(self, ev: dict[str, str]) -> None:
+        self.entry["events"].append(event_record(ev))
 
 
 class Cut:
@@ -302,11 +184,11 @@ class TapStream(httpx2.AsyncByteStream):
         await self.inner.aclose()
 
 
-class WireTransport(httpx2.AsyncBaseTransport):
+class WireTransport(harness.WireTransportBase):
     def __init__(self, tag: str, cut: Cut | None = None) -> None:
+        super().__init__()
         self.tag = tag
         self.cut = cut
-        self.inner = httpx2.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         h = request.headers
@@ -348,16 +230,7 @@ class WireTransport(httpx2.AsyncBaseTransport):
             entry["cut"] = True
             cut = self.cut
         assert isinstance(resp.stream, httpx2.AsyncByteStream)
-        return httpx2.Response(
-            resp.status_code,
-            headers=resp.headers,
-            stream=TapStream(resp.stream, entry, cut),
-            request=request,
-            extensions=resp.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        return self.tapped(resp, request, TapStream(resp.stream, entry, cut))
 
 
 def fmt_entry(e: dict[str, Any]) -> list[str]:
@@ -380,66 +253,16 @@ def fmt_entry(e: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_wire(from_n: int, title: str) -> None:
-    entries = [e for e in WIRE if e["n"] >= from_n]
-    if not entries:
-        return
-    diag(f"wire ({title}):")
-    for e in entries:
-        for line in fmt_entry(e):
-            diag(f"  {line}")
-
-
 def events_since(from_n: int, tag: str) -> list[dict[str, Any]]:
     return [ev for e in WIRE if e["n"] >= from_n and e["tag"] == tag for ev in e["events"]]
 
 
 # ---------------------------------------------------------------------------------------------
 
-STREAM_ERRORS: list[str] = []
-
-
-def make_message_handler(tag: str):
-    async def handler(message: object) -> None:
-        if isinstance(message, Exception):
-            STREAM_ERRORS.append(f"{tag}: {_describe(message)}")
-
-    return handler
-
 
 def make_http_client(transport: WireTransport) -> httpx2.AsyncClient:
     # The SDK's defaults: 30 s connect/write/pool, 300 s read (long-lived SSE streams).
     return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(30.0, read=300.0))
-
-
-class Checks:
-    def __init__(self) -> None:
-        self.reported: set[str] = set()
-
-    async def run(self, name: str, fn, *, always_show_wire: bool = False, wire_from: int | None = None) -> bool:  # noqa: ANN001
-        self.reported.add(name)
-        from_n = len(WIRE) + 1 if wire_from is None else wire_from
-        errors_before = len(STREAM_ERRORS)
-        good = False
-        try:
-            with anyio.fail_after(CHECK_TIMEOUT_S):
-                label = await fn()
-            ok(f"{name} ({label})" if label else name)
-            good = True
-        except Exception as e:  # noqa: BLE001 - report every failure as a check result
-            if isinstance(e, TimeoutError):
-                e = TimeoutError(f"check exceeded {CHECK_TIMEOUT_S:g} s")
-            not_ok(name, e)
-        if always_show_wire or not good or SHOW_WIRE:
-            print_wire(from_n, name)
-        for err in STREAM_ERRORS[errors_before:]:
-            diag(f"  stream error: {err}")
-        return good
-
-    def not_run(self, name: str, why: str) -> None:
-        if name not in self.reported:
-            self.reported.add(name)
-            not_ok(name, why)
 
 
 C_INIT = "initialize"
@@ -467,7 +290,7 @@ async def progress_call(session: ClientSession, events: list[Any], cut: Cut | No
     return await session.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
 
 
-async def check_cut(checks: Checks) -> None:
+async def check_cut(checks: harness.Checks) -> None:
     """(5) Its own session (client B) whose transport cuts the tools/call POST after progress 0."""
 
     async def body() -> str:
@@ -515,7 +338,7 @@ async def check_cut(checks: Checks) -> None:
 
 
 async def run() -> None:
-    checks = Checks()
+    checks = harness.Checks(CHECK_TIMEOUT_S, fmt_entry)
     connected = False
     session_id: str | None = None
     protocol_version: str | None = None
@@ -530,13 +353,8 @@ async def run() -> None:
                         async def c_init() -> str:
                             nonlocal connected, session_id, protocol_version
                             init = await session.initialize()
-                            info = _field(init, "server_info", "serverInfo")
-                            caps = _field(init, "capabilities")
-                            if info is None or not isinstance(getattr(info, "name", None), str):
-                                raise AssertionError(f"no serverInfo: {init!r}")
-                            if caps is None or getattr(caps, "tools", None) is None:
-                                raise AssertionError(f"server capabilities lack tools: {caps!r}")
-                            protocol_version = str(_field(init, "protocol_version", "protocolVersion"))
+                            info = assert_init_result(init)
+                            protocol_version = str(field(init, "protocol_version", "protocolVersion"))
                             post = next(e for e in WIRE if e["tag"] == "A" and e["rpc"].startswith("initialize"))
                             session_id = post.get("resp_session")
                             if not session_id:
@@ -630,37 +448,11 @@ async def run() -> None:
             if connected:
                 await checks.run(C_TERMINATE, c_terminate, wire_from=delete_from)
     except BaseException as e:  # noqa: BLE001 - includes ExceptionGroup and TimeoutError
-        if isinstance(e, (KeyboardInterrupt, SystemExit)):
-            raise
-        if isinstance(e, TimeoutError):
-            e = f"TimeoutError: run exceeded {GLOBAL_TIMEOUT_S:g} s"
-        not_ok("session", e)
-        print_wire(1, "flow so far")
+        not_ok("session", harness.run_error(e))
+        harness.print_wire(fmt_entry, 1, "flow so far")
     for name in ALL:
         checks.not_run(name, "not connected" if not connected else "not run")
 
 
-def main() -> None:
-    _setup_logging()
-    if not URL:
-        not_ok("arguments", "no URL given (pass it as $1 or set MCP_URL)")
-        finish()
-
-    # Hard watchdog: even if cancellation gets stuck, never hang past the deadline.
-    def _watchdog() -> None:
-        not_ok("global timeout", f"run did not finish within {GLOBAL_TIMEOUT_S + 5:g} s (watchdog)")
-        finish()
-
-    t = threading.Timer(GLOBAL_TIMEOUT_S + 5, _watchdog)
-    t.daemon = True
-    t.start()
-    try:
-        anyio.run(run)
-    except BaseException as e:  # noqa: BLE001
-        not_ok("unexpected error", e)
-    t.cancel()
-    finish()
-
-
 if __name__ == "__main__":
-    main()
+    harness.main(run)

@@ -10,47 +10,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 
-const url = process.argv[2] || process.env.MCP_URL;
-const GLOBAL_TIMEOUT_MS = Number(process.env.MCP_TIMEOUT_MS || 20000);
+import { GLOBAL_TIMEOUT_MS, assertEq, configure, notOk, ok, runMain, url, withTimeout } from '../harness.mjs';
+
+configure({ label: 'ts-sse', whyLimit: Infinity });
 const REQUEST_TIMEOUT_MS = Math.min(10000, Math.floor(GLOBAL_TIMEOUT_MS / 2));
-
-let passed = 0;
-let failed = 0;
-let finished = false;
-
-function ok(what) {
-  passed++;
-  console.log(`ok - ${what}`);
-}
-
-function notOk(what, why) {
-  failed++;
-  const text = String(why instanceof Error ? why.message : why).replace(/\s+/g, ' ');
-  console.log(`not ok - ${what}: ${text}`);
-}
-
-function finish() {
-  if (finished) return;
-  finished = true;
-  console.log(`ts-sse: ${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
-
-if (!url) {
-  notOk('arguments', 'no URL given (pass it as $1 or set MCP_URL)');
-  finish();
-}
-
-const deadline = setTimeout(() => {
-  notOk('global timeout', `run did not finish within ${GLOBAL_TIMEOUT_MS} ms`);
-  finish();
-}, GLOBAL_TIMEOUT_MS);
-
-function assertEq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
 
 function assertEchoResult(result, text) {
   if (!result || !Array.isArray(result.content)) {
@@ -65,14 +28,6 @@ function assertEchoResult(result, text) {
 }
 
 const reqOpts = { timeout: REQUEST_TIMEOUT_MS };
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
 
 async function main() {
   const client = new Client({ name: 'mcp-sse-interop-ts', version: '0.0.0' }, { capabilities: {} });
@@ -149,9 +104,4 @@ async function main() {
   }
 }
 
-main()
-  .catch((e) => notOk('unexpected error', e))
-  .finally(() => {
-    clearTimeout(deadline);
-    finish();
-  });
+runMain(main);

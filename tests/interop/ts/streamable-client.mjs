@@ -24,12 +24,15 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-const LABEL = 'ts-streamable';
-const url = process.argv[2] || process.env.MCP_URL;
-const GLOBAL_TIMEOUT_MS = Number(process.env.MCP_TIMEOUT_MS || 20000);
+import {
+  GLOBAL_TIMEOUT_MS, T0, addWireEntry, assert, assertEq, assertTextResult, checkRunner, configure, fetchLogged,
+  headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors, rpcSummary as messageRpcSummary, runMain,
+  sleep, sseTap, url, wire, withTimeout,
+} from '../harness.mjs';
+
+configure({ label: 'ts-streamable' });
 // Per request/check; the resumption checks wait the server's `retry:` (the SDK honours it) plus the replay.
 const REQUEST_TIMEOUT_MS = Math.min(8000, Math.floor(GLOBAL_TIMEOUT_MS * 0.3));
-const SHOW_WIRE = process.env.MCP_WIRE === '1';
 // Used only when the server sends no `retry:` field (a server-sent retry always wins in the SDK).
 const RECONNECTION_OPTIONS = {
   initialReconnectionDelay: 250,
@@ -38,100 +41,14 @@ const RECONNECTION_OPTIONS = {
   maxRetries: 3,
 };
 
-let passed = 0;
-let failed = 0;
-let finished = false;
-
-function ok(what) {
-  passed++;
-  console.log(`ok - ${what}`);
-}
-
-function notOk(what, why) {
-  failed++;
-  const text = String(why instanceof Error ? why.message : why).replace(/\s+/g, ' ');
-  console.log(`not ok - ${what}: ${text.length > 600 ? `${text.slice(0, 600)}…` : text}`);
-}
-
-function diag(line) {
-  const flat = String(line).replace(/\s*\n\s*/g, ' ');
-  console.log(`# ${flat.length > 400 ? `${flat.slice(0, 400)}…` : flat}`);
-}
-
-function finish() {
-  if (finished) return;
-  finished = true;
-  console.log(`${LABEL}: ${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
-
-if (!url) {
-  notOk('arguments', 'no URL given (pass it as $1 or set MCP_URL)');
-  finish();
-}
-
-const deadline = setTimeout(() => {
-  notOk('global timeout', `run did not finish within ${GLOBAL_TIMEOUT_MS} ms`);
-  printWire(wire.length ? wire[0].n : 1, 'flow so far');
-  finish();
-}, GLOBAL_TIMEOUT_MS);
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function assertEq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
-
-function assertTextResult(result, text) {
-  if (!result || !Array.isArray(result.content)) {
-    throw new Error(`result has no content array: ${JSON.stringify(result)}`);
-  }
-  if (result.isError === true) throw new Error(`isError is true: ${JSON.stringify(result)}`);
-  assert(result.content.length >= 1, `empty content: ${JSON.stringify(result)}`);
-  assertEq(result.content[0].type, 'text', 'content[0].type');
-  if (text !== undefined) {
-    assertEq(result.content.length, 1, 'content length');
-    assertEq(result.content[0].text, text, 'content[0].text');
-  } else {
-    assert(typeof result.content[0].text === 'string' && result.content[0].text.length > 0, 'empty text');
-  }
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 // ---------------------------------------------------------------------------------------------
 // Wire log: every request the SDK makes goes through `loggingFetch`, which records the request
 // headers that matter, the status, and a summary of each SSE event of the response body.
 // ---------------------------------------------------------------------------------------------
-const wire = [];
-let wireSeq = 0;
-const T0 = Date.now();
 
 function rpcSummary(body) {
   if (typeof body !== 'string') return '';
-  try {
-    const m = JSON.parse(body);
-    if (m.method) {
-      const name = m.params?.name ? ` ${m.params.name}` : '';
-      return `${m.method}${m.id !== undefined ? `#${m.id}` : ''}${name}`;
-    }
-    if (m.id !== undefined) return `response#${m.id}`;
-  } catch {
-    // not JSON
-  }
-  return '?';
+  return messageRpcSummary(parseBody(body));
 }
 
 function eventSummary(ev) {
@@ -155,49 +72,6 @@ function eventSummary(ev) {
   return parts.join(' ');
 }
 
-// Minimal WHATWG-style SSE tap (for logging only; the SDK parses the stream itself).
-function sseTap(entry) {
-  let buf = '';
-  let ev = {};
-  const decoder = new TextDecoder();
-  const line = (l) => {
-    if (l === '') {
-      if (Object.keys(ev).length) entry.events.push({ t: Date.now() - T0, s: eventSummary(ev) });
-      ev = {};
-      return;
-    }
-    if (l.startsWith(':')) return;
-    const i = l.indexOf(':');
-    const field = i < 0 ? l : l.slice(0, i);
-    let value = i < 0 ? '' : l.slice(i + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') ev.data = ev.data === undefined ? value : `${ev.data}\n${value}`;
-    else if (field === 'id') ev.id = value;
-    else if (field === 'retry') ev.retry = value;
-    else if (field === 'event') ev.event = value;
-  };
-  return new TransformStream({
-    transform(chunk, controller) {
-      buf += decoder.decode(chunk, { stream: true });
-      const lines = buf.split(/\r\n|\r|\n/);
-      buf = lines.pop();
-      for (const l of lines) line(l);
-      controller.enqueue(chunk);
-    },
-    flush() {
-      entry.end = `+${Date.now() - T0}ms closed by server`;
-    },
-  });
-}
-
-function headerOf(init, name) {
-  const h = init?.headers;
-  if (!h) return undefined;
-  if (h instanceof Headers) return h.get(name) ?? undefined;
-  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
 /**
  * Build a fetch for one transport. `tag` names the transport in the log. `cut`, when given, is
  * `{ armed, match(body), firstProgressSeen: Promise }`: the matching POST's SSE body is passed through
@@ -207,9 +81,7 @@ function headerOf(init, name) {
 function makeFetch(tag, cut) {
   return async (input, init = {}) => {
     const method = (init.method || 'GET').toUpperCase();
-    const entry = {
-      n: ++wireSeq,
-      t: Date.now() - T0,
+    const entry = addWireEntry({
       tag,
       method,
       rpc: method === 'POST' ? rpcSummary(init.body) : '',
@@ -221,18 +93,8 @@ function makeFetch(tag, cut) {
       ctype: undefined,
       events: [],
       end: undefined,
-    };
-    wire.push(entry);
-    let response;
-    try {
-      response = await fetch(input, init);
-    } catch (e) {
-      entry.end = `fetch failed: ${e?.message ?? e}`;
-      throw e;
-    }
-    entry.status = response.status;
-    entry.ctype = response.headers.get('content-type') ?? undefined;
-    entry.respSession = response.headers.get('mcp-session-id') ?? undefined;
+    });
+    const response = await fetchLogged(entry, input, init);
     if (!response.body || !(entry.ctype || '').startsWith('text/event-stream')) return response;
 
     let body = response.body;
@@ -241,7 +103,12 @@ function makeFetch(tag, cut) {
       entry.cut = true;
       body = cutAfterFirstProgress(body, entry, cut);
     }
-    body = body.pipeThrough(sseTap(entry));
+    body = body.pipeThrough(sseTap({
+      onEvent: (ev) => entry.events.push({ t: Date.now() - T0, s: eventSummary(ev) }),
+      onEnd: () => {
+        entry.end = `+${Date.now() - T0}ms closed by server`;
+      },
+    }));
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
@@ -313,12 +180,6 @@ function fmtEntry(e) {
   return lines;
 }
 
-function printWire(fromSeq, title) {
-  const entries = wire.filter((e) => e.n >= fromSeq);
-  if (!entries.length) return;
-  diag(`wire (${title}):`);
-  for (const e of entries) for (const l of fmtEntry(e)) diag(`  ${l}`);
-}
 
 // Tap the messages the transport hands to the Client (after the SDK's SSE parsing), to count
 // duplicates that the Client itself would drop or only report through onerror.
@@ -335,7 +196,6 @@ function tapTransport(transport) {
 // ---------------------------------------------------------------------------------------------
 
 const clientInfo = { name: 'mcp-sse-interop-ts-streamable', version: '0.0.0' };
-const transportErrors = [];
 
 function newClient(tag, cut) {
   const client = new Client(clientInfo, { capabilities: {} });
@@ -343,27 +203,11 @@ function newClient(tag, cut) {
     fetch: makeFetch(tag, cut),
     reconnectionOptions: RECONNECTION_OPTIONS,
   });
-  client.onerror = (e) => {
-    // Our own close() aborting open streams is not worth reporting.
-    if (!/AbortError|operation was aborted/.test(String(e?.message ?? e))) transportErrors.push(`${tag}: ${e?.message ?? e}`);
-  };
+  client.onerror = recordTransportErrors(tag);
   return { client, transport };
 }
 
-async function runCheck(name, fn, { alwaysShowWire = false } = {}) {
-  const from = wireSeq + 1;
-  const errorsBefore = transportErrors.length;
-  let good = false;
-  try {
-    const label = await fn();
-    ok(label ? `${name} (${label})` : name);
-    good = true;
-  } catch (e) {
-    notOk(name, e);
-  }
-  if (alwaysShowWire || !good || SHOW_WIRE) printWire(from, name);
-  for (const e of transportErrors.slice(errorsBefore)) diag(`  transport error: ${e}`);
-}
+const runCheck = checkRunner(fmtEntry);
 
 function progressCall(client, name, events, extraOpts = {}) {
   return client.callTool({ name, arguments: {} }, undefined, {
@@ -450,7 +294,7 @@ async function main() {
       }),
     };
     const { client: cb, transport: tb } = newClient('B', cut);
-    const from = wireSeq + 1;
+    const from = nextWireSeq();
     await withTimeout(cb.connect(tb, reqOpts), REQUEST_TIMEOUT_MS, 'connect B (initialize)');
     try {
       const seen = tapTransport(tb);
@@ -496,7 +340,7 @@ async function main() {
   if (!connected) notOk('test_reconnection (server closes the stream, client resumes)', 'not connected');
   else {
     await runCheck('test_reconnection (server closes the stream, client resumes)', async () => {
-      const from = wireSeq + 1;
+      const from = nextWireSeq();
       const tapFrom = tap.length;
       const result = await client.callTool({ name: 'test_reconnection', arguments: {} }, undefined, reqOpts);
       assertTextResult(result);
@@ -518,7 +362,7 @@ async function main() {
     await runCheck('terminateSession (DELETE), then old session id gets 404', async () => {
       const sid = transport.sessionId;
       const pv = transport.protocolVersion;
-      const from = wireSeq + 1;
+      const from = nextWireSeq();
       await withTimeout(transport.terminateSession(), REQUEST_TIMEOUT_MS, 'terminateSession');
       const del = wire.filter((e) => e.n >= from && e.method === 'DELETE').pop();
       assert(del, 'no DELETE was sent');
@@ -545,9 +389,4 @@ async function main() {
   await withTimeout(client.close(), 2000, 'close').catch((e) => notOk('close', e));
 }
 
-main()
-  .catch((e) => notOk('unexpected error', e))
-  .finally(() => {
-    clearTimeout(deadline);
-    finish();
-  });
+runMain(main, { onTimeout: () => printWire(fmtEntry, 1, 'flow so far') });

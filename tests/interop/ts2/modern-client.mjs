@@ -29,118 +29,26 @@
 //     of that POST is ignored by the SDK.
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
-const LABEL = 'ts-modern';
+import {
+  GLOBAL_TIMEOUT_MS, T0, addWireEntry, assert, assertEq, assertTextResult, checkRunner, configure, diag, fetchLogged,
+  headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors, rpcSummary, runMain, sleep, sseTap, url,
+  wire, withTimeout,
+} from '../harness.mjs';
+
+configure({ label: 'ts-modern', diagLimit: 500 });
 const V26 = '2026-07-28';
 const PV_KEY = 'io.modelcontextprotocol/protocolVersion';
 const CAPS_KEY = 'io.modelcontextprotocol/clientCapabilities';
 const SERVER_INFO_KEY = 'io.modelcontextprotocol/serverInfo';
 const SUB_KEY = 'io.modelcontextprotocol/subscriptionId';
 
-const url = process.argv[2] || process.env.MCP_URL;
-const GLOBAL_TIMEOUT_MS = Number(process.env.MCP_TIMEOUT_MS || 20000);
 const REQUEST_TIMEOUT_MS = Math.min(5000, Math.floor(GLOBAL_TIMEOUT_MS * 0.25)); // per request / check
-const SHOW_WIRE = process.env.MCP_WIRE === '1';
-
-let passed = 0;
-let failed = 0;
-let finished = false;
-
-function ok(what) {
-  passed++;
-  console.log(`ok - ${what}`);
-}
-
-function notOk(what, why) {
-  failed++;
-  const text = String(why instanceof Error ? why.message : why).replace(/\s+/g, ' ');
-  console.log(`not ok - ${what}: ${text.length > 600 ? `${text.slice(0, 600)}…` : text}`);
-}
-
-function diag(line) {
-  const flat = String(line).replace(/\s*\n\s*/g, ' ');
-  console.log(`# ${flat.length > 500 ? `${flat.slice(0, 500)}…` : flat}`);
-}
-
-function finish() {
-  if (finished) return;
-  finished = true;
-  console.log(`${LABEL}: ${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
-
-if (!url) {
-  notOk('arguments', 'no URL given (pass it as $1 or set MCP_URL)');
-  finish();
-}
-
-const deadline = setTimeout(() => {
-  notOk('global timeout', `run did not finish within ${GLOBAL_TIMEOUT_MS} ms`);
-  printWire(1, 'flow so far');
-  finish();
-}, GLOBAL_TIMEOUT_MS);
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function assertEq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
-
-function assertTextResult(result, text) {
-  if (!result || !Array.isArray(result.content)) {
-    throw new Error(`result has no content array: ${JSON.stringify(result)}`);
-  }
-  if (result.isError === true) throw new Error(`isError is true: ${JSON.stringify(result)}`);
-  assert(result.content.length >= 1, `empty content: ${JSON.stringify(result)}`);
-  assertEq(result.content[0].type, 'text', 'content[0].type');
-  if (text !== undefined) {
-    assertEq(result.content.length, 1, 'content length');
-    assertEq(result.content[0].text, text, 'content[0].text');
-  } else {
-    assert(typeof result.content[0].text === 'string' && result.content[0].text.length > 0, 'empty text');
-  }
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Wire log: every request the SDK makes goes through `loggingFetch`, which records the request
 // headers that matter, the body's `_meta` keys, the status and the response headers, and each SSE
 // event of the response body (parsed, so the checks can look at `_meta`).
 // ---------------------------------------------------------------------------------------------
-const wire = [];
-let wireSeq = 0;
-const T0 = Date.now();
-
-function parseBody(body) {
-  if (typeof body !== 'string') return undefined;
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function rpcSummary(m) {
-  if (!m || typeof m !== 'object') return '?';
-  if (m.method) {
-    const name = m.params?.name ? ` ${m.params.name}` : '';
-    return `${m.method}${m.id !== undefined ? `#${m.id}` : ''}${name}`;
-  }
-  if (m.id !== undefined) return `response#${m.id}`;
-  return '?';
-}
 
 function metaSummary(meta) {
   if (!meta || typeof meta !== 'object') return '';
@@ -163,61 +71,10 @@ function messageSummary(m) {
   return `result#${m.id} resultType=${JSON.stringify(m.result?.resultType)} ${metaSummary(m.result?._meta)}`.trim();
 }
 
-// WHATWG-style SSE tap (for logging/checks only; the SDK parses the stream itself).
-function sseTap(entry) {
-  let buf = '';
-  let ev = {};
-  const decoder = new TextDecoder();
-  const line = (l) => {
-    if (l === '') {
-      if (Object.keys(ev).length) {
-        const msg = ev.data ? parseBody(ev.data) : undefined;
-        entry.events.push({ t: Date.now() - T0, id: ev.id, event: ev.event, retry: ev.retry, msg, raw: ev.data });
-      }
-      ev = {};
-      return;
-    }
-    if (l.startsWith(':')) {
-      entry.comments++;
-      return;
-    }
-    const i = l.indexOf(':');
-    const field = i < 0 ? l : l.slice(0, i);
-    let value = i < 0 ? '' : l.slice(i + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') ev.data = ev.data === undefined ? value : `${ev.data}\n${value}`;
-    else if (field === 'id') ev.id = value;
-    else if (field === 'retry') ev.retry = value;
-    else if (field === 'event') ev.event = value;
-  };
-  return new TransformStream({
-    transform(chunk, controller) {
-      buf += decoder.decode(chunk, { stream: true });
-      const lines = buf.split(/\r\n|\r|\n/);
-      buf = lines.pop();
-      for (const l of lines) line(l);
-      controller.enqueue(chunk);
-    },
-    flush() {
-      if (!entry.end) entry.end = `+${Date.now() - T0}ms closed by server`;
-    },
-  });
-}
-
-function headerOf(init, name) {
-  const h = init?.headers;
-  if (!h) return undefined;
-  if (h instanceof Headers) return h.get(name) ?? undefined;
-  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
 async function loggingFetch(input, init = {}) {
   const method = (init.method || 'GET').toUpperCase();
   const body = method === 'POST' ? parseBody(init.body) : undefined;
-  const entry = {
-    n: ++wireSeq,
-    t: Date.now() - T0,
+  const entry = addWireEntry({
     method,
     body,
     rpc: method === 'POST' ? rpcSummary(body) : '',
@@ -235,28 +92,29 @@ async function loggingFetch(input, init = {}) {
     comments: 0,
     jsonBody: undefined,
     end: undefined,
-  };
-  wire.push(entry);
+  });
   init.signal?.addEventListener('abort', () => {
     if (!entry.end) {
       entry.endT = Date.now() - T0;
       entry.end = `+${entry.endT}ms aborted by the client`;
     }
   });
-  let response;
-  try {
-    response = await fetch(input, init);
-  } catch (e) {
-    entry.end = `fetch failed: ${e?.message ?? e}`;
-    throw e;
-  }
-  entry.status = response.status;
-  entry.ctype = response.headers.get('content-type') ?? undefined;
-  entry.respSession = response.headers.get('mcp-session-id') ?? undefined;
+  const response = await fetchLogged(entry, input, init);
   entry.xAccel = response.headers.get('x-accel-buffering') ?? undefined;
   if (!response.body) return response;
   if ((entry.ctype || '').startsWith('text/event-stream')) {
-    const tapped = response.body.pipeThrough(sseTap(entry));
+    const tapped = response.body.pipeThrough(sseTap({
+      onEvent: (ev) => {
+        const msg = ev.data ? parseBody(ev.data) : undefined;
+        entry.events.push({ t: Date.now() - T0, id: ev.id, event: ev.event, retry: ev.retry, msg, raw: ev.data });
+      },
+      onComment: () => {
+        entry.comments++;
+      },
+      onEnd: () => {
+        if (!entry.end) entry.end = `+${Date.now() - T0}ms closed by server`;
+      },
+    }));
     return new Response(tapped, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
   // JSON (or anything else): read it here so the log has it, hand the SDK an identical body.
@@ -292,14 +150,6 @@ function fmtEntry(e) {
   return lines;
 }
 
-// Entries created since `fromSeq`, plus older ones (an open listen stream) that saw activity since `sinceT`.
-function printWire(fromSeq, title, sinceT = Infinity) {
-  const entries = wire.filter((e) => e.n >= fromSeq || e.events.some((ev) => ev.t >= sinceT) || (e.endT ?? -1) >= sinceT);
-  if (!entries.length) return;
-  diag(`wire (${title}):`);
-  for (const e of entries) for (const l of fmtEntry(e)) diag(`  ${l}`);
-}
-
 // The request POST for an rpc (method, optional tool name) among entries since `from`.
 function findPost(from, method, name) {
   return wire.find(
@@ -327,24 +177,7 @@ function assertNoSessionMinted(e) {
 // ---------------------------------------------------------------------------------------------
 
 const clientInfo = { name: 'mcp-sse-interop-ts-modern', version: '0.0.0' };
-const transportErrors = [];
-
-async function runCheck(name, fn) {
-  const from = wireSeq + 1;
-  const startT = Date.now() - T0;
-  const errorsBefore = transportErrors.length;
-  let good = false;
-  try {
-    const label = await withTimeout(Promise.resolve().then(fn), 2 * REQUEST_TIMEOUT_MS, 'check');
-    ok(label ? `${name} (${label})` : name);
-    good = true;
-  } catch (e) {
-    notOk(name, e);
-  }
-  if (!good || SHOW_WIRE) printWire(from, name, startT);
-  for (const e of transportErrors.slice(errorsBefore)) diag(`  transport error: ${e}`);
-  return good;
-}
+const runCheck = checkRunner(fmtEntry, { timeoutMs: 2 * REQUEST_TIMEOUT_MS, sinceStart: true });
 
 async function main() {
   const reqOpts = { timeout: REQUEST_TIMEOUT_MS };
@@ -353,9 +186,7 @@ async function main() {
     versionNegotiation: { mode: { pin: V26 }, probe: { timeoutMs: REQUEST_TIMEOUT_MS } },
   });
   const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: loggingFetch });
-  client.onerror = (e) => {
-    if (!/AbortError|operation was aborted/.test(String(e?.message ?? e))) transportErrors.push(String(e?.message ?? e));
-  };
+  client.onerror = recordTransportErrors();
   const listChanged = [];
   let onListChanged;
   client.setNotificationHandler('notifications/tools/list_changed', (n) => {
@@ -394,7 +225,7 @@ async function main() {
   const checks = [];
   // (2) an explicit server/discover call.
   checks.push([C_DISCOVER, async () => {
-    const from = wireSeq + 1;
+    const from = nextWireSeq();
     const d = await client.discover(reqOpts);
     assert(Array.isArray(d?.supportedVersions), `supportedVersions missing: ${JSON.stringify(d)}`);
     assert(d.supportedVersions.includes(V26), `supportedVersions ${JSON.stringify(d.supportedVersions)}`);
@@ -412,7 +243,7 @@ async function main() {
   }]);
 
   checks.push([C_LIST, async () => {
-    const from = wireSeq + 1;
+    const from = nextWireSeq();
     const r = await client.listTools(undefined, { ...reqOpts, cacheMode: 'refresh' });
     const names = (r.tools || []).map((t) => t.name);
     for (const n of ['echo', 'test_tool_with_progress', 'test_trigger_tool_change']) {
@@ -424,7 +255,7 @@ async function main() {
   }]);
 
   checks.push([C_ECHO, async () => {
-    const from = wireSeq + 1;
+    const from = nextWireSeq();
     const text = 'hello from ts modern ✓\nline2';
     assertTextResult(await client.callTool({ name: 'echo', arguments: { text } }, reqOpts), text);
     const post = findPost(from, 'tools/call', 'echo');
@@ -435,7 +266,7 @@ async function main() {
   }]);
 
   checks.push([C_PROGRESS, async () => {
-    const from = wireSeq + 1;
+    const from = nextWireSeq();
     const events = [];
     const result = await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, {
       ...reqOpts,
@@ -472,7 +303,7 @@ async function main() {
   if (!connected) notOk(C_LISTEN, 'not connected');
   else {
     await runCheck(C_LISTEN, async () => {
-      const from = wireSeq + 1;
+      const from = nextWireSeq();
       sub = await client.listen({ toolsListChanged: true }, reqOpts);
       listenEntry = findPost(from, 'subscriptions/listen');
       assertModernRequestPost(listenEntry);
@@ -494,7 +325,7 @@ async function main() {
   if (!sub) notOk(C_CHANGED, 'no open subscription');
   else {
     await runCheck(C_CHANGED, async () => {
-      const from = wireSeq + 1;
+      const from = nextWireSeq();
       const before = listChanged.length;
       const arrived = new Promise((resolve) => {
         onListChanged = () => resolve();
@@ -543,9 +374,4 @@ async function main() {
   }
 }
 
-main()
-  .catch((e) => notOk('unexpected error', e))
-  .finally(() => {
-    clearTimeout(deadline);
-    finish();
-  });
+runMain(main, { onTimeout: () => printWire(fmtEntry, 1, 'flow so far') });
