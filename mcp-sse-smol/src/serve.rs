@@ -45,22 +45,22 @@ pub async fn serve_with_shutdown<H: Handler>(
     let (open, all_closed) = channel::bounded::<()>(1);
     let mut signal = pin!(signal);
     loop {
-        let accept = async { Some(listener.accept().await) };
-        let (socket, peer) = match future::or(accept, async {
+        // The signal first: a stream of connections must not hold off the shutdown.
+        let stopped = async {
             signal.as_mut().await;
             None
-        })
-        .await
-        {
-            Some(Ok(accepted)) => accepted,
-            Some(Err(error)) => {
-                // Out of descriptors and the like: back off instead of spinning.
-                tracing::warn!(%error, "accept failed");
-                Timer::after(Duration::from_millis(50)).await;
-                continue;
-            }
-            None => break,
         };
+        let (socket, peer) =
+            match future::or(stopped, async { Some(listener.accept().await) }).await {
+                Some(Ok(accepted)) => accepted,
+                Some(Err(error)) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    Timer::after(Duration::from_millis(50)).await;
+                    continue;
+                }
+                None => break,
+            };
         // An SSE frame split over small writes stalls on Nagle + delayed ACK.
         if let Err(error) = socket.get_ref().set_nodelay(true) {
             tracing::debug!(%error, "TCP_NODELAY not set");
