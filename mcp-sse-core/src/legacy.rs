@@ -85,7 +85,7 @@ impl Server {
             .get(&session)
             .expect("the caller looked it up");
         let stream = state.streams[0];
-        let queued = self.streams.get(&stream).map_or(0, |s| s.unconsumed);
+        let queued = self.queued(stream);
         // Backpressure is not a closed session (the seed's review finding): 503 + Retry-After.
         if state.in_flight >= self.config.max_requests_in_flight
             || queued >= self.config.stream_queue_bytes

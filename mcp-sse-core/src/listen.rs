@@ -170,10 +170,7 @@ impl Server {
             .collect();
         let mut sent = 0;
         for id in due {
-            let full = self
-                .streams
-                .get(&id)
-                .is_none_or(|s| s.unconsumed >= self.config.stream_queue_bytes);
+            let full = self.queued(id) >= self.config.stream_queue_bytes;
             if full {
                 self.end_listener(now, id);
                 continue;

@@ -17,7 +17,7 @@ use crate::listen::Listener;
 use crate::modern::{self, Era};
 use crate::replay::{EventStore, MemoryStore, StreamId};
 use crate::session::Session;
-use crate::stream::Stream;
+use crate::stream::{Stream, Wire};
 use crate::timer::{TimerKind, Timers};
 use crate::wire::{self, MCP_SESSION_ID};
 use crate::{
@@ -53,12 +53,14 @@ pub struct Server {
     /// Unfinished exchanges and the stream answering each.
     pub(crate) exchanges: HashMap<ExchangeId, StreamId>,
     pub(crate) streams: HashMap<StreamId, Stream>,
+    /// The bytes of every open SSE response, including ones finishing behind a backlog.
+    pub(crate) wires: HashMap<ExchangeId, Wire>,
     pub(crate) sessions: HashMap<SessionId, Session>,
     pub(crate) requests: HashMap<RequestKey, Pending>,
     pub(crate) listeners: HashMap<StreamId, Listener>,
     pub(crate) store: Box<dyn EventStore>,
     pub(crate) timers: Timers,
-    outputs: VecDeque<Output>,
+    pub(crate) outputs: VecDeque<Output>,
     pub(crate) stats: Stats,
     shutting_down: bool,
     last_timeout_reason: Option<TimerKind>,
@@ -152,6 +154,7 @@ impl Server {
             next_stream: 0,
             exchanges: HashMap::new(),
             streams: HashMap::new(),
+            wires: HashMap::new(),
             sessions: HashMap::new(),
             requests: HashMap::new(),
             listeners: HashMap::new(),
@@ -201,9 +204,10 @@ impl Server {
         self.sessions.get(session)?.version
     }
 
-    /// Exchanges not finished yet: open streams and requests waiting for the application.
+    /// Exchanges not finished yet: open streams (including ones whose last bytes wait for the
+    /// client) and requests waiting for the application.
     pub fn exchange_count(&self) -> usize {
-        self.exchanges.len()
+        self.exchanges.len() + self.wires.values().filter(|w| w.is_finishing()).count()
     }
 
     /// Streams held, including broken ones waiting to be resumed.
@@ -226,10 +230,16 @@ impl Server {
         self.timers.len()
     }
 
-    /// Bytes handed out on `exchange`'s stream that the adapter has not credited back.
+    /// Bytes handed out on `exchange`'s stream that the adapter has not credited back: never
+    /// more than `Config::stream_queue_bytes` plus one frame.
     pub fn unconsumed(&self, exchange: ExchangeId) -> Option<usize> {
-        let stream = self.streams.get(self.exchanges.get(&exchange)?)?;
-        (stream.open_exchange() == Some(exchange)).then_some(stream.unconsumed)
+        self.wires.get(&exchange).map(|w| w.unconsumed)
+    }
+
+    /// Bytes written on `exchange`'s stream and not read yet: handed out, or waiting in the
+    /// server behind the bound.
+    pub fn queued_bytes(&self, exchange: ExchangeId) -> Option<usize> {
+        self.wires.get(&exchange).map(Wire::queued)
     }
 
     /// The timer behind the latest `handle_timeout` that did something, to debug wake-ups.
@@ -270,19 +280,14 @@ impl Server {
     /// room is free again in the stream's queue.
     pub fn handle_consumed(&mut self, now: Instant, exchange: ExchangeId, bytes: usize) {
         self.advance(now);
-        if let Some(stream) = self
-            .exchanges
-            .get(&exchange)
-            .and_then(|s| self.streams.get_mut(s))
-        {
-            stream.unconsumed = stream.unconsumed.saturating_sub(bytes);
-        }
+        self.credit(exchange, bytes);
     }
 
     /// The client went away before `exchange` finished. Unknown or finished exchanges are
     /// ignored (the adapter may race a `Finish`).
     pub fn handle_disconnect(&mut self, now: Instant, exchange: ExchangeId) {
         let now = self.advance(now);
+        self.wires.remove(&exchange);
         if let Some(stream) = self.exchanges.remove(&exchange) {
             self.detach(now, stream);
         }
@@ -907,11 +912,11 @@ impl Server {
     }
 
     fn prune_timers(&mut self) {
-        let (exchanges, streams, sessions) = (&self.exchanges, &self.streams, &self.sessions);
+        let (exchanges, wires) = (&self.exchanges, &self.wires);
+        let (streams, sessions) = (&self.streams, &self.sessions);
         self.timers.prune(|kind| match kind {
-            TimerKind::Keepalive(exchange) | TimerKind::Hold(exchange) => {
-                exchanges.contains_key(exchange)
-            }
+            TimerKind::Keepalive(exchange) => wires.contains_key(exchange),
+            TimerKind::Hold(exchange) => exchanges.contains_key(exchange),
             TimerKind::StreamExpiry(stream) => streams.contains_key(stream),
             TimerKind::SessionExpiry(session) => sessions.contains_key(session),
         });

@@ -6,6 +6,7 @@
 //! between JSON and SSE. A resumable stream outlives its connection ([`Conn::Detached`]) until
 //! the client resumes it with `Last-Event-ID` or the replay window passes.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ use crate::replay::{EventId, StreamId};
 use crate::server::{Ctx, Server};
 use crate::timer::TimerKind;
 use crate::wire::{self, MCP_SESSION_ID};
-use crate::{CloseReason, ExchangeId, Output, RequestKey, ResponseMode, SessionId, sse};
+use crate::{Chunk, CloseReason, ExchangeId, Output, RequestKey, ResponseMode, SessionId, sse};
 
 /// What a stream carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,10 +54,6 @@ pub(crate) struct Stream {
     pub(crate) session: Option<SessionId>,
     pub(crate) role: Role,
     pub(crate) conn: Conn,
-    /// Bytes handed out on the open connection that the adapter has not credited back.
-    pub(crate) unconsumed: usize,
-    /// When a frame was last handed out: keepalives fill silences, not busy streams.
-    pub(crate) last_write: Instant,
     /// Whether events carry ids and are kept for replay.
     pub(crate) resumable: bool,
     /// Whether it answers a 2026-07-28 request: closing it cancels the request (S3.15).
@@ -74,13 +71,11 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub(crate) fn new(session: Option<SessionId>, role: Role, conn: Conn, now: Instant) -> Self {
+    pub(crate) fn new(session: Option<SessionId>, role: Role, conn: Conn, _now: Instant) -> Self {
         Self {
             session,
             role,
             conn,
-            unconsumed: 0,
-            last_write: now,
             resumable: false,
             modern: false,
             next_seq: 1,
@@ -108,7 +103,76 @@ impl Stream {
     }
 }
 
+/// The bytes of one open SSE response. At most `Config::stream_queue_bytes` plus one frame is
+/// ever handed to the adapter uncredited; what comes beyond waits here, in order, and goes out
+/// as the client reads. The backlog itself is bounded by admission: new work is refused while
+/// [`queued`](Self::queued) is at the bound, so only answers to requests already accepted wait.
+#[derive(Debug)]
+pub(crate) struct Wire {
+    /// Bytes handed out in `Output::Data` that the adapter has not credited back.
+    pub(crate) unconsumed: usize,
+    backlog: VecDeque<Chunk>,
+    backlog_bytes: usize,
+    /// When a frame was last written: keepalives fill silences, not busy streams.
+    pub(crate) last_write: Instant,
+    /// The response ends once the backlog is out.
+    finishing: bool,
+}
+
+impl Wire {
+    pub(crate) fn new(now: Instant) -> Self {
+        Self {
+            unconsumed: 0,
+            backlog: VecDeque::new(),
+            backlog_bytes: 0,
+            last_write: now,
+            finishing: false,
+        }
+    }
+
+    /// Every byte written and not yet read: handed out or waiting.
+    pub(crate) fn queued(&self) -> usize {
+        self.unconsumed + self.backlog_bytes
+    }
+
+    pub(crate) fn is_finishing(&self) -> bool {
+        self.finishing
+    }
+}
+
 impl Server {
+    /// Bytes written on `stream`'s connection and not yet read by its client.
+    pub(crate) fn queued(&self, stream: StreamId) -> usize {
+        self.streams
+            .get(&stream)
+            .and_then(Stream::open_exchange)
+            .and_then(|exchange| self.wires.get(&exchange))
+            .map_or(0, Wire::queued)
+    }
+
+    /// The adapter handed `bytes` to the connection: that much room is free, so waiting frames
+    /// go out, and a finishing response ends once none wait.
+    pub(crate) fn credit(&mut self, exchange: ExchangeId, bytes: usize) {
+        let bound = self.config.stream_queue_bytes;
+        let Some(wire) = self.wires.get_mut(&exchange) else {
+            return;
+        };
+        wire.unconsumed = wire.unconsumed.saturating_sub(bytes);
+        while wire.unconsumed < bound {
+            let Some(chunk) = wire.backlog.pop_front() else {
+                break;
+            };
+            wire.backlog_bytes -= chunk.len();
+            wire.unconsumed += chunk.len();
+            self.stats.frames_out += 1;
+            self.outputs.push_back(Output::Data { exchange, chunk });
+        }
+        if wire.finishing && wire.backlog.is_empty() {
+            self.wires.remove(&exchange);
+            self.push(Output::Finish { exchange });
+        }
+    }
+
     /// Writes an answer on the stream that carries it; the last answer of a `POST` ends it.
     /// `status` is the HTTP status should the answer go out as JSON.
     pub(crate) fn answer(
@@ -183,7 +247,7 @@ impl Server {
                 return Err(SendError::NoStream);
             }
             Conn::Waiting { .. } => self.upgrade(now, id, true),
-            Conn::Open(_) if stream.unconsumed >= self.config.stream_queue_bytes => {
+            Conn::Open(_) if self.queued(id) >= self.config.stream_queue_bytes => {
                 return Err(SendError::QueueFull);
             }
             Conn::Open(_) => {}
@@ -205,7 +269,7 @@ impl Server {
         };
         let (exchange, origin) = (*exchange, origin.clone());
         stream.conn = Conn::Open(exchange);
-        stream.last_write = now;
+        self.wires.insert(exchange, Wire::new(now));
         let session = stream.session.as_ref().and_then(|s| self.sessions.get(s));
         let primes = prime
             && stream.resumable
@@ -274,25 +338,38 @@ impl Server {
         }
     }
 
-    /// Hands bytes to the adapter for the open exchange.
-    pub(crate) fn write(&mut self, now: Instant, exchange: ExchangeId, chunk: crate::Chunk) {
-        let Some(stream) = self
-            .exchanges
-            .get(&exchange)
-            .and_then(|s| self.streams.get_mut(s))
-        else {
+    /// Writes bytes on the open exchange: handed to the adapter while it holds less than the
+    /// bound, kept in order behind it otherwise.
+    pub(crate) fn write(&mut self, now: Instant, exchange: ExchangeId, chunk: Chunk) {
+        let bound = self.config.stream_queue_bytes;
+        let Some(wire) = self.wires.get_mut(&exchange) else {
             return;
         };
-        stream.unconsumed += chunk.len();
-        stream.last_write = now;
-        self.stats.frames_out += 1;
-        self.push(Output::Data { exchange, chunk });
+        if wire.finishing {
+            return;
+        }
+        wire.last_write = now;
+        if wire.backlog.is_empty() && wire.unconsumed < bound {
+            wire.unconsumed += chunk.len();
+            self.stats.frames_out += 1;
+            self.push(Output::Data { exchange, chunk });
+        } else {
+            wire.backlog_bytes += chunk.len();
+            wire.backlog.push_back(chunk);
+        }
     }
 
-    /// Ends the response body of `exchange`.
+    /// Ends the response body of `exchange` once everything written on it is out.
     pub(crate) fn finish(&mut self, exchange: ExchangeId) {
-        if self.exchanges.remove(&exchange).is_some() {
+        self.exchanges.remove(&exchange);
+        let Some(wire) = self.wires.get_mut(&exchange) else {
+            return;
+        };
+        if wire.backlog.is_empty() {
+            self.wires.remove(&exchange);
             self.push(Output::Finish { exchange });
+        } else {
+            wire.finishing = true;
         }
     }
 
@@ -472,23 +549,16 @@ impl Server {
     /// re-arms its timer. Returns whether it wrote.
     pub(crate) fn keepalive(&mut self, now: Instant, exchange: ExchangeId) -> bool {
         let interval = self.config.keepalive_interval;
-        let Some(stream) = self
-            .exchanges
-            .get(&exchange)
-            .and_then(|s| self.streams.get(s))
-        else {
+        let Some(wire) = self.wires.get(&exchange).filter(|w| !w.is_finishing()) else {
             return false;
         };
-        if stream.open_exchange() != Some(exchange) {
-            return false;
-        }
-        let due = stream.last_write + interval;
+        let due = wire.last_write + interval;
         if due > now {
             self.timers.arm(due, TimerKind::Keepalive(exchange));
             return false;
         }
         // A reader that is not reading needs no keepalive, and must not be sent more.
-        let wrote = stream.unconsumed < self.config.stream_queue_bytes;
+        let wrote = wire.queued() < self.config.stream_queue_bytes;
         if wrote {
             self.stats.keepalives += 1;
             let comment = sse::encode_comment("").expect("an empty comment is valid");

@@ -87,6 +87,10 @@ fn replies_to_accepted_requests_are_never_dropped() {
     for key in keys {
         sim.reply(key, &big);
     }
+    // The adapter holds at most the bound plus one frame; the rest waits, in order, in the core.
+    let frame = big.len() + 64;
+    assert!(sim.server.unconsumed(stream).unwrap() < 256 + frame);
+    assert!(sim.server.queued_bytes(stream).unwrap() > 2 * frame);
     sim.resume(stream);
     assert_eq!(sim.seen(stream).messages().len(), 3);
 }
