@@ -3,6 +3,10 @@
 //! Internal: enabled by the `_fuzzing` feature for the `fuzz/` crate, whose targets are shims
 //! over these functions. Each function panics when it finds a bug, and never otherwise.
 
+mod ops;
+
+pub use ops::server_ops;
+
 // ---------------------------------------------------------------------------------------------
 // SSE (`crate::sse`)
 // ---------------------------------------------------------------------------------------------

@@ -550,12 +550,7 @@ impl Server {
         body: Bytes,
         endpoint: Endpoint,
     ) {
-        let named = wire::query_param(head.uri.query(), "sessionId")
-            .or_else(|| wire::query_param(head.uri.query(), "session_id"))
-            .or_else(|| {
-                let value = head.headers.get(MCP_SESSION_ID)?;
-                Some(value.to_str().unwrap_or("\u{0}"))
-            });
+        let named = named_session(head);
         let session = named.and_then(|id| self.sessions.get_key_value(id));
         let transport = session.map(|(_, s)| s.transport);
         if let Some((_, state)) = session {
@@ -936,6 +931,18 @@ fn negotiated_version(result: &RawValue) -> Option<ProtocolVersion> {
 
 fn is_initialize(body: &jsonrpc::Body) -> bool {
     matches!(body, jsonrpc::Body::Single(jsonrpc::Message::Request(r)) if r.method == "initialize")
+}
+
+/// The session a request names: the `sessionId` query parameter of a 2024-11-05 endpoint URI
+/// (or Python's `session_id`), else `Mcp-Session-Id`. A value that is not text names no live
+/// session.
+pub(crate) fn named_session(head: &request::Parts) -> Option<&str> {
+    wire::query_param(head.uri.query(), "sessionId")
+        .or_else(|| wire::query_param(head.uri.query(), "session_id"))
+        .or_else(|| {
+            let value = head.headers.get(MCP_SESSION_ID)?;
+            Some(value.to_str().unwrap_or("\u{0}"))
+        })
 }
 
 /// The id to echo in an error about a whole body (S3.27).

@@ -11,7 +11,7 @@ use crate::replay::EventId;
 use crate::server::{Ctx, Endpoint, Server};
 use crate::stream::{Conn, Role, Stream};
 use crate::timer::TimerKind;
-use crate::wire::{self, LAST_EVENT_ID, MCP_SESSION_ID};
+use crate::wire::{self, LAST_EVENT_ID};
 use crate::{CloseReason, Event, Output, ResponseMode, SessionId, Transport, jsonrpc};
 
 impl Server {
@@ -185,17 +185,16 @@ impl Server {
         }
     }
 
-    /// The live session `Mcp-Session-Id` names, now named on the response too (S2.44); `None`
-    /// when the header is absent, `Err` once an unknown id was answered `404` (S2.40).
+    /// The live session the request names (header or query, as for `POST`), now named on the
+    /// response too (S2.44); `None` when it names none, `Err` once an unknown id was answered `404` (S2.40).
     fn named_session(
         &mut self,
         ctx: &mut Ctx,
         head: &request::Parts,
     ) -> Result<Option<SessionId>, ()> {
-        let Some(value) = head.headers.get(MCP_SESSION_ID) else {
+        let Some(id) = crate::server::named_session(head) else {
             return Ok(None);
         };
-        let id = value.to_str().unwrap_or("\u{0}");
         let Some((session, state)) = self.sessions.get_key_value(id) else {
             let code = jsonrpc::SESSION_NOT_FOUND;
             let response = wire::error(StatusCode::NOT_FOUND, None, code, "Session not found");
