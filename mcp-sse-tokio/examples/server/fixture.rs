@@ -1357,15 +1357,26 @@ fn elicitation_flow(arguments: &Value, round: &Round<'_>) -> Result<Flow, ErrorO
 
 /// Elicits a form and reports the user's action and content.
 fn form_flow(round: &Round<'_>, message: &str, form: Value) -> Result<Flow, ErrorObject> {
-    Ok(match round.answer("form") {
+    elicit_flow(round, "form", message, form, "User response")
+}
+
+/// Asks the user one form under `key`, then reports the action and content after `label`.
+fn elicit_flow(
+    round: &Round<'_>,
+    key: &'static str,
+    message: &str,
+    form: Value,
+    label: &str,
+) -> Result<Flow, ErrorObject> {
+    Ok(match round.answer(key) {
         None => Flow::Ask {
-            asks: vec![elicitation_ask("form", message, form)],
+            asks: vec![elicitation_ask(key, message, form)],
             state: None,
         },
         Some(answer) => {
-            let elicited = elicited(answer, "form")?;
+            let elicited = elicited(answer, key)?;
             Flow::Done(text_result(&format!(
-                "User response: action={}, content={}",
+                "{label}: action={}, content={}",
                 elicited.action,
                 elicited.content_json()
             )))
@@ -1390,24 +1401,14 @@ fn missing_capability_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
 /// `test_streaming_elicitation`: a confirmation, which 2026-07-28 carries as an
 /// `input_required` result on the response, never as a request of its own.
 fn streaming_elicitation_flow(round: &Round<'_>) -> Result<Flow, ErrorObject> {
-    Ok(match round.answer("confirmation") {
-        None => Flow::Ask {
-            asks: vec![elicitation_ask(
-                "confirmation",
-                "Shall the tool go on?",
-                confirm_form(),
-            )],
-            state: None,
-        },
-        Some(answer) => {
-            let elicited = elicited(answer, "confirmation")?;
-            Flow::Done(text_result(&format!(
-                "Confirmation: action={}, content={}",
-                elicited.action,
-                elicited.content_json()
-            )))
-        }
-    })
+    let message = "Shall the tool go on?";
+    elicit_flow(
+        round,
+        "confirmation",
+        message,
+        confirm_form(),
+        "Confirmation",
+    )
 }
 
 /// `test_input_required_result_elicitation`: the user's name (key `user_name`), then a
