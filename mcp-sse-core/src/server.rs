@@ -859,7 +859,11 @@ impl Server {
     }
 
     pub(crate) fn arm_session_expiry(&mut self, now: Instant, session: &SessionId) {
-        let first = self.config.init_timeout.or(self.config.idle_timeout);
+        // The earlier of the two: the check re-arms itself for whichever applies.
+        let first = match (self.config.init_timeout, self.config.idle_timeout) {
+            (Some(init), Some(idle)) => Some(init.min(idle)),
+            (init, idle) => init.or(idle),
+        };
         if let Some(after) = first {
             self.timers
                 .arm(now + after, TimerKind::SessionExpiry(session.clone()));

@@ -549,3 +549,20 @@ fn a_slow_reader_on_one_stream_never_delays_another_of_the_same_session() {
         assert_eq!(sim.seen(x).messages().len(), 2);
     }
 }
+
+#[test]
+fn idle_expiry_is_on_time_when_shorter_than_the_init_timeout() {
+    // Found by the session model: the first check used to wait for the init timeout.
+    let mut config = Config::default();
+    config.idle_timeout = Some(Duration::from_secs(30));
+    config.init_timeout = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(config);
+    let session = sim.initialize("2025-11-25");
+    sim.advance(Duration::from_secs(29));
+    assert!(sim.server.has_session(&session));
+    sim.advance(Duration::from_secs(1));
+    assert!(
+        !sim.server.has_session(&session),
+        "expired after exactly the idle timeout"
+    );
+}
