@@ -104,7 +104,12 @@ fn batch(text: &str) -> Result<Body, Invalid> {
     let items = items
         .into_iter()
         .map(|item| match first_byte(item.get()) {
-            Some(b'{') => message(item.get()),
+            // The array parsed, so an element serde cannot read (a lone surrogate escape in a
+            // member it skipped while checking the array) is JSON that is no message: -32600.
+            Some(b'{') => message(item.get()).map_err(|refusal| match refusal.code {
+                PARSE_ERROR => invalid(None, "batch element cannot be read as a message"),
+                _ => refusal,
+            }),
             _ => Err(invalid(None, "batch element is not a JSON object")),
         })
         .collect();
@@ -329,6 +334,17 @@ mod tests {
     }
 
     // Table 6.3 row "not valid JSON (incl. empty body)": -32700 with `id: null` (S5.3, S5.4).
+    #[test]
+    fn batch_element_with_a_lone_surrogate_is_an_invalid_request_s5_5() {
+        // Found by the jsonrpc_classify fuzz target: the array reads as JSON, the element's
+        // string escape does not.
+        let body = r#"[{"jsonrpc":"2.0","method":"x","k\udddd":1}]"#;
+        let Ok(Body::Batch(items)) = classify(body.as_bytes()) else {
+            panic!("a batch")
+        };
+        assert_eq!(items[0].as_ref().unwrap_err().code, INVALID_REQUEST);
+    }
+
     #[test]
     fn not_json_is_parse_error_s5_4() {
         for body in [
