@@ -1,2 +1,4 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_sse_core::fuzzing::server_ops(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    mcp_sse_core::fuzzing::server_ops(data);
+});

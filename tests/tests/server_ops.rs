@@ -1,8 +1,10 @@
 //! The op-script property: any sequence of requests, credits, disconnects, replies, sends and
 //! time steps keeps the server's invariants (one head per exchange, bytes handed out within the
 //! bound plus one frame, sessions within the cap, no deadline in the past, ended sessions
-//! answered 404, every request delivered once) and leaves nothing behind once every client has
-//! gone. The same function is the `server_ops` fuzz target.
+//! answered 404, every request delivered once, a `202` delivers its messages exactly once and a
+//! refusal none, every accepted reply or send reaches its client once unless its connection was
+//! lost) and leaves nothing behind once every client has gone. The same function is the
+//! `server_ops` fuzz target.
 
 use proptest::prelude::*;
 

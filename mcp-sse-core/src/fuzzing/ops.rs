@@ -2,8 +2,15 @@
 //! path, headers, body, session and event ids, era), credits, disconnects, application replies
 //! and sends, and time steps, with every output drained and the invariants checked after each
 //! step. At the end every client leaves and time runs out: nothing may be left behind.
+//!
+//! Delivery is accounted both ways. A client message answered `202` reaches the application
+//! exactly once, a refused one never. Every application message the server accepted (a reply or
+//! a send that returned `Ok`) carries a unique tag: no client sees a tag twice except by
+//! resuming, and once every client has read all it was given, each tag has been seen unless its
+//! stream's connection was lost (a disconnect, a closed stream, an ended session, shutdown), which
+//! is the one loss the application is told about.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -74,7 +81,117 @@ struct World {
     delivered: HashSet<RequestKey>,
     /// Statuses of complete responses and stream heads, by exchange.
     statuses: HashMap<ExchangeId, u16>,
-    requests_this_step: usize,
+    /// Requests delivered during the current step.
+    step_keys: Vec<RequestKey>,
+    /// Notifications, responses and cancellations delivered during the current step.
+    step_inbound: usize,
+    /// Application messages accepted by the server, by tag.
+    owed: Vec<Owed>,
+    next_tag: u64,
+    /// Where each tag was first seen by a client.
+    seen: HashMap<u64, ExchangeId>,
+    /// Exchanges that asked to resume with `Last-Event-ID`: they may repeat what was seen.
+    resumed: HashSet<ExchangeId>,
+    /// The session an exchange named or was given, and the session and exchange of a request.
+    exchange_session: HashMap<ExchangeId, String>,
+    key_session: HashMap<RequestKey, String>,
+    key_exchange: HashMap<RequestKey, ExchangeId>,
+    /// Where a connection was lost: messages for them may be lost too.
+    lost_sessions: HashSet<String>,
+    lost_exchanges: HashSet<ExchangeId>,
+    shut_down: bool,
+    /// The behaviours reached.
+    reached: BTreeSet<String>,
+}
+
+/// An application message the server accepted.
+struct Owed {
+    tag: u64,
+    session: Option<String>,
+    key: Option<RequestKey>,
+}
+
+/// How many notifications and responses a `POST` body carries, when the script knows.
+#[derive(Clone, Copy, Debug)]
+enum Inbound {
+    Exactly(usize),
+    /// A cancellation of an unknown request is dropped without an event (S2.17).
+    AtMost(usize),
+    Unknown,
+}
+
+impl World {
+    fn tag(&mut self) -> u64 {
+        self.next_tag += 1;
+        self.next_tag
+    }
+
+    fn lose_exchange(&mut self, exchange: ExchangeId) {
+        self.lost_exchanges.insert(exchange);
+        if let Some(session) = self.exchange_session.get(&exchange).cloned() {
+            self.lost_sessions.insert(session);
+        }
+    }
+
+    fn lose_key(&mut self, key: RequestKey) {
+        if let Some(&exchange) = self.key_exchange.get(&key) {
+            self.lose_exchange(exchange);
+        }
+        if let Some(session) = self.key_session.get(&key).cloned() {
+            self.lost_sessions.insert(session);
+        }
+    }
+
+    fn excused(&self, owed: &Owed) -> bool {
+        let key_lost = owed.key.is_some_and(|key| {
+            self.key_exchange
+                .get(&key)
+                .is_some_and(|e| self.lost_exchanges.contains(e))
+                || self
+                    .key_session
+                    .get(&key)
+                    .is_some_and(|s| self.lost_sessions.contains(s))
+        });
+        let session_lost = owed
+            .session
+            .as_ref()
+            .is_some_and(|s| self.lost_sessions.contains(s));
+        self.shut_down || key_lost || session_lost
+    }
+
+    /// A client read `text` on `exchange`: each tag in it is seen once, or again by resuming.
+    fn see(&mut self, text: &[u8], exchange: ExchangeId) {
+        for tag in tags(text) {
+            match self.seen.get(&tag) {
+                None => {
+                    self.seen.insert(tag, exchange);
+                }
+                Some(&first) => {
+                    self.reached.insert("replayed".into());
+                    assert!(
+                        first != exchange && self.resumed.contains(&exchange),
+                        "message #T{tag}# delivered twice (on {first}, then on {exchange})"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The tags `#T<n>#` in a message.
+fn tags(text: &[u8]) -> Vec<u64> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.windows(2).position(|w| w == b"#T") {
+        rest = &rest[at + 2..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if rest.get(digits) == Some(&b'#')
+            && let Ok(tag) = std::str::from_utf8(&rest[..digits]).unwrap_or("").parse()
+        {
+            found.push(tag);
+        }
+    }
+    found
 }
 
 const VERSIONS: [&str; 7] = [
@@ -87,8 +204,9 @@ const VERSIONS: [&str; 7] = [
     "",
 ];
 
-/// Runs one op script; panics on a broken invariant.
-pub fn server_ops(data: &[u8]) {
+/// Runs one op script; panics on a broken invariant. Returns the behaviours the script
+/// reached (statuses, outputs, events), for choosing seeds that reach many.
+pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
     let mut input = Choices { data, at: 0 };
     let mut config = Config {
         max_sessions: 1 + input.below(4),
@@ -122,10 +240,16 @@ pub fn server_ops(data: &[u8]) {
     let mut steps = 0;
     while !input.done() && steps < 200 {
         steps += 1;
-        world.requests_this_step = 0;
+        world.step_keys.clear();
+        world.step_inbound = 0;
         let mut post_named = None;
+        let mut posted = None;
         match input.below(12) {
-            0..=4 => post_named = request(&mut server, &mut world, &mut input, now),
+            0..=4 => {
+                let (exchange, named, inbound) = request(&mut server, &mut world, &mut input, now);
+                post_named = named.map(|session| (exchange, session));
+                posted = Some((exchange, inbound));
+            }
             5 => {
                 let open: Vec<_> = world.unconsumed.keys().copied().collect();
                 if let Some(&exchange) = input.pick(&open) {
@@ -142,23 +266,17 @@ pub fn server_ops(data: &[u8]) {
                     server.handle_disconnect(now, exchange);
                     world.streams.remove(&exchange);
                     world.unconsumed.remove(&exchange);
+                    world.lose_exchange(exchange);
                 }
             }
             7 => {
                 if let Some(&key) = input.pick(&world.keys) {
-                    let result = RawValue::from_string(r#"{"ok":true}"#.into()).expect("JSON");
-                    let error = ErrorObject::new(-32601 - input.below(30) as i64, "no");
-                    let outcome = if input.below(3) == 0 {
-                        Err(&error)
-                    } else {
-                        Ok(&*result)
-                    };
-                    // A key may be answered, cancelled or gone: the server says so, it never
-                    // panics.
-                    let _ = server.reply(now, key, outcome);
+                    let as_error = input.below(3) == 0;
+                    let code = -32601 - input.below(30) as i64;
+                    reply(&mut server, &mut world, now, key, as_error.then_some(code));
                 }
             }
-            8 => send(&mut server, &world, &mut input, now),
+            8 => send(&mut server, &mut world, &mut input, now),
             9 => {
                 let step = [0, 1, 50, 100, 499, 500, 1_000, 3_000, 10_000, 60_000][input.below(10)];
                 now += Duration::from_millis(step);
@@ -170,8 +288,10 @@ pub fn server_ops(data: &[u8]) {
             }
             10 => match input.below(4) {
                 0 => {
-                    if let Some(&key) = input.pick(&world.keys) {
-                        let _ = server.close_stream(now, key);
+                    if let Some(&key) = input.pick(&world.keys)
+                        && server.close_stream(now, key).is_ok()
+                    {
+                        world.lose_key(key);
                     }
                 }
                 1 => {
@@ -180,6 +300,7 @@ pub fn server_ops(data: &[u8]) {
                         .and_then(|s| SessionId::parse(s))
                     {
                         server.close_session(now, &session);
+                        world.lost_sessions.insert(session.to_string());
                     }
                 }
                 2 => {
@@ -193,6 +314,7 @@ pub fn server_ops(data: &[u8]) {
                 _ => {
                     if input.below(16) == 0 {
                         server.shutdown(now);
+                        world.shut_down = true;
                     }
                 }
             },
@@ -201,9 +323,11 @@ pub fn server_ops(data: &[u8]) {
                 server.handle_timeout(now - Duration::from_millis(input.below(1000) as u64));
             }
         }
-        let responses_before = world.statuses.len();
         drain(&mut server, &mut world, bound);
         check(&server, &world, bound, cap);
+        if let Some((exchange, inbound)) = posted {
+            check_inbound(&mut world, exchange, inbound);
+        }
         if let Some((exchange, session)) = post_named {
             // An expired, deleted or closed session is answered 404, never served (S2.40).
             if world.dead.contains(&session)
@@ -215,15 +339,31 @@ pub fn server_ops(data: &[u8]) {
                 );
             }
         }
-        let _ = responses_before;
     }
 
-    // Every request is answered, every client leaves, time runs out: nothing is left behind.
+    // Every request is answered and every client reads all it was given: each accepted message
+    // has been seen, unless its connection was lost.
     for key in world.keys.clone() {
-        let result = RawValue::from_string("{}".into()).expect("JSON");
-        let _ = server.reply(now, key, Ok(&result));
+        reply(&mut server, &mut world, now, key, None);
     }
     drain(&mut server, &mut world, bound);
+    while world.unconsumed.values().any(|&n| n > 0) {
+        for (&exchange, owed) in &mut world.unconsumed {
+            server.handle_consumed(now, exchange, std::mem::take(owed));
+        }
+        drain(&mut server, &mut world, bound);
+    }
+    for owed in &world.owed {
+        assert!(
+            world.seen.contains_key(&owed.tag) || world.excused(owed),
+            "message #T{}# was accepted and never delivered (session {:?}, request {:?})",
+            owed.tag,
+            owed.session,
+            owed.key
+        );
+    }
+
+    // Every client leaves, time runs out: nothing is left behind.
     for exchange in world.heads.keys().copied().collect::<Vec<_>>() {
         server.handle_disconnect(now, exchange);
     }
@@ -239,15 +379,17 @@ pub fn server_ops(data: &[u8]) {
     assert_eq!(server.session_count(), 0, "sessions left");
     assert_eq!(server.replay_bytes(), 0, "replay bytes left");
     assert_eq!(server.timer_count(), 0, "timers left");
+    world.reached
 }
 
-/// Sends one request built from the input; returns the exchange and the session it named.
+/// Sends one request built from the input; returns its exchange, the ended session it named if
+/// the request must be refused for it, and what its body carries for the application.
 fn request(
     server: &mut Server,
     world: &mut World,
     input: &mut Choices<'_>,
     now: Instant,
-) -> Option<(ExchangeId, String)> {
+) -> (ExchangeId, Option<String>, Inbound) {
     let method = [
         "POST", "POST", "POST", "GET", "GET", "DELETE", "OPTIONS", "PUT",
     ][input.below(8)];
@@ -287,7 +429,8 @@ fn request(
     if !version.is_empty() {
         builder = builder.header("mcp-protocol-version", version);
     }
-    if input.below(4) == 0 {
+    let resumes = input.below(4) == 0;
+    if resumes {
         let last = match input.pick(&world.event_ids) {
             Some(id) if input.below(4) != 0 => id.clone(),
             _ => "0-1-2".to_owned(),
@@ -300,16 +443,16 @@ fn request(
         2 => builder = builder.header("host", "evil.example"),
         _ => {}
     }
-    let (body, method_name, modern) = body(world, input);
+    let (body, method_name, modern, inbound) = body(world, input);
     if let Some(name) = method_name {
         builder = builder.header("mcp-method", name);
         if input.below(2) == 0 {
             builder = builder.header("mcp-name", "echo");
         }
     }
-    let Ok(request) = builder.body(()) else {
-        return None;
-    };
+    let request = builder
+        .body(())
+        .expect("every part is a valid header or URI");
     let (head, ()) = request.into_parts();
     if std::env::var_os("MCP_OPS_TRACE").is_some() {
         eprintln!(
@@ -319,17 +462,28 @@ fn request(
     }
     let exchange = server.handle_request(now, head, body);
     world.heads.entry(exchange).or_insert(false);
+    if resumes {
+        world.resumed.insert(exchange);
+    }
+    if let Some(session) = &named {
+        world.exchange_session.insert(exchange, session.clone());
+    }
     // Only a session that had ended before this request must be refused: a DELETE ends its own
     // session and is answered 200; a 2026-07-28 request ignores the header (S3.35); a GET on
     // the SSE endpoint opens a new session whatever it names.
     let judged = !modern && path != "/sse" && method != "OPTIONS";
-    named
-        .filter(|_| judged && was_dead)
-        .map(|session| (exchange, session))
+    let refused_for = named.filter(|_| judged && was_dead);
+    let inbound = if method == "POST" {
+        inbound
+    } else {
+        Inbound::Exactly(0)
+    };
+    (exchange, refused_for, inbound)
 }
 
-/// A body: a template filled from the input, or raw bytes. Returns the method for `Mcp-Method`.
-fn body(world: &World, input: &mut Choices<'_>) -> (Bytes, Option<&'static str>, bool) {
+/// A body: a template filled from the input, or raw bytes. Returns the method for `Mcp-Method`,
+/// whether it is a 2026-07-28 request, and the notifications and responses it carries.
+fn body(world: &World, input: &mut Choices<'_>) -> (Bytes, Option<&'static str>, bool, Inbound) {
     let id = input.below(4);
     let modern_meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
     let pick = input.below(14);
@@ -392,25 +546,90 @@ fn body(world: &World, input: &mut Choices<'_>) -> (Bytes, Option<&'static str>,
         _ => (String::from_utf8_lossy(input.bytes(64)).into_owned(), None),
     };
     let _ = world;
-    (Bytes::from(text), method, (8..=10).contains(&pick))
+    let inbound = match pick {
+        3 | 5 => Inbound::Exactly(1),
+        4 => Inbound::AtMost(1),
+        6 => Inbound::AtMost(1),
+        11 | 12.. => Inbound::Unknown,
+        _ => Inbound::Exactly(0),
+    };
+    (Bytes::from(text), method, (8..=10).contains(&pick), inbound)
 }
 
-/// An application send built from the input.
-fn send(server: &mut Server, world: &World, input: &mut Choices<'_>, now: Instant) {
-    let message: &[u8] = match input.below(3) {
-        0 => br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}"#,
-        1 => br#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#,
-        _ => br#"{"jsonrpc":"2.0","id":"s1","method":"sampling/createMessage","params":{}}"#,
+/// Checks what a `POST` delivered against its answer: a client message answered `202` reaches
+/// the application exactly once; a refused `POST` delivers nothing.
+fn check_inbound(world: &mut World, exchange: ExchangeId, inbound: Inbound) {
+    let keys = std::mem::take(&mut world.step_keys);
+    for &key in &keys {
+        world.key_exchange.insert(key, exchange);
+    }
+    let Some(&status) = world.statuses.get(&exchange) else {
+        return;
     };
-    let target = match input.below(2) {
-        0 => input.pick(&world.keys).map(|&k| Target::Request(k)),
-        _ => input
-            .pick(&world.sessions)
-            .and_then(|s| SessionId::parse(s))
-            .map(Target::Session),
+    let delivered = world.step_inbound;
+    if status >= 400 {
+        assert!(
+            delivered == 0 && keys.is_empty(),
+            "a POST refused with {status} delivered {delivered} messages and {} requests",
+            keys.len()
+        );
+    } else if status == 202 {
+        match inbound {
+            Inbound::Exactly(n) => assert_eq!(delivered, n, "a POST accepted with 202"),
+            Inbound::AtMost(n) => assert!(delivered <= n, "a POST accepted with 202"),
+            Inbound::Unknown => {}
+        }
+    }
+}
+
+/// An application reply, tagged: an error when `code` is given.
+fn reply(server: &mut Server, world: &mut World, now: Instant, key: RequestKey, code: Option<i64>) {
+    let tag = world.tag();
+    let result = RawValue::from_string(format!(r##"{{"ok":"#T{tag}#"}}"##)).expect("JSON");
+    let error = code.map(|code| ErrorObject::new(code, format!("#T{tag}#")));
+    let outcome = error.as_ref().map_or(Ok(&*result), Err);
+    // A key may be answered, cancelled or gone: the server says so, it never panics.
+    if server.reply(now, key, outcome).is_ok() {
+        world.owed.push(Owed {
+            tag,
+            session: None,
+            key: Some(key),
+        });
+    }
+}
+
+/// An application send built from the input, tagged.
+fn send(server: &mut Server, world: &mut World, input: &mut Choices<'_>, now: Instant) {
+    let tag = world.tag();
+    let kind = input.below(3);
+    let (target, session, key) = match input.below(2) {
+        0 => {
+            let key = input.pick(&world.keys).copied();
+            (key.map(Target::Request), None, key)
+        }
+        _ => {
+            let session = input.pick(&world.sessions).cloned();
+            let target = session.as_deref().and_then(SessionId::parse);
+            (target.map(Target::Session), session, None)
+        }
     };
-    if let Some(target) = target {
-        let _ = server.send(now, target, Bytes::from_static(message));
+    let message = match kind {
+        0 => format!(
+            r##"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progress":1,"message":"#T{tag}#"}}}}"##
+        ),
+        // A 2026-07-28 request gets log messages only when it asked (S3.14): the server drops
+        // them quietly, so they are sent on sessions only.
+        1 if key.is_none() => format!(
+            r##"{{"jsonrpc":"2.0","method":"notifications/message","params":{{"level":"info","data":"#T{tag}#"}}}}"##
+        ),
+        _ => format!(
+            r##"{{"jsonrpc":"2.0","id":"s1","method":"sampling/createMessage","params":{{"tag":"#T{tag}#"}}}}"##
+        ),
+    };
+    if let Some(target) = target
+        && server.send(now, target, Bytes::from(message)).is_ok()
+    {
+        world.owed.push(Owed { tag, session, key });
     }
 }
 
@@ -419,15 +638,20 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
     while let Some(output) = server.poll_output() {
         match output {
             Output::Respond { exchange, response } => {
+                world
+                    .reached
+                    .insert(format!("respond {}", response.status()));
                 assert!(
                     !world.statuses.contains_key(&exchange),
                     "a second head for {exchange}"
                 );
                 world.statuses.insert(exchange, response.status().as_u16());
                 world.heads.remove(&exchange);
-                note_session(world, response.headers());
+                note_session(world, exchange, response.headers());
+                world.see(response.body(), exchange);
             }
             Output::StartStream { exchange, head } => {
+                world.reached.insert(format!("stream {}", head.status()));
                 assert!(
                     !world.statuses.contains_key(&exchange),
                     "a second head for {exchange}"
@@ -436,7 +660,7 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                 world.heads.insert(exchange, true);
                 world.streams.insert(exchange, Decoder::new());
                 world.unconsumed.insert(exchange, 0);
-                note_session(world, head.headers());
+                note_session(world, exchange, head.headers());
             }
             Output::Data { exchange, chunk } => {
                 let decoder = world
@@ -446,20 +670,28 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                 let bytes = chunk.into_bytes();
                 world.largest_frame = world.largest_frame.max(bytes.len());
                 *world.unconsumed.get_mut(&exchange).expect("open") += bytes.len();
-                for item in decoder.feed(&bytes) {
-                    if let Item::Event(event) = item
-                        && event.event_type == "endpoint"
+                let items = decoder.feed(&bytes);
+                if !decoder.last_event_id().is_empty() {
+                    world.event_ids.push(decoder.last_event_id().to_owned());
+                }
+                for item in items {
+                    let Item::Event(event) = item else {
+                        world.reached.insert("comment".into());
+                        continue;
+                    };
+                    world.reached.insert(format!("event {}", event.event_type));
+                    world.see(event.data.as_bytes(), exchange);
+                    if event.event_type == "endpoint"
                         && let Some(session) = event.data.split("sessionId=").nth(1)
                     {
                         world.sessions.push(session.to_owned());
+                        world.exchange_session.insert(exchange, session.to_owned());
                     }
-                }
-                if !decoder.last_event_id().is_empty() {
-                    world.event_ids.push(decoder.last_event_id().to_owned());
                 }
                 let _ = bound;
             }
             Output::Finish { exchange } => {
+                world.reached.insert("finish".into());
                 assert!(
                     world.streams.remove(&exchange).is_some(),
                     "finish ends an open stream"
@@ -467,12 +699,26 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                 world.unconsumed.remove(&exchange);
                 world.heads.remove(&exchange);
             }
-            Output::Event(Event::Request { key, .. }) => {
+            Output::Event(Event::Request {
+                key,
+                session,
+                transport,
+                ..
+            }) => {
+                world.reached.insert(format!("request {transport:?}"));
                 assert!(world.delivered.insert(key), "{key} delivered twice");
                 world.keys.push(key);
-                world.requests_this_step += 1;
+                world.step_keys.push(key);
+                if let Some(session) = session {
+                    world.key_session.insert(key, session.to_string());
+                }
             }
-            Output::Event(Event::SessionClosed { session, .. }) => {
+            Output::Event(
+                Event::Notification { .. } | Event::Response { .. } | Event::Cancelled { .. },
+            ) => world.step_inbound += 1,
+            Output::Event(Event::SessionClosed { session, reason }) => {
+                world.reached.insert(format!("closed {reason:?}"));
+                world.lost_sessions.insert(session.to_string());
                 if world.dead.insert(session.to_string()) {
                     world.ended.push(session.to_string());
                 }
@@ -485,11 +731,12 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
     world.event_ids.truncate(64);
 }
 
-fn note_session(world: &mut World, headers: &http::HeaderMap) {
-    if let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
-        && !world.dead.contains(session)
-        && !world.sessions.iter().any(|s| s == session)
-    {
+fn note_session(world: &mut World, exchange: ExchangeId, headers: &http::HeaderMap) {
+    let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    world.exchange_session.insert(exchange, session.to_owned());
+    if !world.dead.contains(session) && !world.sessions.iter().any(|s| s == session) {
         world.sessions.push(session.to_owned());
     }
 }
