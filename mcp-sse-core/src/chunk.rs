@@ -12,7 +12,10 @@ use bytes::{Buf, Bytes, BytesMut};
 /// vectored writes put it on the wire in one system call.
 #[derive(Clone, Debug, Default)]
 pub struct Chunk {
-    parts: VecDeque<Bytes>,
+    /// The first piece, kept inline: most chunks are one piece, and need no other allocation.
+    /// Empty exactly when the chunk is.
+    first: Bytes,
+    rest: VecDeque<Bytes>,
     len: usize,
 }
 
@@ -34,44 +37,52 @@ impl Chunk {
 
     /// Appends a piece; empty pieces are dropped.
     pub fn push(&mut self, piece: Bytes) {
-        if !piece.is_empty() {
-            self.len += piece.len();
-            self.parts.push_back(piece);
+        if piece.is_empty() {
+            return;
+        }
+        self.len += piece.len();
+        if self.first.is_empty() {
+            self.first = piece;
+        } else {
+            self.rest.push_back(piece);
         }
     }
 
     /// Appends every piece of `other`.
     pub fn append(&mut self, other: Chunk) {
-        for piece in other.parts {
+        self.push(other.first);
+        for piece in other.rest {
             self.push(piece);
         }
     }
 
     /// Takes the first piece, without copying.
     pub fn pop_front(&mut self) -> Option<Bytes> {
-        let piece = self.parts.pop_front()?;
+        if self.first.is_empty() {
+            return None;
+        }
+        let next = self.rest.pop_front().unwrap_or_default();
+        let piece = std::mem::replace(&mut self.first, next);
         self.len -= piece.len();
         Some(piece)
     }
 
     /// The pieces, in order.
     pub fn pieces(&self) -> impl Iterator<Item = &Bytes> {
-        self.parts.iter()
+        let first = (!self.first.is_empty()).then_some(&self.first);
+        first.into_iter().chain(self.rest.iter())
     }
 
     /// Copies the chunk into one contiguous buffer (no copy when it already is one piece).
-    pub fn into_bytes(mut self) -> Bytes {
-        match self.parts.len() {
-            0 => Bytes::new(),
-            1 => self.parts.pop_front().expect("one piece is present"),
-            _ => {
-                let mut out = BytesMut::with_capacity(self.len);
-                for piece in &self.parts {
-                    out.extend_from_slice(piece);
-                }
-                out.freeze()
-            }
+    pub fn into_bytes(self) -> Bytes {
+        if self.rest.is_empty() {
+            return self.first;
         }
+        let mut out = BytesMut::with_capacity(self.len);
+        for piece in self.pieces() {
+            out.extend_from_slice(piece);
+        }
+        out.freeze()
     }
 }
 
@@ -101,29 +112,25 @@ impl Buf for Chunk {
     }
 
     fn chunk(&self) -> &[u8] {
-        self.parts.front().map_or(&[], |piece| piece.as_ref())
+        &self.first
     }
 
     fn advance(&mut self, mut cnt: usize) {
         assert!(cnt <= self.len, "advance past the end of a Chunk");
-        self.len -= cnt;
         while cnt > 0 {
-            let front = self
-                .parts
-                .front_mut()
-                .expect("len counts the bytes of the pieces");
-            if cnt < front.len() {
-                front.advance(cnt);
+            if cnt < self.first.len() {
+                self.first.advance(cnt);
+                self.len -= cnt;
                 return;
             }
-            cnt -= front.len();
-            self.parts.pop_front();
+            cnt -= self.first.len();
+            self.pop_front();
         }
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
         let mut n = 0;
-        for (slot, piece) in dst.iter_mut().zip(self.parts.iter()) {
+        for (slot, piece) in dst.iter_mut().zip(self.pieces()) {
             *slot = std::io::IoSlice::new(piece);
             n += 1;
         }
@@ -131,15 +138,12 @@ impl Buf for Chunk {
     }
 
     fn copy_to_bytes(&mut self, len: usize) -> Bytes {
-        if let Some(front) = self.parts.front_mut()
-            && len <= front.len()
-        {
+        if len < self.first.len() {
             self.len -= len;
-            let out = front.split_to(len);
-            if front.is_empty() {
-                self.parts.pop_front();
-            }
-            return out;
+            return self.first.split_to(len);
+        }
+        if len == self.first.len() {
+            return self.pop_front().unwrap_or_default();
         }
         let mut out = BytesMut::with_capacity(len);
         out.put(self.take(len));
