@@ -141,7 +141,9 @@ pub enum ResponseMode {
     /// sends a notification or request, or stays silent past [`Config::json_hold`].
     #[default]
     Auto,
-    /// Always an SSE stream, started at once.
+    /// Always an SSE stream. Its head goes out with the application's first output, or after
+    /// [`Config::json_hold`] of silence (then keepalives flow), so a quick answer leaves in one
+    /// write with its head.
     Sse,
     /// Always JSON: the answer waits for every reply; notifications related to the request go
     /// nowhere ([`SendError::NoStream`](crate::SendError)).

@@ -245,13 +245,11 @@ impl Server {
             version: Some(ProtocolVersion::V2026_07_28),
             request,
         }));
-        match self.config.response_mode {
-            ResponseMode::Sse => self.upgrade(now, stream, false),
-            ResponseMode::Auto => {
-                let at = now + self.config.json_hold;
-                self.timers.arm(at, TimerKind::Hold(ctx.exchange));
-            }
-            ResponseMode::Json => {}
+        // The head waits for the first output (or the hold), so a quick answer goes out with
+        // its head in one write, as JSON or (ResponseMode::Sse) as a one-event stream.
+        if self.config.response_mode != ResponseMode::Json {
+            let at = now + self.config.json_hold;
+            self.timers.arm(at, TimerKind::Hold(ctx.exchange));
         }
     }
 

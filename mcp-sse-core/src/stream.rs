@@ -188,11 +188,14 @@ impl Server {
         };
         stream.keys.retain(|k| *k != key);
         if matches!(stream.conn, Conn::Waiting { .. }) {
-            stream.collected.push(body);
-            if stream.keys.is_empty() {
-                self.respond_json(id, status);
+            if self.config.response_mode != ResponseMode::Sse {
+                stream.collected.push(body);
+                if stream.keys.is_empty() {
+                    self.respond_json(id, status);
+                }
+                return;
             }
-            return;
+            self.upgrade(now, id, true);
         }
         self.emit(now, id, body);
         self.complete_if_answered(now, id);
@@ -205,8 +208,8 @@ impl Server {
         };
         stream.keys.retain(|k| *k != key);
         if stream.keys.is_empty() && matches!(stream.conn, Conn::Waiting { .. }) {
-            if stream.collected.is_empty() {
-                // Nothing to say: an SSE stream that ends at once answers the POST.
+            if stream.collected.is_empty() || self.config.response_mode == ResponseMode::Sse {
+                // An SSE stream that says what was gathered, if anything, and ends at once.
                 self.upgrade(now, id, false);
             } else {
                 return self.respond_json(id, StatusCode::OK);
@@ -259,7 +262,8 @@ impl Server {
     }
 
     /// Sends the SSE head of a waiting answer (D3: every non-200 outcome was decided before).
-    /// A fresh stream of a 2025-11-25 session starts with the priming event (S2.16).
+    /// A fresh stream of a 2025-11-25 session starts with the priming event (S2.16), then
+    /// whatever was gathered for a JSON body.
     pub(crate) fn upgrade(&mut self, now: Instant, id: StreamId, prime: bool) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
@@ -303,6 +307,12 @@ impl Server {
             })
             .expect("event ids are visible ASCII");
             self.write(now, exchange, frame);
+        }
+        // Answers gathered for a JSON body (a batch's early answers and element errors) go
+        // first: the body they were waiting for will not be written.
+        let stream = self.streams.get_mut(&id).expect("upgraded above");
+        for body in std::mem::take(&mut stream.collected) {
+            self.emit(now, id, body);
         }
     }
 

@@ -173,7 +173,20 @@ fn response_mode_sse_and_json() {
     config.response_mode = ResponseMode::Sse;
     let mut sim = Sim::new(config);
     let session = sim.initialize("2025-06-18");
+    // The head waits for the answer, and leaves with it (S2.9).
     let x = sim.post("/mcp", &[sid(&session)], PING);
+    let (key, _) = sim.next_request();
+    assert!(sim.seen(x).head.is_none() && sim.seen(x).response.is_none());
+    sim.reply(key, "{}");
+    assert_eq!(
+        sim.seen(x).header("content-type"),
+        Some("text/event-stream")
+    );
+    assert_eq!(sim.seen(x).messages().len(), 1);
+    assert!(sim.seen(x).finished);
+    // A silent request gets its head after the hold, so keepalives can flow.
+    let x = sim.post("/mcp", &[sid(&session)], PING);
+    sim.advance(sim.server.config().json_hold);
     assert_eq!(
         sim.seen(x).header("content-type"),
         Some("text/event-stream")
@@ -565,4 +578,34 @@ fn idle_expiry_is_on_time_when_shorter_than_the_init_timeout() {
         !sim.server.has_session(&session),
         "expired after exactly the idle timeout"
     );
+}
+
+/// S5.5, S2.9: when a batch's answer turns into a stream after some answers (or element errors)
+/// were gathered for a JSON body, those go out on the stream first: none is lost.
+#[test]
+fn s5_5_answers_gathered_before_a_batch_turns_into_a_stream_are_sent_on_it() {
+    for mode in [ResponseMode::Auto, ResponseMode::Sse] {
+        let mut config = Config::default();
+        config.response_mode = mode;
+        let mut sim = Sim::new(config);
+        let session = sim.initialize("2025-03-26");
+        let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":2,"method":"b"},{"bad":1}]"#;
+        let x = sim.post("/mcp", &[sid(&session)], batch);
+        let (first, _) = sim.next_request();
+        let (second, _) = sim.next_request();
+        sim.reply(first, r#""a""#);
+        // The second answer is slow: the hold passes and the answer becomes a stream.
+        sim.advance(sim.server.config().json_hold + Duration::from_millis(1));
+        sim.reply(second, r#""b""#);
+        let seen = sim.seen(x);
+        assert!(
+            seen.finished,
+            "{mode:?}: the stream ends after the last answer"
+        );
+        let messages = seen.messages();
+        assert_eq!(messages.len(), 3, "{mode:?}: {messages:?}");
+        assert!(messages.contains(&json!({"jsonrpc":"2.0","id":1,"result":"a"})));
+        assert!(messages.contains(&json!({"jsonrpc":"2.0","id":2,"result":"b"})));
+        assert!(messages.iter().any(|m| m["error"]["code"] == -32600));
+    }
 }

@@ -521,7 +521,7 @@ fn body(world: &World, input: &mut Choices<'_>) -> (Bytes, Option<&'static str>,
         ),
         6 => (
             format!(
-                r#"[{{"jsonrpc":"2.0","id":{id},"method":"a"}},{{"jsonrpc":"2.0","method":"n"}}]"#
+                r#"[{{"jsonrpc":"2.0","id":{id},"method":"a"}},{{"jsonrpc":"2.0","method":"n"}},{{"jsonrpc":"2.0","id":"b{id}","method":"b"}},{{"bad":1}}]"#
             ),
             None,
         ),
