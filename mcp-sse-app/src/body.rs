@@ -26,14 +26,17 @@ enum Inner {
     Stream(StreamBody),
 }
 
-/// SSE frames from the driver. Each frame taken by the connection is credited back to the core
-/// (its queue accounting); dropping the body before the driver finished it is a disconnect.
+/// SSE frames from the driver. Frames taken by the connection are credited back to the core
+/// (its queue accounting) once no more are ready, in one command; dropping the body before the
+/// driver finished it is a disconnect.
 #[derive(Debug)]
 struct StreamBody {
     exchange: ExchangeId,
     frames: mpsc::UnboundedReceiver<Chunk>,
     /// The rest of the chunk being yielded.
     current: Chunk,
+    /// Bytes taken and not credited yet.
+    taken: usize,
     driver: async_channel::Sender<Command>,
     finished: bool,
 }
@@ -52,6 +55,7 @@ impl ResponseBody {
             exchange,
             frames,
             current: Chunk::new(),
+            taken: 0,
             driver,
             finished: false,
         }))
@@ -92,18 +96,16 @@ impl http_body::Body for ResponseBody {
 }
 
 impl StreamBody {
-    /// Takes the next chunk from the driver, credits it (the connection has it now), and
-    /// yields its first piece.
+    /// Takes the next chunk from the driver and yields its first piece. Credits go back when the
+    /// driver has nothing more ready (one wake-up of the driver per burst, not per frame), and
+    /// not at all once the stream is finished: the core has forgotten it.
     fn poll_chunk(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.frames.poll_next_unpin(cx) {
             Poll::Ready(Some(mut chunk)) => {
-                let _ = self.driver.try_send(Command::Consumed {
-                    exchange: self.exchange,
-                    bytes: chunk.len(),
-                });
+                self.taken += chunk.len();
                 let first = chunk.pop_front().unwrap_or_default();
                 self.current = chunk;
                 Poll::Ready(Some(Ok(Frame::data(first))))
@@ -112,7 +114,15 @@ impl StreamBody {
                 self.finished = true;
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                if self.taken > 0 {
+                    let _ = self.driver.try_send(Command::Consumed {
+                        exchange: self.exchange,
+                        bytes: std::mem::take(&mut self.taken),
+                    });
+                }
+                Poll::Pending
+            }
         }
     }
 }
