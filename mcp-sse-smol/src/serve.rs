@@ -2,20 +2,21 @@
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::pin::pin;
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::server::conn::auto;
-use mcp_sse_app::{Entry, Handler};
+use hyper_util::server::graceful::GracefulConnection;
+use mcp_sse_app::{Entry, Handler, Protocol, SNIFF_LEN, sniff};
 use mcp_sse_core::{Config, Server};
 use smol::{Async, Timer, channel, future};
 use smol_hyper::rt::FuturesIo;
 
 use crate::runtime::Smol;
 
-/// Serves MCP on `listener` (HTTP/1.1 and HTTP/2) until the process ends. Tasks run on smol's
+/// Serves MCP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until the process ends. Tasks run on smol's
 /// global executor.
 pub async fn serve<H: Handler>(
     listener: Async<TcpListener>,
@@ -39,7 +40,8 @@ pub async fn serve_with_shutdown<H: Handler>(
     let grace = config.shutdown_grace;
     let runtime = Smol::default();
     let (entry, handle) = Entry::start(runtime.clone(), Server::new(config), handler);
-    let builder = auto::Builder::new(runtime.clone());
+    let h1 = http1::Builder::new();
+    let h2 = http2::Builder::new(runtime.clone());
     // Closing `stop` asks every connection to finish; `open` is held by each until it has.
     let (stop, stopping) = channel::bounded::<()>(1);
     let (open, all_closed) = channel::bounded::<()>(1);
@@ -70,22 +72,24 @@ pub async fn serve_with_shutdown<H: Handler>(
             let response = entry.call(request);
             async move { Ok::<_, Infallible>(response.await) }
         });
-        let connection = builder
-            .serve_connection(FuturesIo::new(socket), service)
-            .into_owned();
+        let (h1, h2) = (h1.clone(), h2.clone());
         let (stopping, open) = (stopping.clone(), open.clone());
         smol::spawn(async move {
-            let mut connection = pin!(connection);
-            let mut stop = pin!(stopping.recv());
-            let mut asked = false;
-            let ended = poll_fn(|cx| {
-                if !asked && stop.as_mut().poll(cx).is_ready() {
-                    asked = true;
-                    connection.as_mut().graceful_shutdown();
+            let ended = match protocol(&socket).await {
+                Ok(Protocol::Http1) => {
+                    let connection = h1.serve_connection(FuturesIo::new(socket), service);
+                    until_stopped(connection, &stopping).await
                 }
-                connection.as_mut().poll(cx)
-            })
-            .await;
+                // Boxed, so that HTTP/1.1 connection tasks are not sized for HTTP/2.
+                Ok(Protocol::Http2) => {
+                    let connection = h2.serve_connection(FuturesIo::new(socket), service);
+                    Box::pin(until_stopped(connection, &stopping)).await
+                }
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "connection lost before its first request");
+                    return drop(open);
+                }
+            };
             if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
@@ -103,6 +107,37 @@ pub async fn serve_with_shutdown<H: Handler>(
         tracing::warn!("connections still open after the shutdown grace period");
     }
     Ok(())
+}
+
+/// Runs `connection`, asking it to finish gracefully once `stopping` closes.
+async fn until_stopped<C: GracefulConnection>(
+    connection: C,
+    stopping: &channel::Receiver<()>,
+) -> C::Output {
+    let mut connection = pin!(connection);
+    let mut stop = pin!(stopping.recv());
+    let mut asked = false;
+    poll_fn(|cx| {
+        if !asked && stop.as_mut().poll(cx).is_ready() {
+            asked = true;
+            connection.as_mut().graceful_shutdown();
+        }
+        connection.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// Waits for enough of the client's first bytes to tell its protocol.
+async fn protocol(socket: &Async<TcpStream>) -> std::io::Result<Protocol> {
+    let mut first = [0; SNIFF_LEN];
+    loop {
+        let n = socket.peek(&mut first).await?;
+        if let Some(protocol) = sniff(&first[..n]) {
+            return Ok(protocol);
+        }
+        // Part of the preface: peeking again at once would see the same bytes.
+        Timer::after(Duration::from_millis(1)).await;
+    }
 }
 
 /// `task`'s output, or `None` once `limit` has passed.

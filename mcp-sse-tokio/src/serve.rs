@@ -2,17 +2,19 @@
 
 use std::future::Future;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use std::time::Duration;
+
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use mcp_sse_app::{Handler, Protocol, SNIFF_LEN, sniff};
+use mcp_sse_core::Config;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::service::McpService;
-use mcp_sse_app::Handler;
-use mcp_sse_core::Config;
 
-/// Serves MCP on `listener` (HTTP/1.1 and HTTP/2) until the process ends.
+/// Serves MCP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until the process ends.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     config: Config,
@@ -35,7 +37,10 @@ pub async fn serve_with_shutdown<H: Handler>(
     let grace = config.shutdown_grace;
     let (service, handle) = McpService::new(config, handler);
     let connections = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut h1 = http1::Builder::new();
+    // Slow clients may not hold a connection without sending a request head.
+    h1.timer(TokioTimer::new());
+    let h2 = http2::Builder::new(TokioExecutor::new());
     let mut signal = std::pin::pin!(signal);
     loop {
         let (socket, peer) = tokio::select! {
@@ -44,7 +49,7 @@ pub async fn serve_with_shutdown<H: Handler>(
                 Err(error) => {
                     // Out of descriptors and the like: back off instead of spinning.
                     tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -54,15 +59,25 @@ pub async fn serve_with_shutdown<H: Handler>(
         if let Err(error) = socket.set_nodelay(true) {
             tracing::debug!(%error, "TCP_NODELAY not set");
         }
-        let connection = builder
-            .serve_connection(
-                TokioIo::new(socket),
-                TowerToHyperService::new(service.clone()),
-            )
-            .into_owned();
-        let connection = connections.watch(connection);
+        let service = TowerToHyperService::new(service.clone());
+        let (h1, h2, watcher) = (h1.clone(), h2.clone(), connections.watcher());
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let ended = match protocol(&socket).await {
+                Ok(Protocol::Http1) => {
+                    let io = TokioIo::new(socket);
+                    watcher.watch(h1.serve_connection(io, service)).await
+                }
+                // Boxed, so that HTTP/1.1 connection tasks are not sized for HTTP/2.
+                Ok(Protocol::Http2) => {
+                    let io = TokioIo::new(socket);
+                    Box::pin(watcher.watch(h2.serve_connection(io, service))).await
+                }
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "connection lost before its first request");
+                    return;
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
         });
@@ -83,4 +98,17 @@ pub async fn serve_with_shutdown<H: Handler>(
         tracing::warn!("connections still open after the shutdown grace period");
     }
     Ok(())
+}
+
+/// Waits for enough of the client's first bytes to tell its protocol.
+async fn protocol(socket: &TcpStream) -> std::io::Result<Protocol> {
+    let mut first = [0; SNIFF_LEN];
+    loop {
+        let n = socket.peek(&mut first).await?;
+        if let Some(protocol) = sniff(&first[..n]) {
+            return Ok(protocol);
+        }
+        // Part of the preface: peeking again at once would see the same bytes.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }

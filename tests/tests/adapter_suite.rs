@@ -48,6 +48,7 @@ macro_rules! for_both_adapters {
 }
 
 for_both_adapters!(
+    http2_with_prior_knowledge_and_http1_on_one_port,
     legacy_flow_over_http_s1_2_s1_3,
     seed_flow_on_the_mcp_endpoint,
     every_status_code_of_the_legacy_transport_over_http,
@@ -631,6 +632,49 @@ async fn initialize(addr: SocketAddr) -> String {
     let r = client::post(addr, "/mcp", &[("mcp-session-id", &session)], note).await;
     assert_eq!(r.status(), 202);
     session
+}
+
+/// Each connection is served with the protocol its first bytes name: the HTTP/2 preface, or an
+/// HTTP/1.1 request, even one whose first bytes arrive alone and could begin either.
+async fn http2_with_prior_knowledge_and_http1_on_one_port(adapter: Adapter) {
+    use http_body_util::{BodyExt as _, Full};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let server = adapter.start(Config::default()).await;
+    let addr = server.addr;
+    let socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let io = hyper_util::rt::TokioIo::new(socket);
+    let executor = hyper_util::rt::TokioExecutor::new();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(executor, io)
+        .await
+        .expect("an HTTP/2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!("http://{addr}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(Full::new(bytes::Bytes::from_static(INIT.as_bytes())))
+        .expect("valid");
+    let response = sender.send_request(request).await.expect("a response");
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("mcp-session-id"));
+    let body = response.into_body().collect().await.expect("a body");
+    let body: Value = serde_json::from_slice(&body.to_bytes()).expect("JSON");
+    assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
+
+    // "P" could begin the preface: the server waits for more before it chooses.
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket.write_all(b"P").await.expect("write");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let rest = format!(
+        "OST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{INIT}",
+        INIT.len()
+    );
+    socket.write_all(rest.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
 async fn streamable_session_over_http(adapter: Adapter) {
