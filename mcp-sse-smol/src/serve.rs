@@ -12,8 +12,8 @@ use hyper_util::server::graceful::GracefulConnection;
 use mcp_sse_app::{Entry, Handler, Protocol, SNIFF_LEN, sniff};
 use mcp_sse_core::{Config, Server};
 use smol::{Async, Timer, channel, future};
-use smol_hyper::rt::FuturesIo;
 
+use crate::io::Io;
 use crate::runtime::Smol;
 
 /// Serves MCP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until the process ends. Tasks run on smol's
@@ -77,12 +77,12 @@ pub async fn serve_with_shutdown<H: Handler>(
         smol::spawn(async move {
             let ended = match protocol(&socket).await {
                 Ok(Protocol::Http1) => {
-                    let connection = h1.serve_connection(FuturesIo::new(socket), service);
+                    let connection = h1.serve_connection(Io::new(socket), service);
                     until_stopped(connection, &stopping).await
                 }
                 // Boxed, so that HTTP/1.1 connection tasks are not sized for HTTP/2.
                 Ok(Protocol::Http2) => {
-                    let connection = h2.serve_connection(FuturesIo::new(socket), service);
+                    let connection = h2.serve_connection(Io::new(socket), service);
                     Box::pin(until_stopped(connection, &stopping)).await
                 }
                 Err(error) => {
