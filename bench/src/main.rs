@@ -1,0 +1,339 @@
+//! `mcp-load`: an end-to-end load benchmark of our MCP servers (tokio and smol adapters)
+//! against the official Rust SDK (rmcp) and a bare hyper server (the HTTP stack's ceiling).
+//!
+//! ```text
+//! mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy]
+//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--quick]
+//! mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]
+//! ```
+//!
+//! Each server runs in a child process (this binary, `serve`), so that RSS is per server and
+//! each run starts from a fresh process. Progress goes to stderr, the tables to stdout. The
+//! exit status is 1 if any server failed or any request errored.
+
+#![allow(clippy::print_stdout)]
+
+mod client;
+mod echo;
+mod idle;
+mod report;
+mod servers;
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use idle::Held;
+use report::{IdleRow, LoadRow, Outcome};
+use servers::{Kind, Mode};
+
+const USAGE: &str = "usage: mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy] \
+    [--servers tokio,smol,rmcp,hyper] [--idle N] [--quick]\n       \
+    mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]";
+
+struct Options {
+    seconds: Duration,
+    /// Run before the measured window, not counted.
+    warmup: Duration,
+    sessions: Vec<usize>,
+    modes: Vec<Mode>,
+    servers: Vec<Kind>,
+    /// Idle sessions per idle run; 0 skips the idle runs.
+    idle: usize,
+    /// Wait before each RSS reading of the idle runs.
+    settle: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            seconds: Duration::from_secs(5),
+            warmup: Duration::from_secs(1),
+            sessions: vec![10, 64],
+            modes: Mode::ALL.to_vec(),
+            servers: Kind::ALL.to_vec(),
+            idle: 10_000,
+            settle: Duration::from_secs(1),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        return serve(&args[1..]);
+    }
+    match parse(&args) {
+        Ok(options) => run(&options),
+        Err(error) => {
+            eprintln!("{error}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `serve <kind> [--mode m]`: the child side.
+fn serve(args: &[String]) -> ExitCode {
+    let parsed = (|| -> Result<(Kind, Mode), String> {
+        let kind = args.first().ok_or("serve needs a server kind")?.parse()?;
+        let mode = match (args.get(1).map(String::as_str), args.get(2)) {
+            (None, _) => Mode::Sse,
+            (Some("--mode"), Some(mode)) => mode.parse()?,
+            _ => return Err("serve <kind> [--mode sse|json|legacy]".to_owned()),
+        };
+        Ok((kind, mode))
+    })();
+    let (kind, mode) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!("{error}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match servers::serve(kind, mode) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mcp-load serve {kind}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    fn list<T: std::str::FromStr>(value: &str) -> Result<Vec<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        // An empty list is allowed: `--modes ''` runs the idle part alone.
+        value
+            .split(',')
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| item.trim().parse().map_err(|e| format!("`{item}`: {e}")))
+            .collect()
+    }
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        if flag == "--quick" {
+            // A smoke run for CI: every server and mode, briefly.
+            options.seconds = Duration::from_secs(1);
+            options.warmup = Duration::from_millis(250);
+            options.sessions = vec![4];
+            options.idle = 200;
+            options.settle = Duration::from_millis(200);
+            continue;
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--seconds" => {
+                let seconds: f64 = value.parse().map_err(|e| format!("--seconds: {e}"))?;
+                options.seconds =
+                    Duration::try_from_secs_f64(seconds).map_err(|e| format!("--seconds: {e}"))?;
+            }
+            "--sessions" => options.sessions = list(value)?,
+            "--modes" => options.modes = list(value)?,
+            "--servers" => options.servers = list(value)?,
+            "--idle" => options.idle = value.parse().map_err(|e| format!("--idle: {e}"))?,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(options)
+}
+
+fn run(options: &Options) -> ExitCode {
+    let limit = servers::raise_nofile();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let began = Instant::now();
+    let mut load_rows = Vec::new();
+    for &mode in &options.modes {
+        for &sessions in &options.sessions {
+            for &server in &options.servers {
+                let outcome = if server.supports(mode) {
+                    eprint!("load {mode:>6} {sessions:>3} sessions {server:>5}: ");
+                    let outcome = with_server(server, mode, |process| {
+                        runtime.block_on(client::load(
+                            process.addr,
+                            server,
+                            mode,
+                            sessions,
+                            options.warmup,
+                            options.seconds,
+                        ))
+                    });
+                    match &outcome {
+                        Outcome::Done(r) => eprintln!(
+                            "{:.0} req/s, p50 {} µs, p99 {} µs, {} errors{}",
+                            r.rps(),
+                            r.p50_us,
+                            r.p99_us,
+                            r.errors,
+                            r.first_error
+                                .as_ref()
+                                .map(|e| format!(" (first: {e})"))
+                                .unwrap_or_default()
+                        ),
+                        Outcome::Failed(error) => eprintln!("FAILED: {error}"),
+                        Outcome::NotApplicable => eprintln!("n/a"),
+                    }
+                    outcome
+                } else {
+                    Outcome::NotApplicable
+                };
+                load_rows.push(LoadRow {
+                    mode,
+                    sessions,
+                    server,
+                    outcome,
+                });
+            }
+        }
+    }
+    let mut idle_rows = Vec::new();
+    if options.idle > 0 {
+        for &server in &options.servers {
+            // The bare server has no sessions: its row is the cost of an open connection.
+            let helds: &[Held] = match server {
+                Kind::Hyper => &[Held::Connection],
+                _ => &[Held::Stream, Held::Session],
+            };
+            for &held in helds {
+                eprint!("idle {server:>5}: {} × {}: ", options.idle, held.describe());
+                // Both processes hold one descriptor per connection (plus a few).
+                let needed = options.idle as u64 + 256;
+                let outcome = if held != Held::Session && limit < needed {
+                    Outcome::Failed(format!(
+                        "RLIMIT_NOFILE is {limit} and cannot be raised (raising the hard limit \
+                         needs CAP_SYS_RESOURCE): {needed} descriptors needed per process"
+                    ))
+                } else {
+                    with_server(server, Mode::Sse, |process| {
+                        runtime.block_on(idle::idle(
+                            process.addr,
+                            process.child.id(),
+                            server,
+                            options.idle,
+                            held,
+                            options.settle,
+                        ))
+                    })
+                };
+                match &outcome {
+                    Outcome::Done(r) => eprintln!(
+                        "RSS {} → {} KiB, {:.1} KiB/session, {} open, {} errors{}",
+                        r.rss_before_kib,
+                        r.rss_after_kib,
+                        r.kib_per_session(),
+                        r.opened,
+                        r.errors,
+                        r.first_error
+                            .as_ref()
+                            .map(|e| format!(" (first: {e})"))
+                            .unwrap_or_default()
+                    ),
+                    Outcome::Failed(error) => eprintln!("FAILED: {error}"),
+                    Outcome::NotApplicable => {}
+                }
+                idle_rows.push(IdleRow {
+                    server,
+                    sessions: options.idle,
+                    held,
+                    outcome,
+                });
+            }
+        }
+    }
+    let seconds = options.seconds.as_secs_f64();
+    println!(
+        "## Load: {seconds} s measured after {} ms warm-up, `tools/call echo` back to back, 64-byte message\n",
+        options.warmup.as_millis()
+    );
+    println!("{}", report::load_table(&load_rows));
+    if !idle_rows.is_empty() {
+        println!("## Idle sessions\n");
+        println!("{}", report::idle_table(&idle_rows));
+    }
+    eprintln!("done in {:.0} s", began.elapsed().as_secs_f64());
+    if report::any_failure(&load_rows, &idle_rows) {
+        eprintln!("FAILED: a server failed or a request errored");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A server child process, killed when dropped.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(kind: Kind, mode: Mode) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let mut child = Command::new(exe)
+            .args(["serve", &kind.to_string(), "--mode", &mode.to_string()])
+            // smol's global executor takes its thread count from here.
+            .env("SMOL_THREADS", servers::WORKERS.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?;
+        let mut line = String::new();
+        let read = child
+            .stdout
+            .take()
+            .map(|stdout| BufReader::new(stdout).read_line(&mut line));
+        let port = line.trim().parse::<u16>();
+        let mut process = Self {
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        };
+        match (read, port) {
+            (Some(Ok(_)), Ok(port)) => {
+                process.addr.set_port(port);
+                Ok(process)
+            }
+            _ => Err(format!("the server did not say its port (said {line:?})")),
+        }
+    }
+
+    /// Still running?
+    fn check(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("the server exited: {status}")),
+            Err(error) => Err(format!("the server's status: {error}")),
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `kind` in `mode`, runs `measure` against it, and fails the run if the server died.
+fn with_server<T>(kind: Kind, mode: Mode, measure: impl FnOnce(&ServerProcess) -> T) -> Outcome<T> {
+    let mut process = match ServerProcess::start(kind, mode) {
+        Ok(process) => process,
+        Err(error) => return Outcome::Failed(error),
+    };
+    let result = measure(&process);
+    match process.check() {
+        Ok(()) => Outcome::Done(result),
+        Err(error) => Outcome::Failed(error),
+    }
+}

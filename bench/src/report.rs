@@ -1,0 +1,152 @@
+//! The markdown tables. Ratios are taken within one run, between rows of the same mode and
+//! session count, so that the machine's noise hits both sides of each ratio alike.
+
+use std::fmt::Write;
+
+use crate::client::LoadResult;
+use crate::idle::{Held, IdleResult};
+use crate::servers::{Kind, Mode};
+
+pub(crate) enum Outcome<T> {
+    /// The server does not speak this mode (rmcp and 2024-11-05).
+    NotApplicable,
+    /// The server did not start, or died during the run.
+    Failed(String),
+    Done(T),
+}
+
+impl<T> Outcome<T> {
+    fn done(&self) -> Option<&T> {
+        match self {
+            Outcome::Done(result) => Some(result),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct LoadRow {
+    pub(crate) mode: Mode,
+    pub(crate) sessions: usize,
+    pub(crate) server: Kind,
+    pub(crate) outcome: Outcome<LoadResult>,
+}
+
+pub(crate) struct IdleRow {
+    pub(crate) server: Kind,
+    pub(crate) sessions: usize,
+    pub(crate) held: Held,
+    pub(crate) outcome: Outcome<IdleResult>,
+}
+
+/// Whether anything failed or any request errored.
+pub(crate) fn any_failure(load: &[LoadRow], idle: &[IdleRow]) -> bool {
+    let load_failed = load.iter().any(|row| match &row.outcome {
+        Outcome::Failed(_) => true,
+        Outcome::Done(result) => result.errors > 0 || result.requests == 0,
+        Outcome::NotApplicable => false,
+    });
+    let idle_failed = idle.iter().any(|row| match &row.outcome {
+        Outcome::Failed(_) => true,
+        Outcome::Done(result) => result.errors > 0 || result.opened < result.sessions,
+        Outcome::NotApplicable => false,
+    });
+    load_failed || idle_failed
+}
+
+fn ratio(value: f64, base: Option<f64>) -> String {
+    match base {
+        Some(base) if base > 0.0 => format!("{:.2}", value / base),
+        _ => "n/a".to_owned(),
+    }
+}
+
+pub(crate) fn load_table(rows: &[LoadRow]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| mode | sessions | server | req/s | p50 µs | p99 µs | errors | × rmcp req/s | × rmcp p99 | × hyper req/s |\n",
+    );
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let mut notes = Vec::new();
+    for row in rows {
+        let peer = |kind: Kind| {
+            rows.iter()
+                .find(|other| {
+                    other.mode == row.mode && other.sessions == row.sessions && other.server == kind
+                })
+                .and_then(|other| other.outcome.done())
+        };
+        let (mode, sessions, server) = (row.mode, row.sessions, row.server);
+        let cells = match &row.outcome {
+            Outcome::NotApplicable => "n/a | n/a | n/a | n/a | n/a | n/a | n/a".to_owned(),
+            Outcome::Failed(error) => {
+                notes.push(format!("{mode}/{sessions}/{server}: failed: {error}"));
+                "failed | | | | | |".to_owned()
+            }
+            Outcome::Done(result) => {
+                if let Some(error) = &result.first_error {
+                    notes.push(format!(
+                        "{mode}/{sessions}/{server}: {} errors, first: {error}",
+                        result.errors
+                    ));
+                }
+                let rmcp = peer(Kind::Rmcp);
+                format!(
+                    "{:.0} | {} | {} | {} | {} | {} | {}",
+                    result.rps(),
+                    result.p50_us,
+                    result.p99_us,
+                    result.errors,
+                    ratio(result.rps(), rmcp.map(LoadResult::rps)),
+                    ratio(result.p99_us as f64, rmcp.map(|r| r.p99_us as f64)),
+                    ratio(result.rps(), peer(Kind::Hyper).map(LoadResult::rps)),
+                )
+            }
+        };
+        let _ = writeln!(out, "| {mode} | {sessions} | {server} | {cells} |");
+    }
+    for note in notes {
+        let _ = writeln!(out, "\n- {note}");
+    }
+    out
+}
+
+pub(crate) fn idle_table(rows: &[IdleRow]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| server | idle sessions | each holds | RSS before MiB | RSS after MiB | KiB/session | open | errors |\n",
+    );
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|\n");
+    let mut notes = Vec::new();
+    for row in rows {
+        let (server, sessions) = (row.server, row.sessions);
+        let stream = row.held.describe();
+        match &row.outcome {
+            Outcome::NotApplicable => {}
+            Outcome::Failed(error) => {
+                notes.push(format!("{server} ({stream}): failed: {error}"));
+                let _ = writeln!(out, "| {server} | {sessions} | {stream} | failed | | | | |");
+            }
+            Outcome::Done(result) => {
+                if let Some(error) = &result.first_error {
+                    notes.push(format!(
+                        "{server} ({stream}): {} errors, first: {error}",
+                        result.errors
+                    ));
+                }
+                let _ = writeln!(
+                    out,
+                    "| {server} | {sessions} | {stream} | {:.1} | {:.1} | {:.1} | {} | {} |",
+                    result.rss_before_kib as f64 / 1024.0,
+                    result.rss_after_kib as f64 / 1024.0,
+                    result.kib_per_session(),
+                    result.opened,
+                    result.errors,
+                );
+            }
+        }
+    }
+    for note in notes {
+        let _ = writeln!(out, "\n- {note}");
+    }
+    out
+}
