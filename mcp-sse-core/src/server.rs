@@ -913,12 +913,15 @@ impl Server {
     fn prune_timers(&mut self) {
         let (exchanges, wires) = (&self.exchanges, &self.wires);
         let (streams, sessions) = (&self.streams, &self.sessions);
-        self.timers.prune(|kind| match kind {
+        let live = |kind: &TimerKind| match kind {
             TimerKind::Keepalive(exchange) => wires.contains_key(exchange),
             TimerKind::Hold(exchange) => exchanges.contains_key(exchange),
             TimerKind::StreamExpiry(stream) => streams.contains_key(stream),
             TimerKind::SessionExpiry(session) => sessions.contains_key(session),
-        });
+        };
+        self.timers.prune(live);
+        let targets = wires.len() + exchanges.len() + streams.len() + sessions.len();
+        self.timers.compact(targets, live);
     }
 }
 

@@ -3,7 +3,8 @@
 //! An entry is never moved when its deadline changes (a stream writing resets its keepalive on
 //! every frame): the handler of a due entry checks the real deadline and re-arms the entry.
 //! Entries of things that are gone are pruned from the top, so the earliest deadline is read in
-//! O(1) and a sweep touches only the entries that are due.
+//! O(1) and a sweep touches only the entries that are due; once they outnumber the live ones
+//! they are all dropped at once.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -29,6 +30,9 @@ pub enum TimerKind {
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, TimerKind)>>,
+    /// Twice the size after the last compaction: live duplicates (a stream detached again and
+    /// again) may keep the heap large, and must not make every compaction scan it.
+    compacted: usize,
 }
 
 impl Timers {
@@ -56,6 +60,17 @@ impl Timers {
                 return;
             }
             self.heap.pop();
+        }
+    }
+
+    /// Drops every entry whose target is gone once they outnumber the live ones, so that
+    /// short-lived streams (an SSE answer lasts microseconds, its keepalive entry 15 s) neither
+    /// pile up nor come due one by one. Amortised O(1) per entry.
+    pub(crate) fn compact(&mut self, live_targets: usize, live: impl FnMut(&TimerKind) -> bool) {
+        if self.heap.len() > (2 * live_targets + 64).max(self.compacted) {
+            let mut live = live;
+            self.heap.retain(|Reverse((_, kind))| live(kind));
+            self.compacted = 2 * self.heap.len();
         }
     }
 

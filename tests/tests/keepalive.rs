@@ -81,3 +81,31 @@ fn poll_timeout_is_never_in_the_past_after_handling() {
         }
     }
 }
+
+/// Every SSE answer arms a keepalive (and a hold) timer that outlives it by far: once such
+/// entries outnumber the live ones they are dropped, so a busy server neither piles them up
+/// nor wakes for each of them (`poll_timeout` stays the next live deadline).
+#[test]
+fn finished_answers_leave_no_pile_of_timers() {
+    let mut config = Config::default();
+    config.response_mode = mcp_sse_core::ResponseMode::Sse;
+    let mut sim = Sim::new(config);
+    let session = sim.initialize("2025-11-25");
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#;
+    let headers = [("mcp-session-id", session.as_str())];
+    for _ in 0..5_000 {
+        let x = sim.post("/mcp", &headers, call);
+        let (key, _) = sim.next_request();
+        sim.reply(key, "{}");
+        assert!(sim.seen(x).finished);
+        assert!(
+            sim.server.timer_count() <= 2 * 2 + 64 + 1,
+            "{}",
+            sim.server.timer_count()
+        );
+    }
+    // The session's own expiry is the only deadline left.
+    assert_eq!(sim.server.stream_count(), 0);
+    let next = sim.server.poll_timeout().expect("the session's expiry");
+    assert!(next >= sim.now + Duration::from_secs(60));
+}
