@@ -160,11 +160,14 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
         let mut armed = None;
         loop {
             self.drain();
-            let deadline = self.server.poll_timeout();
-            // Reset the timer only when the deadline moved.
-            if deadline != armed {
-                sleep = deadline.map(|at| self.runtime.sleep_until(at));
-                armed = deadline;
+            // Re-arm only for an earlier deadline: a later one (the earliest entry went with its
+            // exchange, as after every quick answer) would reset the runtime's timer per request,
+            // while waking early once is a no-op for the server.
+            if let Some(at) = self.server.poll_timeout()
+                && armed.is_none_or(|armed| at < armed)
+            {
+                sleep = Some(self.runtime.sleep_until(at));
+                armed = Some(at);
             }
             let woke = {
                 let mut next = pin!(self.commands.recv());
