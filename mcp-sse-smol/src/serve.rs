@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::server::graceful::GracefulConnection;
 use mcp_sse_app::{Entry, Handler, Protocol, SNIFF_LEN, sniff};
 use mcp_sse_core::{Config, Server};
 use smol::{Async, Timer, channel, future};
@@ -78,12 +77,15 @@ pub async fn serve_with_shutdown<H: Handler>(
             let ended = match protocol(&socket).await {
                 Ok(Protocol::Http1) => {
                     let connection = h1.serve_connection(Io::new(socket), service);
-                    until_stopped(connection, &stopping).await
+                    until_stopped(connection, &stopping, |c| c.graceful_shutdown()).await
                 }
                 // Boxed, so that HTTP/1.1 connection tasks are not sized for HTTP/2.
                 Ok(Protocol::Http2) => {
                     let connection = h2.serve_connection(Io::new(socket), service);
-                    Box::pin(until_stopped(connection, &stopping)).await
+                    Box::pin(until_stopped(connection, &stopping, |c| {
+                        c.graceful_shutdown();
+                    }))
+                    .await
                 }
                 Err(error) => {
                     tracing::debug!(%peer, %error, "connection lost before its first request");
@@ -109,18 +111,18 @@ pub async fn serve_with_shutdown<H: Handler>(
     Ok(())
 }
 
-/// Runs `connection`, asking it to finish gracefully once `stopping` closes.
-async fn until_stopped<C: GracefulConnection>(
+/// Runs `connection`, asking it to finish gracefully (`graceful`) once `stopping` closes.
+async fn until_stopped<C: Future>(
     connection: C,
     stopping: &channel::Receiver<()>,
+    graceful: impl FnOnce(std::pin::Pin<&mut C>),
 ) -> C::Output {
     let mut connection = pin!(connection);
     let mut stop = pin!(stopping.recv());
-    let mut asked = false;
+    let mut graceful = Some(graceful);
     poll_fn(|cx| {
-        if !asked && stop.as_mut().poll(cx).is_ready() {
-            asked = true;
-            connection.as_mut().graceful_shutdown();
+        if graceful.is_some() && stop.as_mut().poll(cx).is_ready() {
+            (graceful.take().expect("checked"))(connection.as_mut());
         }
         connection.as_mut().poll(cx)
     })
