@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -92,31 +93,24 @@ pub(crate) struct Driver<R, H> {
 }
 
 /// Answers a request exactly once: with the handler's outcome, or with an internal error if
-/// the handler panicked (the request must not stay in flight forever).
-struct ReplyGuard {
-    key: RequestKey,
-    driver: Option<async_channel::Sender<Command>>,
-}
+/// the handler panicked or was stopped (the request must not stay in flight forever).
+struct ReplyGuard(Option<oneshot::Sender<Outcome>>);
+
+type Outcome = Result<Box<RawValue>, ErrorObject>;
 
 impl ReplyGuard {
-    fn reply(mut self, outcome: Result<Box<RawValue>, ErrorObject>) {
-        if let Some(driver) = self.driver.take() {
-            let _ = driver.try_send(Command::Reply {
-                key: self.key,
-                outcome,
-            });
+    fn reply(mut self, outcome: Outcome) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(outcome);
         }
     }
 }
 
 impl Drop for ReplyGuard {
     fn drop(&mut self) {
-        if let Some(driver) = self.driver.take() {
+        if let Some(done) = self.0.take() {
             let error = ErrorObject::new(jsonrpc::INTERNAL_ERROR, "Internal error");
-            let _ = driver.try_send(Command::Reply {
-                key: self.key,
-                outcome: Err(error),
-            });
+            let _ = done.send(Err(error));
         }
     }
 }
@@ -333,27 +327,46 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
                 let handler = self.handler.clone();
                 let owner = session.clone();
                 let (abort, registration) = AbortHandle::new_pair();
-                let task = async move {
-                    let guard = ReplyGuard {
-                        key,
-                        driver: Some(driver.clone()),
-                    };
-                    let cx = RequestContext {
-                        key,
-                        session,
-                        transport,
-                        version,
-                        driver,
-                    };
-                    let outcome = handler.request(cx, request).await.and_then(|result| {
-                        serde_json::value::to_raw_value(&result).map_err(|error| {
-                            ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
-                        })
-                    });
-                    guard.reply(outcome);
+                let (done, mut answer) = oneshot::channel();
+                let cx = RequestContext {
+                    key,
+                    session,
+                    transport,
+                    version,
+                    driver: driver.clone(),
                 };
+                let task = Abortable::new(
+                    async move {
+                        let guard = ReplyGuard(Some(done));
+                        let outcome = handler.request(cx, request).await.and_then(|result| {
+                            serde_json::value::to_raw_value(&result).map_err(|error| {
+                                ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
+                            })
+                        });
+                        guard.reply(outcome);
+                    },
+                    registration,
+                );
+                let mut task = Box::pin(task);
+                // The first poll runs here: a handler that answers at once costs no task and
+                // no trip through the command queue, and its answer leaves before the next
+                // command is read. A panic is the handler's, not the driver's: dropping the task
+                // answers -32603.
+                let first = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+                }));
+                if !matches!(first, Ok(Poll::Pending)) {
+                    drop(task);
+                    if let Ok(Some(outcome)) = answer.try_recv() {
+                        self.apply(Command::Reply { key, outcome });
+                    }
+                    return;
+                }
                 self.runtime.spawn(Box::pin(async move {
-                    let _ = Abortable::new(task, registration).await;
+                    let _ = task.await;
+                    if let Ok(outcome) = answer.await {
+                        let _ = driver.try_send(Command::Reply { key, outcome });
+                    }
                 }));
                 self.tasks.insert(key, (abort, owner));
             }

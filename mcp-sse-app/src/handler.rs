@@ -12,8 +12,12 @@ use crate::entry::Handle;
 
 /// What the application implements: the MCP methods it serves.
 ///
-/// Each request runs in its own task; handlers may take as long as they need, send progress
-/// and logging notifications through the context, and ask the client questions.
+/// A request's handler is first polled on the server's driver task: one that answers without
+/// waiting costs no task of its own, and its answer leaves at once. One that awaits goes on in
+/// a task of its own, and may take as long as it needs, send progress and logging
+/// notifications through the context, and ask the client questions. So never block before
+/// the first `.await` (move blocking or long CPU work to the runtime's blocking pool): it would
+/// hold up every connection meanwhile.
 pub trait Handler: Send + Sync + 'static {
     /// Answers a client request with its result or a JSON-RPC error.
     fn request(

@@ -7,8 +7,9 @@
 //! One driver task owns the `Server`. It applies commands one at a time (an HTTP request with
 //! its body, a body's consumption credit or disconnect, a handler's answer, a message to
 //! send), drains the server's outputs after each, and sleeps until the next command or the
-//! server's next deadline. Handler calls run in tasks of their own. The crate uses no runtime:
-//! channels come from `async-channel` and `futures-channel`, and an adapter provides the rest
+//! server's next deadline. A handler call is polled first on the driver (an answer ready at
+//! once goes out without a task or a queue) and, if it waits, goes on in a task of its own.
+//! The crate uses no runtime: channels come from `async-channel` and `futures-channel`, and an adapter provides the rest
 //! through the [`Runtime`] trait (spawn, sleep until an instant). `Instant::now()` is read here,
 //! never in the core.
 //!
