@@ -188,7 +188,8 @@ impl Server {
         };
         stream.keys.retain(|k| *k != key);
         if matches!(stream.conn, Conn::Waiting { .. }) {
-            if self.config.response_mode != ResponseMode::Sse {
+            // A 2026-07-28 error that maps to an HTTP status gets it, whatever the mode.
+            if self.config.response_mode != ResponseMode::Sse || status != StatusCode::OK {
                 stream.collected.push(body);
                 if stream.keys.is_empty() {
                     self.respond_json(id, status);

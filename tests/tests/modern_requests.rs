@@ -4,7 +4,8 @@
 //! all generations side by side on one server.
 
 use mcp_sse_core::{
-    Change, Config, Event, ListenSupport, ParamKind, SendError, Target, ToolHeader, Transport,
+    Change, Config, Event, ListenSupport, ParamKind, ResponseMode, SendError, Target, ToolHeader,
+    Transport,
 };
 use mcp_sse_tests::Sim;
 use serde_json::{Value, json};
@@ -30,6 +31,10 @@ fn headers<'a>(method: &'a str, name: Option<&'a str>) -> Vec<(&'a str, &'a str)
 }
 
 fn modern_server() -> Sim {
+    Sim::new(modern_config())
+}
+
+fn modern_config() -> Config {
     let mut config = Config::default();
     config.modern.methods = [
         "tools/list",
@@ -51,7 +56,7 @@ fn modern_server() -> Sim {
             "note": {"type": "number", "x-mcp-header": "Note"}
         }}
     }]));
-    Sim::new(config)
+    config
 }
 
 /// Posts and returns (status, body) of a rejection, or `None` if the request was dispatched.
@@ -264,29 +269,34 @@ fn s3_22_s3_24_names_and_parameter_headers() {
 
 #[test]
 fn error_answers_get_their_http_status_before_the_head() {
-    let mut sim = modern_server();
-    let x = sim.post(
-        "/mcp",
-        &headers("tools/call", Some("needs_sampling")),
-        &body(3, "tools/call", json!({"name":"needs_sampling"})),
-    );
-    let (key, _) = sim.next_request();
-    let error =
-        mcp_sse_core::jsonrpc::ErrorObject::new(-32021, "Missing required client capability")
-            .with_data(
-                serde_json::value::RawValue::from_string(
-                    r#"{"requiredCapabilities":{"sampling":{}}}"#.into(),
-                )
-                .unwrap(),
-            );
-    sim.server.reply(sim.now, key, Err(&error)).unwrap();
-    sim.drain();
-    assert_eq!(sim.seen(x).status(), 400, "S3.29");
-    assert_eq!(
-        sim.seen(x).json()["error"]["data"]["requiredCapabilities"],
-        json!({"sampling":{}})
-    );
-    assert_eq!(sim.seen(x).json()["id"], 3);
+    // Also when every answer is a stream: the head waits for the first output (S3.29).
+    for mode in [ResponseMode::Auto, ResponseMode::Sse] {
+        let mut config = modern_config();
+        config.response_mode = mode;
+        let mut sim = Sim::new(config);
+        let x = sim.post(
+            "/mcp",
+            &headers("tools/call", Some("needs_sampling")),
+            &body(3, "tools/call", json!({"name":"needs_sampling"})),
+        );
+        let (key, _) = sim.next_request();
+        let error =
+            mcp_sse_core::jsonrpc::ErrorObject::new(-32021, "Missing required client capability")
+                .with_data(
+                    serde_json::value::RawValue::from_string(
+                        r#"{"requiredCapabilities":{"sampling":{}}}"#.into(),
+                    )
+                    .unwrap(),
+                );
+        sim.server.reply(sim.now, key, Err(&error)).unwrap();
+        sim.drain();
+        assert_eq!(sim.seen(x).status(), 400, "S3.29, {mode:?}");
+        assert_eq!(
+            sim.seen(x).json()["error"]["data"]["requiredCapabilities"],
+            json!({"sampling":{}})
+        );
+        assert_eq!(sim.seen(x).json()["id"], 3);
+    }
 }
 
 #[test]
