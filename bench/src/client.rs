@@ -393,12 +393,7 @@ async fn read_reply(response: Response<Incoming>, id: u64) -> Result<(Value, Ins
         }
         reply.ok_or_else(|| Failure::Answer(format!("SSE answer ended without response {id}")))
     } else {
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| Failure::Connection(format!("body: {e}")))?
-            .to_bytes();
+        let body = whole_body(response).await?;
         let received = Instant::now();
         let reply = serde_json::from_slice(&body).map_err(|e| {
             Failure::Answer(format!(
@@ -408,6 +403,13 @@ async fn read_reply(response: Response<Incoming>, id: u64) -> Result<(Value, Ins
         })?;
         Ok((reply, received))
     }
+}
+
+/// The whole body of `response`.
+async fn whole_body(response: Response<Incoming>) -> Result<bytes::Bytes, Failure> {
+    let body = response.into_body().collect().await;
+    let body = body.map_err(|e| Failure::Connection(format!("body: {e}")))?;
+    Ok(body.to_bytes())
 }
 
 fn is_event_stream<B>(response: &Response<B>) -> bool {
@@ -431,12 +433,7 @@ fn response_with_id(data: &str, id: u64) -> Option<Value> {
 /// A 2xx answer with nothing to read (`202` to a notification or a 2024-11-05 POST).
 async fn expect_accepted(response: Response<Incoming>) -> Result<(), Failure> {
     let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| Failure::Connection(format!("body: {e}")))?
-        .to_bytes();
+    let body = whole_body(response).await?;
     if status.is_success() {
         Ok(())
     } else {

@@ -177,10 +177,7 @@ fn run(options: &Options) -> ExitCode {
                             r.p50_us,
                             r.p99_us,
                             r.errors,
-                            r.first_error
-                                .as_ref()
-                                .map(|e| format!(" (first: {e})"))
-                                .unwrap_or_default()
+                            first_error_note(&r.first_error)
                         ),
                         Outcome::Failed(error) => eprintln!("FAILED: {error}"),
                         Outcome::NotApplicable => eprintln!("n/a"),
@@ -235,10 +232,7 @@ fn run(options: &Options) -> ExitCode {
                         r.kib_per_session(),
                         r.opened,
                         r.errors,
-                        r.first_error
-                            .as_ref()
-                            .map(|e| format!(" (first: {e})"))
-                            .unwrap_or_default()
+                        first_error_note(&r.first_error)
                     ),
                     Outcome::Failed(error) => eprintln!("FAILED: {error}"),
                     Outcome::NotApplicable => {}
@@ -336,4 +330,12 @@ fn with_server<T>(kind: Kind, mode: Mode, measure: impl FnOnce(&ServerProcess) -
         Ok(()) => Outcome::Done(result),
         Err(error) => Outcome::Failed(error),
     }
+}
+
+/// " (first: …)" after a result line, when it had errors.
+fn first_error_note(first: &Option<String>) -> String {
+    first
+        .as_ref()
+        .map(|e| format!(" (first: {e})"))
+        .unwrap_or_default()
 }

@@ -15,6 +15,8 @@ use divan::{Bencher, black_box};
 use mcp_sse_core::{Config, Output, ResponseMode, SequentialIds, Server, sse};
 use serde_json::value::RawValue;
 
+mod support;
+
 fn main() {
     divan::main();
 }
@@ -47,18 +49,6 @@ fn sse_encode(bencher: Bencher, len: usize) {
 #[allow(clippy::disallowed_methods)] // the base of virtual time
 fn epoch() -> Instant {
     Instant::now()
-}
-
-fn post(session: Option<&str>, body: &'static str) -> (http::request::Parts, Bytes) {
-    let mut request = http::Request::post("/mcp")
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-11-25");
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    let (head, ()) = request.body(()).expect("valid").into_parts();
-    (head, Bytes::from_static(body.as_bytes()))
 }
 
 const CALL: &str = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"0123456789012345678901234567890123456789012345678901234567890123"}}}"#;
@@ -94,7 +84,7 @@ fn cycle_json(bencher: Bencher) {
     config.response_mode = ResponseMode::Json;
     let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
     let now = epoch();
-    let (head, body) = post(None, CALL);
+    let (head, body) = (support::post(None), Bytes::from_static(CALL.as_bytes()));
     assert!(cycle(&mut server, now, &head, &body) > RESULT.len());
     bencher
         .counter(ItemsCount::new(1usize))
@@ -109,48 +99,15 @@ fn cycle_sse(bencher: Bencher) {
     config.response_mode = ResponseMode::Sse;
     let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
     let now = epoch();
-    let session = initialize(&mut server, now);
-    let (head, body) = post(Some(&session), CALL);
+    let session = support::initialize(&mut server, now);
+    let (head, body) = (
+        support::post(Some(&session)),
+        Bytes::from_static(CALL.as_bytes()),
+    );
     assert!(cycle(&mut server, now, &head, &body) > RESULT.len());
     bencher
         .counter(ItemsCount::new(1usize))
         .bench_local(|| cycle(&mut server, now, &head, &body));
-}
-
-/// Opens a 2025-11-25 session and returns its id.
-fn initialize(server: &mut Server, now: Instant) -> String {
-    const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
-    const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-    let answer =
-        RawValue::from_string(r#"{"protocolVersion":"2025-11-25","capabilities":{}}"#.into())
-            .expect("JSON");
-    let (head, body) = post(None, INIT);
-    server.handle_request(now, head, body);
-    let mut session = None;
-    while let Some(output) = server.poll_output() {
-        match output {
-            Output::Event(mcp_sse_core::Event::Request { key, .. }) => {
-                server.reply(now, key, Ok(&answer)).expect("pending");
-            }
-            Output::Respond { response, .. } => {
-                session = Some(response.headers()["mcp-session-id"].clone());
-            }
-            Output::StartStream { head, .. } => {
-                session = Some(head.headers()["mcp-session-id"].clone());
-            }
-            Output::Data { exchange, chunk } => server.handle_consumed(now, exchange, chunk.len()),
-            _ => {}
-        }
-    }
-    let session = session
-        .expect("a session")
-        .to_str()
-        .expect("ASCII")
-        .to_owned();
-    let (head, body) = post(Some(&session), INITIALIZED);
-    server.handle_request(now, head, body);
-    while server.poll_output().is_some() {}
-    session
 }
 
 /// `streams` standalone `GET` streams, one per session, opened evenly over one keepalive
@@ -166,7 +123,7 @@ fn many_streams(streams: usize) -> (Server, Instant) {
     let step = Duration::from_secs(10) / u32::try_from(streams).expect("small");
     let mut now = start;
     for _ in 0..streams {
-        let session = initialize(&mut server, now);
+        let session = support::initialize(&mut server, now);
         let (head, ()) = http::Request::get("/mcp")
             .header("accept", "text/event-stream")
             .header("mcp-session-id", &session)
@@ -175,22 +132,11 @@ fn many_streams(streams: usize) -> (Server, Instant) {
             .expect("valid")
             .into_parts();
         server.handle_request(now, head, Bytes::new());
-        drain(&mut server, now);
+        support::drain(&mut server, now);
         now += step;
     }
     assert_eq!(server.stream_count(), streams);
     (server, now)
-}
-
-fn drain(server: &mut Server, now: Instant) -> usize {
-    let mut outputs = 0;
-    while let Some(output) = server.poll_output() {
-        outputs += 1;
-        if let Output::Data { exchange, chunk } = output {
-            server.handle_consumed(now, exchange, chunk.len());
-        }
-    }
-    outputs
 }
 
 /// The next deadline with 100k open streams: the top of a heap.
@@ -212,7 +158,7 @@ fn keepalive_sweep_100_due(bencher: Bencher, streams: usize) {
         let (server, now) = &mut *state.borrow_mut();
         *now += step;
         server.handle_timeout(*now);
-        drain(server, *now)
+        support::drain(server, *now)
     });
     let (server, _) = state.into_inner();
     assert!(server.stats().keepalives > 0, "keepalives were written");
