@@ -1,4 +1,4 @@
-//! [`ResponseBody`]: a whole body, or an SSE stream fed by the driver.
+//! [`ResponseBody`]: a whole body, or an SSE stream fed by the server.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use http_body::{Frame, SizeHint};
 use mcp_sse_core::{Chunk, ExchangeId};
 
-use crate::driver::Command;
+use crate::driver::Driver;
 
 /// The body of every response the server gives.
 ///
@@ -26,9 +26,9 @@ enum Inner {
     Stream(StreamBody),
 }
 
-/// SSE frames from the driver. Frames taken by the connection are credited back to the core
-/// (its queue accounting) once no more are ready, in one command; dropping the body before the
-/// driver finished it is a disconnect.
+/// SSE frames from the server. Frames taken by the connection are credited back to the core
+/// (its queue accounting) once no more are ready, in one call; dropping the body before the
+/// server finished it is a disconnect.
 #[derive(Debug)]
 struct StreamBody {
     exchange: ExchangeId,
@@ -37,7 +37,10 @@ struct StreamBody {
     current: Chunk,
     /// Bytes taken and not credited yet.
     taken: usize,
-    driver: async_channel::Sender<Command>,
+    /// Set by the task that received the body. A body dropped before (its receiver went away as
+    /// it was handed over, under the server's lock) must not lock again to report it; the
+    /// server notices when its next frame finds no receiver.
+    driver: Option<Driver>,
     finished: bool,
 }
 
@@ -46,19 +49,22 @@ impl ResponseBody {
         Self(Inner::Full((!bytes.is_empty()).then_some(bytes)))
     }
 
-    pub(crate) fn stream(
-        exchange: ExchangeId,
-        frames: mpsc::UnboundedReceiver<Chunk>,
-        driver: async_channel::Sender<Command>,
-    ) -> Self {
+    pub(crate) fn stream(exchange: ExchangeId, frames: mpsc::UnboundedReceiver<Chunk>) -> Self {
         Self(Inner::Stream(StreamBody {
             exchange,
             frames,
             current: Chunk::new(),
             taken: 0,
-            driver,
+            driver: None,
             finished: false,
         }))
+    }
+
+    /// Lets a stream report its credits and its end to `driver`.
+    pub(crate) fn arm(&mut self, driver: &Driver) {
+        if let Inner::Stream(stream) = &mut self.0 {
+            stream.driver = Some(driver.clone());
+        }
     }
 }
 
@@ -96,8 +102,8 @@ impl http_body::Body for ResponseBody {
 }
 
 impl StreamBody {
-    /// Takes the next chunk from the driver and yields its first piece. Credits go back when the
-    /// driver has nothing more ready (one wake-up of the driver per burst, not per frame), and
+    /// Takes the next chunk from the server and yields its first piece. Credits go back when the
+    /// server has nothing more ready (one lock per burst, not per frame), and
     /// not at all once the stream is finished: the core has forgotten it.
     fn poll_chunk(
         &mut self,
@@ -115,11 +121,10 @@ impl StreamBody {
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                if self.taken > 0 {
-                    let _ = self.driver.try_send(Command::Consumed {
-                        exchange: self.exchange,
-                        bytes: std::mem::take(&mut self.taken),
-                    });
+                if self.taken > 0
+                    && let Some(driver) = &self.driver
+                {
+                    driver.handle_consumed(self.exchange, std::mem::take(&mut self.taken));
                 }
                 Poll::Pending
             }
@@ -129,10 +134,10 @@ impl StreamBody {
 
 impl Drop for StreamBody {
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.driver.try_send(Command::Disconnect {
-                exchange: self.exchange,
-            });
+        if !self.finished
+            && let Some(driver) = &self.driver
+        {
+            driver.handle_disconnect(self.exchange);
         }
     }
 }

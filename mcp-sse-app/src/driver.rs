@@ -1,102 +1,154 @@
-//! The driver task: the one owner of the [`Server`]. It applies commands from connections,
-//! bodies, handlers and handles, drains the server's outputs after each, and sleeps until the
-//! next command or the server's next timeout.
+//! [`Driver`]: the one [`Server`], behind a mutex, driven by whichever task brings it an input.
+//!
+//! A connection applies its request itself, a body its credit, a handler its answer: each locks,
+//! feeds the server, drains every output (a response to hand over, frames to queue on a stream,
+//! a message for the application), and unlocks. Nothing waits in a queue for another task to
+//! get round to it. What must not run under the lock (the application's code: handlers,
+//! `session_closed`) is collected while draining and run right after. A timer task sleeps until
+//! the server's next deadline, and is woken only when an input brings an earlier one.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
-use std::sync::Arc;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
-use futures_util::future::{AbortHandle, Abortable};
-use http::{Response, request};
+use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
+use http::Response;
 use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
 use mcp_sse_core::{
-    Change, Chunk, Event, ExchangeId, Output, RequestKey, SendError, Server, SessionId, Target,
+    Chunk, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server, SessionId,
+    Target, Transport,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::body::ResponseBody;
 use crate::handler::{Handler, RequestContext, RequestError};
-use crate::runtime::{BoxFuture, Runtime};
+use crate::runtime::Runtime;
 
-/// Commands applied one by one to the server.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// An HTTP request with its body, and where its response goes.
-    Request {
-        head: request::Parts,
-        body: Bytes,
-        respond: oneshot::Sender<Response<ResponseBody>>,
-    },
-    /// The connection took `bytes` of a stream.
-    Consumed { exchange: ExchangeId, bytes: usize },
-    /// A stream's body was dropped before it was finished.
-    Disconnect { exchange: ExchangeId },
-    /// A handler finished.
-    Reply {
-        key: RequestKey,
-        outcome: Result<Box<RawValue>, ErrorObject>,
-    },
-    /// A message to queue for a client.
-    Send {
-        target: Target,
-        message: Bytes,
-        done: oneshot::Sender<Result<(), SendError>>,
-    },
-    /// A request to a client, answered when its response arrives.
-    Ask {
-        /// The request being handled that asks.
-        key: RequestKey,
-        target: Target,
-        session: Option<SessionId>,
-        method: String,
-        params: Value,
-        done: oneshot::Sender<Result<Value, RequestError>>,
-    },
-    /// Close the connection of a request's stream, keeping the stream resumable.
-    CloseStream {
-        key: RequestKey,
-        done: oneshot::Sender<Result<(), SendError>>,
-    },
-    /// Announce a change to `subscriptions/listen` streams.
-    Publish { change: Change },
-    /// End a session.
-    CloseSession { session: SessionId },
-    /// Finish every stream; `done` fires once no exchange is left.
-    Shutdown { done: oneshot::Sender<()> },
-}
+/// A handler's answer, serialized.
+pub(crate) type Outcome = Result<Box<RawValue>, ErrorObject>;
 
 type Answer = oneshot::Sender<Result<Value, RequestError>>;
 
-pub(crate) struct Driver<R, H> {
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The server shared by every task that drives it; clones share one server. The last clone
+/// gone (entries, handles, bodies, request contexts) stops the timer task.
+#[derive(Clone)]
+pub(crate) struct Driver(Arc<Inner>);
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    state: Mutex<State>,
+    app: Box<dyn App>,
+    runtime: Arc<dyn Runtime>,
+    /// Tells the timer task of an earlier deadline; a full channel already does.
+    rearm: async_channel::Sender<()>,
+}
+
+/// What the mutex guards: the server and where its outputs go.
+struct State {
     server: Server,
-    runtime: Arc<R>,
-    handler: Arc<H>,
-    commands: async_channel::Receiver<Command>,
-    /// Weak, so the driver ends once every entry, handle, body and context is gone.
-    sender: async_channel::WeakSender<Command>,
     responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
     streams: HashMap<ExchangeId, mpsc::UnboundedSender<Chunk>>,
     /// Requests this server sent to clients, by session and the id it gave them, with the
     /// request whose handler waits.
     asks: HashMap<(Option<SessionId>, Id), (Answer, RequestKey)>,
     next_ask: u64,
-    /// Handler tasks still running, so a cancellation or a closed session can stop them.
-    tasks: HashMap<RequestKey, (AbortHandle, Option<SessionId>)>,
+    /// Handlers still running, so a cancellation can stop them.
+    tasks: HashMap<RequestKey, AbortHandle>,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
+    /// The deadline the timer task sleeps until.
+    armed: Option<Instant>,
+}
+
+/// The application's work found while draining, run once the lock is released.
+enum Work {
+    Request {
+        key: RequestKey,
+        session: Option<SessionId>,
+        transport: Transport,
+        version: Option<ProtocolVersion>,
+        request: jsonrpc::Request,
+        /// Stops the handler; its handle was registered with the request.
+        registration: AbortRegistration,
+    },
+    Notification {
+        session: Option<SessionId>,
+        notification: jsonrpc::Notification,
+    },
+    SessionClosed(SessionId),
+}
+
+/// The [`Handler`], without its type: the driver and everything that holds it stay plain types.
+trait App: Send + Sync + 'static {
+    /// The task that answers `request` through `done`, stopped by `registration`.
+    fn request(
+        &self,
+        cx: RequestContext,
+        request: jsonrpc::Request,
+        done: oneshot::Sender<Outcome>,
+        registration: AbortRegistration,
+    ) -> Task;
+
+    fn notification(&self, session: Option<SessionId>, notification: jsonrpc::Notification)
+    -> Task;
+
+    fn session_closed(&self, session: &SessionId);
+}
+
+impl<H: Handler> App for Arc<H> {
+    fn request(
+        &self,
+        cx: RequestContext,
+        request: jsonrpc::Request,
+        done: oneshot::Sender<Outcome>,
+        registration: AbortRegistration,
+    ) -> Task {
+        let handler = self.clone();
+        let answer = async move {
+            let guard = ReplyGuard(Some(done));
+            let outcome = Handler::request(&*handler, cx, request)
+                .await
+                .and_then(|result| {
+                    serde_json::value::to_raw_value(&result).map_err(|error| {
+                        ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
+                    })
+                });
+            guard.reply(outcome);
+        };
+        Box::pin(async move {
+            let _ = Abortable::new(answer, registration).await;
+        })
+    }
+
+    fn notification(
+        &self,
+        session: Option<SessionId>,
+        notification: jsonrpc::Notification,
+    ) -> Task {
+        let handler = self.clone();
+        Box::pin(async move { Handler::notification(&*handler, session, notification).await })
+    }
+
+    fn session_closed(&self, session: &SessionId) {
+        Handler::session_closed(&**self, session);
+    }
 }
 
 /// Answers a request exactly once: with the handler's outcome, or with an internal error if
 /// the handler panicked or was stopped (the request must not stay in flight forever).
 struct ReplyGuard(Option<oneshot::Sender<Outcome>>);
-
-type Outcome = Result<Box<RawValue>, ErrorObject>;
 
 impl ReplyGuard {
     fn reply(mut self, outcome: Outcome) {
@@ -115,161 +167,220 @@ impl Drop for ReplyGuard {
     }
 }
 
-/// Commands applied before the driver looks at its timer and yields again.
-const BATCH: usize = 64;
+impl Driver {
+    /// Shares `server` and starts the timer task on `runtime`.
+    pub(crate) fn start<R: Runtime, H: Handler>(runtime: R, server: Server, handler: H) -> Self {
+        let (rearm, rearmed) = async_channel::bounded(1);
+        let runtime: Arc<dyn Runtime> = Arc::new(runtime);
+        let driver = Self(Arc::new(Inner {
+            state: Mutex::new(State {
+                server,
+                responders: HashMap::new(),
+                streams: HashMap::new(),
+                asks: HashMap::new(),
+                next_ask: 0,
+                tasks: HashMap::new(),
+                shutdown_waiters: Vec::new(),
+                armed: None,
+            }),
+            app: Box::new(Arc::new(handler)),
+            runtime: runtime.clone(),
+            rearm,
+        }));
+        runtime.spawn(Box::pin(timer(Arc::downgrade(&driver.0), rearmed)));
+        driver
+    }
 
-/// What woke the driver, when it was not a command.
-enum Wake {
-    /// The timer armed for the server's deadline.
-    Timer,
-    /// Every sender is gone.
-    Closed,
+    /// An HTTP request with its body; `respond` gets its response (now, or when it is ready).
+    pub(crate) fn handle_request(
+        &self,
+        head: http::request::Parts,
+        body: bytes::Bytes,
+        respond: oneshot::Sender<Response<ResponseBody>>,
+    ) {
+        self.with(|state, now| {
+            let exchange = state.server.handle_request(now, head, body);
+            state.responders.insert(exchange, respond);
+        });
+    }
+
+    /// The connection took `bytes` of a stream.
+    pub(crate) fn handle_consumed(&self, exchange: ExchangeId, bytes: usize) {
+        self.with(|state, now| state.server.handle_consumed(now, exchange, bytes));
+    }
+
+    /// A stream's body was dropped before it was finished.
+    pub(crate) fn handle_disconnect(&self, exchange: ExchangeId) {
+        self.with(|state, now| {
+            state.streams.remove(&exchange);
+            state.server.handle_disconnect(now, exchange);
+        });
+    }
+
+    /// A message to queue for a client.
+    pub(crate) fn send(&self, target: Target, message: bytes::Bytes) -> Result<(), SendError> {
+        self.with(|state, now| state.server.send(now, target, message))
+    }
+
+    /// Sends a request to a client for the handler of `key`; the receiver gets its answer.
+    pub(crate) fn ask(
+        &self,
+        key: RequestKey,
+        target: Target,
+        session: Option<SessionId>,
+        method: &str,
+        params: &Value,
+    ) -> oneshot::Receiver<Result<Value, RequestError>> {
+        let (done, answer) = oneshot::channel();
+        let params = serde_json::value::to_raw_value(params).ok();
+        self.with(|state, now| {
+            let id = Id::String(format!("s{}", state.next_ask).into());
+            state.next_ask += 1;
+            let message = jsonrpc::encode_request(&id, method, params.as_deref());
+            match state.server.send(now, target, message) {
+                Ok(()) => {
+                    state.asks.insert((session, id), (done, key));
+                }
+                Err(error) => {
+                    let _ = done.send(Err(error.into()));
+                }
+            }
+        });
+        answer
+    }
+
+    /// Closes the connection of a request's stream, keeping the stream resumable.
+    pub(crate) fn close_stream(&self, key: RequestKey) -> Result<(), SendError> {
+        self.with(|state, now| state.server.close_stream(now, key))
+    }
+
+    /// Announces a change to `subscriptions/listen` streams.
+    pub(crate) fn publish(&self, change: &mcp_sse_core::Change) {
+        self.with(|state, now| state.server.publish(now, change));
+    }
+
+    /// Ends a session.
+    pub(crate) fn close_session(&self, session: &SessionId) {
+        self.with(|state, now| {
+            state.server.close_session(now, session);
+        });
+    }
+
+    /// Finishes every stream; the receiver fires once no exchange is left.
+    pub(crate) fn shutdown(&self) -> oneshot::Receiver<()> {
+        let (done, finished) = oneshot::channel();
+        self.with(|state, now| {
+            state.server.shutdown(now);
+            state.shutdown_waiters.push(done);
+        });
+        finished
+    }
+
+    /// Applies `input` to the server under the lock, drains the outputs, arms the timer for an
+    /// earlier deadline, and then, unlocked, runs the application's work the outputs brought.
+    fn with<T>(&self, input: impl FnOnce(&mut State, Instant) -> T) -> T {
+        let mut work = Vec::new();
+        let result = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            let result = input(&mut state, now);
+            state.drain(now, &mut work);
+            if let Some(at) = state.server.poll_timeout()
+                && state.armed.is_none_or(|armed| at < armed)
+            {
+                state.armed = Some(at);
+                let _ = self.0.rearm.try_send(());
+            }
+            result
+        };
+        for work in work {
+            self.run(work);
+        }
+        result
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic under the lock is a bug in the core; its state can't be trusted after it.
+        self.0
+            .state
+            .lock()
+            .expect("the MCP server panicked while serving an earlier input")
+    }
+
+    fn run(&self, work: Work) {
+        match work {
+            Work::Request {
+                key,
+                session,
+                transport,
+                version,
+                request,
+                registration,
+            } => {
+                let cx = RequestContext {
+                    key,
+                    session,
+                    transport,
+                    version,
+                    driver: self.clone(),
+                };
+                self.start_request(cx, request, registration);
+            }
+            Work::Notification {
+                session,
+                notification,
+            } => {
+                let task = self.0.app.notification(session, notification);
+                self.0.runtime.spawn(task);
+            }
+            Work::SessionClosed(session) => self.0.app.session_closed(&session),
+        }
+    }
+
+    fn start_request(
+        &self,
+        cx: RequestContext,
+        request: jsonrpc::Request,
+        registration: AbortRegistration,
+    ) {
+        let key = cx.key;
+        let (done, mut answer) = oneshot::channel();
+        let mut task = self.0.app.request(cx, request, done, registration);
+        // The first poll runs here, in the task that brought the request: a handler that
+        // answers at once costs no task of its own. A panic is the handler's: dropping the task
+        // answers -32603.
+        let first = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        }));
+        if !matches!(first, Ok(Poll::Pending)) {
+            drop(task);
+            if let Ok(Some(outcome)) = answer.try_recv() {
+                self.reply(key, outcome);
+            }
+            return;
+        }
+        let driver = self.clone();
+        self.0.runtime.spawn(Box::pin(async move {
+            task.await;
+            if let Ok(outcome) = answer.await {
+                driver.reply(key, outcome);
+            }
+        }));
+    }
+
+    fn reply(&self, key: RequestKey, outcome: Outcome) {
+        self.with(|state, now| {
+            state.tasks.remove(&key);
+            state.asks.retain(|_, (_, asker)| *asker != key);
+            if let Err(error) = state.server.reply(now, key, outcome.as_deref()) {
+                tracing::debug!(%key, %error, "reply dropped");
+            }
+        });
+    }
 }
 
-impl<R: Runtime, H: Handler> Driver<R, H> {
-    pub(crate) fn new(
-        server: Server,
-        runtime: Arc<R>,
-        handler: Arc<H>,
-        commands: async_channel::Receiver<Command>,
-        sender: async_channel::WeakSender<Command>,
-    ) -> Self {
-        Self {
-            server,
-            runtime,
-            handler,
-            commands,
-            sender,
-            responders: HashMap::new(),
-            streams: HashMap::new(),
-            asks: HashMap::new(),
-            next_ask: 0,
-            tasks: HashMap::new(),
-            shutdown_waiters: Vec::new(),
-        }
-    }
-
-    pub(crate) async fn run(mut self) {
-        let mut sleep: Option<BoxFuture> = None;
-        let mut armed = None;
-        loop {
-            self.drain();
-            // Re-arm only for an earlier deadline: a later one (the earliest entry went with its
-            // exchange, as after every quick answer) would reset the runtime's timer per request,
-            // while waking early once is a no-op for the server.
-            if let Some(at) = self.server.poll_timeout()
-                && armed.is_none_or(|armed| at < armed)
-            {
-                sleep = Some(self.runtime.sleep_until(at));
-                armed = Some(at);
-            }
-            let woke = {
-                let mut next = pin!(self.commands.recv());
-                poll_fn(|cx| {
-                    if let Some(timer) = sleep.as_mut()
-                        && timer.as_mut().poll(cx).is_ready()
-                    {
-                        return Poll::Ready(Err(Wake::Timer));
-                    }
-                    next.as_mut()
-                        .poll(cx)
-                        .map(|command| command.map_err(|_| Wake::Closed))
-                })
-                .await
-            };
-            match woke {
-                Err(Wake::Closed) => break,
-                Ok(command) => {
-                    self.apply(command);
-                    for _ in 0..BATCH {
-                        let Ok(command) = self.commands.try_recv() else {
-                            break;
-                        };
-                        self.drain();
-                        self.apply(command);
-                    }
-                }
-                Err(Wake::Timer) => {
-                    // The core checks the deadline itself: an early wake-up is a no-op.
-                    self.server.handle_timeout(Instant::now());
-                    sleep = None;
-                    armed = None;
-                }
-            }
-        }
-        tracing::debug!("mcp driver stopped: every handle is gone");
-    }
-
-    fn apply(&mut self, command: Command) {
-        let now = Instant::now();
-        match command {
-            Command::Request {
-                head,
-                body,
-                respond,
-            } => {
-                let exchange = self.server.handle_request(now, head, body);
-                self.responders.insert(exchange, respond);
-            }
-            Command::Consumed { exchange, bytes } => {
-                self.server.handle_consumed(now, exchange, bytes)
-            }
-            Command::Disconnect { exchange } => {
-                self.streams.remove(&exchange);
-                self.server.handle_disconnect(now, exchange);
-            }
-            Command::Reply { key, outcome } => {
-                self.tasks.remove(&key);
-                self.asks.retain(|_, (_, asker)| *asker != key);
-                if let Err(error) = self.server.reply(now, key, outcome.as_deref()) {
-                    tracing::debug!(%key, %error, "reply dropped");
-                }
-            }
-            Command::Send {
-                target,
-                message,
-                done,
-            } => {
-                let _ = done.send(self.server.send(now, target, message));
-            }
-            Command::Ask {
-                key,
-                target,
-                session,
-                method,
-                params,
-                done,
-            } => {
-                let id = Id::String(format!("s{}", self.next_ask).into());
-                self.next_ask += 1;
-                let params = serde_json::value::to_raw_value(&params).ok();
-                let message = jsonrpc::encode_request(&id, &method, params.as_deref());
-                match self.server.send(now, target, message) {
-                    Ok(()) => {
-                        self.asks.insert((session, id), (done, key));
-                    }
-                    Err(error) => {
-                        let _ = done.send(Err(error.into()));
-                    }
-                }
-            }
-            Command::CloseStream { key, done } => {
-                let _ = done.send(self.server.close_stream(now, key));
-            }
-            Command::Publish { change } => {
-                self.server.publish(now, &change);
-            }
-            Command::CloseSession { session } => {
-                self.server.close_session(now, &session);
-            }
-            Command::Shutdown { done } => {
-                self.server.shutdown(now);
-                self.shutdown_waiters.push(done);
-            }
-        }
-    }
-
-    fn drain(&mut self) {
+impl State {
+    fn drain(&mut self, now: Instant, work: &mut Vec<Work>) {
         while let Some(output) = self.server.poll_output() {
             match output {
                 Output::Respond { exchange, response } => {
@@ -277,16 +388,23 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
                         let _ = respond.send(response.map(ResponseBody::full));
                     }
                 }
-                Output::StartStream { exchange, head } => self.start_stream(exchange, head),
+                Output::StartStream { exchange, head } => self.start_stream(now, exchange, head),
                 Output::Data { exchange, chunk } => {
-                    if let Some(frames) = self.streams.get(&exchange) {
-                        let _ = frames.unbounded_send(chunk);
+                    let sent = self
+                        .streams
+                        .get(&exchange)
+                        .map(|frames| frames.unbounded_send(chunk).is_ok());
+                    // The body is gone without a word (its request's caller went away as its
+                    // head was handed over): forget the stream.
+                    if sent == Some(false) {
+                        self.streams.remove(&exchange);
+                        self.server.handle_disconnect(now, exchange);
                     }
                 }
                 Output::Finish { exchange } => {
                     self.streams.remove(&exchange);
                 }
-                Output::Event(event) => self.dispatch(event),
+                Output::Event(event) => self.dispatch(event, work),
                 _ => {}
             }
         }
@@ -297,22 +415,21 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
         }
     }
 
-    fn start_stream(&mut self, exchange: ExchangeId, head: Response<()>) {
+    fn start_stream(&mut self, now: Instant, exchange: ExchangeId, head: Response<()>) {
         let (frames, receiver) = mpsc::unbounded();
-        let started = match (self.responders.remove(&exchange), self.sender.upgrade()) {
-            (Some(respond), Some(driver)) => respond
-                .send(head.map(|()| ResponseBody::stream(exchange, receiver, driver)))
-                .is_ok(),
-            _ => false,
-        };
+        let body = ResponseBody::stream(exchange, receiver);
+        let started = self
+            .responders
+            .remove(&exchange)
+            .is_some_and(|respond| respond.send(head.map(|()| body)).is_ok());
         if started {
             self.streams.insert(exchange, frames);
         } else {
-            self.server.handle_disconnect(Instant::now(), exchange);
+            self.server.handle_disconnect(now, exchange);
         }
     }
 
-    fn dispatch(&mut self, event: Event) {
+    fn dispatch(&mut self, event: Event, work: &mut Vec<Work>) {
         match event {
             Event::Request {
                 key,
@@ -321,59 +438,22 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
                 version,
                 request,
             } => {
-                let Some(driver) = self.sender.upgrade() else {
-                    return;
-                };
-                let handler = self.handler.clone();
-                let owner = session.clone();
+                // Registered at once: a cancellation that comes while the handler runs stops it.
                 let (abort, registration) = AbortHandle::new_pair();
-                let (done, mut answer) = oneshot::channel();
-                let cx = RequestContext {
+                self.tasks.insert(key, abort);
+                work.push(Work::Request {
                     key,
                     session,
                     transport,
                     version,
-                    driver: driver.clone(),
-                };
-                let task = Abortable::new(
-                    async move {
-                        let guard = ReplyGuard(Some(done));
-                        let outcome = handler.request(cx, request).await.and_then(|result| {
-                            serde_json::value::to_raw_value(&result).map_err(|error| {
-                                ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
-                            })
-                        });
-                        guard.reply(outcome);
-                    },
+                    request,
                     registration,
-                );
-                let mut task = Box::pin(task);
-                // The first poll runs here: a handler that answers at once costs no task and
-                // no trip through the command queue, and its answer leaves before the next
-                // command is read. A panic is the handler's, not the driver's: dropping the task
-                // answers -32603.
-                let first = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
-                }));
-                if !matches!(first, Ok(Poll::Pending)) {
-                    drop(task);
-                    if let Ok(Some(outcome)) = answer.try_recv() {
-                        self.apply(Command::Reply { key, outcome });
-                    }
-                    return;
-                }
-                self.runtime.spawn(Box::pin(async move {
-                    let _ = task.await;
-                    if let Ok(outcome) = answer.await {
-                        let _ = driver.try_send(Command::Reply { key, outcome });
-                    }
-                }));
-                self.tasks.insert(key, (abort, owner));
+                });
             }
             Event::Cancelled { key, reason } => {
                 // The client will not read an answer (S2.17): stop the work.
                 tracing::debug!(%key, ?reason, "request cancelled");
-                if let Some((task, _)) = self.tasks.remove(&key) {
+                if let Some(task) = self.tasks.remove(&key) {
                     task.abort();
                 }
                 self.asks.retain(|_, (_, asker)| *asker != key);
@@ -382,22 +462,20 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
                 session,
                 notification,
                 ..
-            } => {
-                let handler = self.handler.clone();
-                self.runtime.spawn(Box::pin(async move {
-                    handler.notification(session, notification).await;
-                }));
-            }
+            } => work.push(Work::Notification {
+                session,
+                notification,
+            }),
             Event::Response { session, response } => self.answer(session, response),
             Event::SessionOpened { session, transport } => {
                 tracing::debug!(%session, ?transport, "session opened");
             }
             Event::SessionClosed { session, reason } => {
                 tracing::debug!(%session, ?reason, "session closed");
-                self.handler.session_closed(&session);
                 // Dropping the senders tells waiting handlers the answer will not come.
                 self.asks
                     .retain(|(owner, _), _| owner.as_ref() != Some(&session));
+                work.push(Work::SessionClosed(session));
             }
             _ => {}
         }
@@ -424,6 +502,46 @@ impl<R: Runtime, H: Handler> Driver<R, H> {
                 let _ = done.send(outcome);
             }
             None => tracing::debug!("client response to no pending request dropped"),
+        }
+    }
+}
+
+/// Sleeps until the server's next deadline and applies it; woken early when an input brings an
+/// earlier one. Holds the server only while applying, so it ends once every other holder is gone.
+async fn timer(driver: Weak<Inner>, rearmed: async_channel::Receiver<()>) {
+    loop {
+        let mut sleep = {
+            let Some(driver) = driver.upgrade().map(Driver) else {
+                return;
+            };
+            let mut state = driver.lock();
+            state.armed = state.server.poll_timeout();
+            state.armed.map(|at| driver.0.runtime.sleep_until(at))
+        };
+        let woke = {
+            let mut rearm = pin!(rearmed.recv());
+            poll_fn(|cx| {
+                if let Some(timer) = sleep.as_mut()
+                    && timer.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Ok(true));
+                }
+                rearm.as_mut().poll(cx).map(|signal| signal.map(|()| false))
+            })
+            .await
+        };
+        match woke {
+            // Every holder is gone.
+            Err(_) => return,
+            // An earlier deadline: the next turn sleeps until it.
+            Ok(false) => {}
+            Ok(true) => {
+                let Some(driver) = driver.upgrade().map(Driver) else {
+                    return;
+                };
+                // The core checks the deadline itself: an early wake-up is a no-op.
+                driver.with(|state, now| state.server.handle_timeout(now));
+            }
         }
     }
 }

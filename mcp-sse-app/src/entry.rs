@@ -1,7 +1,6 @@
 //! [`Entry`], where HTTP requests enter the server, and [`Handle`].
 
 use std::future::Future;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_channel::oneshot;
@@ -13,7 +12,7 @@ use mcp_sse_core::{Change, SendError, Server, SessionId, Target};
 use serde_json::Value;
 
 use crate::body::ResponseBody;
-use crate::driver::{Command, Driver};
+use crate::driver::Driver;
 use crate::handler::Handler;
 use crate::runtime::Runtime;
 
@@ -21,47 +20,32 @@ use crate::runtime::Runtime;
 /// tower `Service`) calls [`call`](Self::call) per request. Clones share one server.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    driver: async_channel::Sender<Command>,
+    driver: Driver,
     body_limit: usize,
 }
 
 /// Sends server-initiated messages and stops the server; clones share one server.
 #[derive(Clone, Debug)]
 pub struct Handle {
-    driver: async_channel::Sender<Command>,
+    driver: Driver,
 }
 
 impl Entry {
-    /// Spawns the driver task that owns `server` on `runtime`, and returns the entry in front of
-    /// it with a handle to it. The driver ends once the entry, every handle and every response
-    /// body are gone.
+    /// Shares `server` among the tasks that will drive it and starts its timer task on
+    /// `runtime`, and returns the entry in front of it with a handle to it. The timer task ends
+    /// once the entry, every handle, every response body and every request context are gone.
     pub fn start<R: Runtime, H: Handler>(runtime: R, server: Server, handler: H) -> (Self, Handle) {
         let body_limit = server.config().max_body_bytes.saturating_add(1);
-        let (sender, commands) = async_channel::unbounded();
-        let runtime = Arc::new(runtime);
-        let driver = Driver::new(
-            server,
-            runtime.clone(),
-            Arc::new(handler),
-            commands,
-            sender.downgrade(),
-        );
-        runtime.spawn(Box::pin(driver.run()));
+        let driver = Driver::start(runtime, server, handler);
         let handle = Handle {
-            driver: sender.clone(),
+            driver: driver.clone(),
         };
-        (
-            Self {
-                driver: sender,
-                body_limit,
-            },
-            handle,
-        )
+        (Self { driver, body_limit }, handle)
     }
 
     /// Answers one HTTP request: reads its body (at most `max_body_bytes` + 1 bytes; the core
-    /// answers `413` beyond the bound), hands it to the driver and resolves with the response.
-    /// A failed body gets `400`, a stopped server `503`.
+    /// answers `413` beyond the bound), applies it to the server and resolves with the response.
+    /// A failed body gets `400`.
     pub fn call<B>(
         &self,
         request: Request<B>,
@@ -78,17 +62,13 @@ impl Entry {
                 return plain(StatusCode::BAD_REQUEST);
             };
             let (respond, response) = oneshot::channel();
-            let command = Command::Request {
-                head,
-                body,
-                respond,
-            };
-            if driver.try_send(command).is_err() {
+            driver.handle_request(head, body, respond);
+            // Ready at once unless a handler is still working on it.
+            let Ok(mut response) = response.await else {
                 return plain(StatusCode::SERVICE_UNAVAILABLE);
-            }
+            };
+            response.body_mut().arm(&driver);
             response
-                .await
-                .unwrap_or_else(|_| plain(StatusCode::SERVICE_UNAVAILABLE))
         }
     }
 }
@@ -122,7 +102,7 @@ fn plain(status: StatusCode) -> Response<ResponseBody> {
 }
 
 impl Handle {
-    pub(crate) fn new(driver: async_channel::Sender<Command>) -> Self {
+    pub(crate) fn new(driver: Driver) -> Self {
         Self { driver }
     }
 
@@ -135,35 +115,23 @@ impl Handle {
     ) -> Result<(), SendError> {
         let params = serde_json::value::to_raw_value(&params).ok();
         let message = jsonrpc::encode_notification(method, params.as_deref());
-        let (done, result) = oneshot::channel();
-        let target = Target::Session(session.clone());
-        let _ = self.driver.try_send(Command::Send {
-            target,
-            message,
-            done,
-        });
-        result.await.unwrap_or(Err(SendError::UnknownSession))
+        self.driver.send(Target::Session(session.clone()), message)
     }
 
     /// Announces a change to every 2026-07-28 `subscriptions/listen` stream that asked for it
     /// (the server adds each stream's subscription id, S3.34).
     pub fn publish(&self, change: Change) {
-        let _ = self.driver.try_send(Command::Publish { change });
+        self.driver.publish(&change);
     }
 
     /// Ends a session; later requests naming it get `404`.
     pub fn close_session(&self, session: &SessionId) {
-        let _ = self.driver.try_send(Command::CloseSession {
-            session: session.clone(),
-        });
+        self.driver.close_session(session);
     }
 
     /// Finishes every stream (with a reconnection hint) and refuses new requests; resolves once
     /// every exchange is over, including requests still waiting for their handler.
     pub async fn shutdown(&self) {
-        let (done, finished) = oneshot::channel();
-        if self.driver.try_send(Command::Shutdown { done }).is_ok() {
-            let _ = finished.await;
-        }
+        let _ = self.driver.shutdown().await;
     }
 }

@@ -2,22 +2,22 @@
 
 use std::future::Future;
 
-use futures_channel::oneshot;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport};
 use serde_json::Value;
 
-use crate::driver::Command;
+use crate::driver::Driver;
 use crate::entry::Handle;
 
 /// What the application implements: the MCP methods it serves.
 ///
-/// A request's handler is first polled on the server's driver task: one that answers without
-/// waiting costs no task of its own, and its answer leaves at once. One that awaits goes on in
-/// a task of its own, and may take as long as it needs, send progress and logging
-/// notifications through the context, and ask the client questions. So never block before
-/// the first `.await` (move blocking or long CPU work to the runtime's blocking pool): it would
-/// hold up every connection meanwhile.
+/// A request's handler is first polled by the task that brought the request (usually its
+/// connection's): one that answers without waiting costs no task of its own, and its answer
+/// leaves at once. One that awaits goes on in a task of its own, and may take as long as it
+/// needs, send progress and logging notifications through the context, and ask the client
+/// questions. So don't block before the first `.await` (move blocking or long CPU work to the
+/// runtime's blocking pool): it would hold up that connection and the other requests of its
+/// batch meanwhile.
 pub trait Handler: Send + Sync + 'static {
     /// Answers a client request with its result or a JSON-RPC error.
     fn request(
@@ -37,8 +37,8 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// A session ended (closed by the client, expired, deleted, or the server shut down):
-    /// forget what was kept for it. Runs on the driver task, so keep it short. The default
-    /// does nothing.
+    /// forget what was kept for it. Runs in the task whose input ended it (a connection, the
+    /// timer), so keep it short. The default does nothing.
     fn session_closed(&self, session: &SessionId) {
         let _ = session;
     }
@@ -66,7 +66,7 @@ pub struct RequestContext {
     pub(crate) session: Option<SessionId>,
     pub(crate) transport: Transport,
     pub(crate) version: Option<ProtocolVersion>,
-    pub(crate) driver: async_channel::Sender<Command>,
+    pub(crate) driver: Driver,
 }
 
 impl RequestContext {
@@ -98,45 +98,23 @@ impl RequestContext {
     pub async fn notify(&self, method: &str, params: Value) -> Result<(), SendError> {
         let params = serde_json::value::to_raw_value(&params).ok();
         let message = jsonrpc::encode_notification(method, params.as_deref());
-        let (done, result) = oneshot::channel();
-        let target = Target::Request(self.key);
-        self.command(Command::Send {
-            target,
-            message,
-            done,
-        });
-        result.await.unwrap_or(Err(SendError::UnknownRequest))
+        self.driver.send(Target::Request(self.key), message)
     }
 
     /// Sends a request to the client (sampling, elicitation, roots) on this request's stream
     /// and waits for its answer.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, RequestError> {
-        let (done, result) = oneshot::channel();
-        self.command(Command::Ask {
-            key: self.key,
-            target: Target::Request(self.key),
-            session: self.session.clone(),
-            method: method.to_owned(),
-            params,
-            done,
-        });
-        result.await.unwrap_or(Err(RequestError::Gone))
+        let target = Target::Request(self.key);
+        let answer = self
+            .driver
+            .ask(self.key, target, self.session.clone(), method, &params);
+        answer.await.unwrap_or(Err(RequestError::Gone))
     }
 
     /// Closes the connection of this request's SSE stream without ending the stream: the client
     /// reconnects and resumes with `Last-Event-ID` (2025-11-25 polling). Fails when the client
     /// could not resume (older protocol versions, JSON answers).
     pub async fn close_stream(&self) -> Result<(), SendError> {
-        let (done, result) = oneshot::channel();
-        self.command(Command::CloseStream {
-            key: self.key,
-            done,
-        });
-        result.await.unwrap_or(Err(SendError::UnknownRequest))
-    }
-
-    fn command(&self, command: Command) {
-        // A closed driver means the server is gone; the receivers above then report that.
-        let _ = self.driver.try_send(command);
+        self.driver.close_stream(self.key)
     }
 }

@@ -4,18 +4,21 @@
 //! implements ([`Handler`]), what it talks to the client through ([`RequestContext`],
 //! [`Handle`]), and the driver that runs an [`mcp_sse_core::Server`] for it.
 //!
-//! One driver task owns the `Server`. It applies commands one at a time (an HTTP request with
-//! its body, a body's consumption credit or disconnect, a handler's answer, a message to
-//! send), drains the server's outputs after each, and sleeps until the next command or the
-//! server's next deadline. A handler call is polled first on the driver (an answer ready at
-//! once goes out without a task or a queue) and, if it waits, goes on in a task of its own.
-//! The crate uses no runtime: channels come from `async-channel` and `futures-channel`, and an adapter provides the rest
-//! through the [`Runtime`] trait (spawn, sleep until an instant). `Instant::now()` is read here,
-//! never in the core.
+//! One `Server` is shared behind a mutex by every task that brings it an input: a connection
+//! applies its request, a response body its consumption credit or disconnect, a handler its
+//! answer or message to send. Each locks, feeds the server, drains its outputs (a response
+//! handed to the waiting connection, frames queued on a stream, requests and notifications for
+//! the application) and unlocks; the application's code runs after the lock is released. A
+//! handler call is polled first by the task that brought the request (an answer ready at once
+//! goes out without a task or a hop) and, if it waits, goes on in a task of its own. One timer
+//! task sleeps until the server's next deadline. The crate uses no runtime: channels come from
+//! `async-channel` and `futures-channel`, and an adapter provides the rest through the
+//! [`Runtime`] trait (spawn, sleep until an instant). `Instant::now()` is read here, never in
+//! the core.
 //!
 //! An adapter (`mcp-sse-tokio`, `mcp-sse-smol`) owns the listener and the HTTP connections: it
 //! starts an [`Entry`] on its runtime and hands it every request; the [`ResponseBody`] it gets
-//! back is an `http_body::Body` whose SSE frames come from the driver.
+//! back is an `http_body::Body` whose SSE frames come from the server.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

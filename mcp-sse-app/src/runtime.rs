@@ -15,6 +15,6 @@ pub trait Runtime: Send + Sync + 'static {
     fn spawn(&self, task: BoxFuture);
 
     /// A future that resolves at `deadline` or later (never much earlier: an early wake-up
-    /// only costs the driver a turn, the core checks the clock itself).
+    /// only costs the timer task a turn, the core checks the clock itself).
     fn sleep_until(&self, deadline: Instant) -> BoxFuture;
 }

@@ -42,7 +42,7 @@ pub struct McpService {
 }
 
 impl McpService {
-    /// Starts the driver task on the current tokio runtime and returns the service in front of
+    /// Starts the server (its timer task) on the current tokio runtime and returns the service in front of
     /// it with a handle to it.
     pub fn new<H: Handler>(config: Config, handler: H) -> (Self, Handle) {
         Self::with_server(Server::new(config), handler)

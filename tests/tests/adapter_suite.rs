@@ -64,7 +64,20 @@ for_both_adapters!(
     graceful_shutdown_lets_handlers_answer,
     a_slow_reader_holds_up_no_other_stream,
     a_panicking_handler_answers_internal_error_and_frees_its_slot,
+    a_cancelled_request_stops_its_handler_s2_17,
 );
+
+/// Tags of `hang` handlers whose futures were dropped: stopped, not left running.
+static STOPPED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records its tag in [`STOPPED`] when the handler holding it is dropped.
+struct StopProbe(String);
+
+impl Drop for StopProbe {
+    fn drop(&mut self) {
+        STOPPED.lock().unwrap().push(std::mem::take(&mut self.0));
+    }
+}
 
 struct TestApp(Adapter);
 
@@ -144,6 +157,12 @@ impl Handler for TestApp {
                 Ok(json!({}))
             }
             "panic" => panic!("the handler panicked on purpose"),
+            // Waits forever, until it is stopped.
+            "hang" => {
+                let _probe = StopProbe(params["tag"].as_str().unwrap().to_owned());
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
             _ => Err(ErrorObject::new(
                 jsonrpc::METHOD_NOT_FOUND,
                 "Method not found",
@@ -616,6 +635,43 @@ async fn a_panicking_handler_answers_internal_error_and_frees_its_slot(adapter: 
         r.status(),
         202,
         "the panicked request no longer counts as in flight"
+    );
+    server.stop().await;
+}
+
+/// A client's cancellation stops the handler's work (S2.17): its future is dropped, its slot
+/// freed, and no answer is sent for it.
+async fn a_cancelled_request_stops_its_handler_s2_17(adapter: Adapter) {
+    let mut config = Config::default();
+    config.max_requests_in_flight = 1;
+    let server = adapter.start(config).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let tag = format!("cancel-{adapter:?}");
+    let hang = json!({"jsonrpc": "2.0", "id": 1, "method": "hang", "params": {"tag": tag}});
+    let r = client::post(server.addr, &endpoint, &[], &hang.to_string()).await;
+    assert_eq!(r.status(), 202);
+    let cancel = r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#;
+    let r = client::post(server.addr, &endpoint, &[], cancel).await;
+    assert_eq!(r.status(), 202);
+    tokio::time::timeout(PATIENCE, async {
+        while !STOPPED.lock().unwrap().contains(&tag) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the cancelled handler was stopped");
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":2,"method":"echo"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202, "the cancelled request no longer counts");
+    assert_eq!(
+        stream.next_message().await["id"],
+        2,
+        "nothing is sent for the cancelled request"
     );
     server.stop().await;
 }
