@@ -1,6 +1,7 @@
 //! The load client: hyper 1's HTTP/1.1 client connection API, one TCP connection per session
-//! (two for 2024-11-05 sessions: the stream and the POSTs), TCP_NODELAY on. Every answer is
-//! checked (status, id, echoed text) so that a broken server cannot look fast.
+//! (two for 2024-11-05 sessions: the stream and the POSTs), TCP_NODELAY on; HTTP/2 (prior
+//! knowledge) only for the idle run's shared connections. Every answer is checked (status, id,
+//! echoed text) so that a broken server cannot look fast.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -8,9 +9,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::{http1, http2};
 use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use tokio::net::TcpSocket;
 use tokio::sync::{mpsc, watch};
@@ -281,15 +282,53 @@ fn check_echo(reply: &Value, id: u64) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // Connections
 
-/// One HTTP/1.1 client connection.
+/// One client connection.
 pub(crate) struct Conn {
-    sender: SendRequest<Full<Bytes>>,
+    sender: Sender,
     host: String,
 }
 
-/// Opens a connection, from `source` when given (the idle run spreads 50k connections over
-/// several loopback addresses: one source address has only ~28k ephemeral ports).
+enum Sender {
+    /// One request at a time.
+    Http1(http1::SendRequest<Full<Bytes>>),
+    /// A stream per request; the handles of one connection are clones.
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+/// Opens an HTTP/1.1 connection, from `source` when given (the idle run spreads 50k
+/// connections over several loopback addresses: one source address has only ~28k ephemeral
+/// ports).
 pub(crate) async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<Conn, String> {
+    let io = TokioIo::new(tcp(addr, source).await?);
+    let (sender, connection) = http1::handshake(io)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn {
+        sender: Sender::Http1(sender),
+        host: addr.to_string(),
+    })
+}
+
+/// Opens an HTTP/2 connection with prior knowledge (h2c), from `source` when given; its
+/// streams are opened through [`Conn::share`].
+pub(crate) async fn connect_h2(addr: SocketAddr, source: Option<IpAddr>) -> Result<Conn, String> {
+    let io = TokioIo::new(tcp(addr, source).await?);
+    let (sender, connection) = http2::handshake(TokioExecutor::new(), io)
+        .await
+        .map_err(|e| format!("h2 handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn {
+        sender: Sender::Http2(sender),
+        host: addr.to_string(),
+    })
+}
+
+async fn tcp(addr: SocketAddr, source: Option<IpAddr>) -> Result<tokio::net::TcpStream, String> {
     let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     if let Some(ip) = source {
         // Closed with a reset, not into TIME_WAIT: a port in TIME_WAIT cannot be bound again
@@ -308,19 +347,41 @@ pub(crate) async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<
     stream
         .set_nodelay(true)
         .map_err(|e| format!("nodelay: {e}"))?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(Conn {
-        sender,
-        host: addr.to_string(),
-    })
+    Ok(stream)
 }
 
 impl Conn {
+    /// Another handle on the same HTTP/2 connection; `None` for HTTP/1.1, whose connection
+    /// carries one request at a time.
+    pub(crate) fn share(&self) -> Option<Conn> {
+        match &self.sender {
+            Sender::Http1(_) => None,
+            Sender::Http2(sender) => Some(Conn {
+                sender: Sender::Http2(sender.clone()),
+                host: self.host.clone(),
+            }),
+        }
+    }
+
+    /// A request to `path` with `headers`.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> hyper::http::request::Builder {
+        let builder = match self.sender {
+            Sender::Http1(_) => Request::builder().uri(path).header("host", &self.host),
+            // HTTP/2 names the authority in the URI (`:authority`), not in a `Host` header.
+            Sender::Http2(_) => Request::builder().uri(format!("http://{}{path}", self.host)),
+        };
+        headers
+            .iter()
+            .fold(builder.method(method), |builder, (name, value)| {
+                builder.header(*name, *value)
+            })
+    }
+
     /// A JSON POST to `path`, accepting either answer shape.
     pub(crate) fn post(
         &self,
@@ -328,43 +389,42 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Request<Full<Bytes>> {
-        let mut builder = Request::builder()
-            .method(Method::POST)
-            .uri(path)
-            .header("host", &self.host)
+        self.request(Method::POST, path, headers)
             .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        builder.body(Full::new(body)).unwrap_or_default()
+            .header("accept", "application/json, text/event-stream")
+            .body(Full::new(body))
+            .unwrap_or_default()
     }
 
     /// A `GET` that opens an SSE stream.
     pub(crate) fn get_stream(&self, path: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
-        let mut builder = Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .header("host", &self.host)
-            .header("accept", "text/event-stream");
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        builder.body(Full::new(Bytes::new())).unwrap_or_default()
+        self.request(Method::GET, path, headers)
+            .header("accept", "text/event-stream")
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default()
     }
 
     pub(crate) async fn send(
         &mut self,
         request: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, String> {
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| format!("connection: {e}"))?;
-        self.sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("request: {e}"))
+        let response = match &mut self.sender {
+            Sender::Http1(sender) => {
+                sender
+                    .ready()
+                    .await
+                    .map_err(|e| format!("connection: {e}"))?;
+                sender.send_request(request).await
+            }
+            Sender::Http2(sender) => {
+                sender
+                    .ready()
+                    .await
+                    .map_err(|e| format!("connection: {e}"))?;
+                sender.send_request(request).await
+            }
+        };
+        response.map_err(|e| format!("request: {e}"))
     }
 }
 
@@ -509,13 +569,13 @@ impl Streamable {
     }
 }
 
-/// One session and one call (or for the bare server, one POST), before a memory reading.
-pub(crate) async fn warm_up(addr: SocketAddr, kind: Kind) -> Result<(), String> {
+/// One session and one call (or for the bare server, one POST) over `conn`, before a memory
+/// reading.
+pub(crate) async fn warm_up(mut conn: Conn, kind: Kind) -> Result<(), String> {
     if kind == Kind::Hyper {
-        let mut conn = connect(addr, None).await?;
         return plain_call(&mut conn).await;
     }
-    let mut session = Streamable::open(addr).await?;
+    let mut session = Streamable::initialize(conn).await?;
     session.call(2).await.map_err(failure_text)?;
     Ok(())
 }

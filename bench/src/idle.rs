@@ -3,8 +3,11 @@
 //! Each idle session has one TCP connection of its own, which carries, in order, `initialize`,
 //! `notifications/initialized` and then the standalone `GET /mcp` SSE stream that it holds
 //! open: one session + one open stream + its connection, with no other connection left
-//! behind. The variant without a stream initializes sessions over a few shared connections
-//! and keeps nothing open: the cost of the session state alone.
+//! behind. The HTTP/2 variant holds the same session and stream as a stream of an HTTP/2
+//! connection shared with other sessions: 50k sessions need a few hundred descriptors rather
+//! than 50k (where `RLIMIT_NOFILE` cannot be raised that far). The variant without a stream
+//! initializes sessions over a few shared connections and keeps nothing open: the cost of the
+//! session state alone.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +17,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use tokio::sync::{Semaphore, watch};
 
-use crate::client::{Conn, Streamable, connect, plain_call};
+use crate::client::{Conn, Streamable, connect, connect_h2, plain_call};
 use crate::servers::Kind;
 
 /// Connections being opened at once.
@@ -27,6 +30,12 @@ const PER_SOURCE: usize = 10_000;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Shared connections that set up the sessions of the variant without streams.
 const SETUP_CONNECTIONS: usize = 64;
+/// Sessions per connection of the HTTP/2 variant: hyper's server default for
+/// SETTINGS_MAX_CONCURRENT_STREAMS (200 in hyper 1, which our adapters keep). A session has
+/// one stream open at a time (`initialize`, `notifications/initialized`, then its GET, each
+/// once the one before has ended), so a connection never has more than the server allows;
+/// h2 would queue any more, and they would time out rather than open.
+const STREAMS_PER_CONNECTION: usize = 200;
 
 #[derive(Debug)]
 pub(crate) struct IdleResult {
@@ -78,6 +87,8 @@ impl Errors {
 pub(crate) enum Held {
     /// A session, its standalone GET stream, and the stream's connection.
     Stream,
+    /// A session and its standalone GET stream, an HTTP/2 stream: connections are shared.
+    StreamH2,
     /// A session and nothing open.
     Session,
     /// For the bare hyper server: a keep-alive connection that carried one POST, the HTTP
@@ -89,8 +100,18 @@ impl Held {
     pub(crate) fn describe(self) -> &'static str {
         match self {
             Held::Stream => "session + GET stream + its connection",
+            Held::StreamH2 => "session + GET stream over shared HTTP/2 connections",
             Held::Session => "session only, nothing open",
             Held::Connection => "keep-alive connection only",
+        }
+    }
+
+    /// The connections that `sessions` idle sessions hold open at once.
+    pub(crate) fn connections(self, sessions: usize) -> usize {
+        match self {
+            Held::Stream | Held::Connection => sessions,
+            Held::StreamH2 => sessions.div_ceil(STREAMS_PER_CONNECTION),
+            Held::Session => SETUP_CONNECTIONS.min(sessions),
         }
     }
 }
@@ -113,9 +134,16 @@ pub(crate) async fn idle(
     settle: Duration,
 ) -> IdleResult {
     let errors = Arc::new(Errors::default());
-    // Warm-up: one complete session, so that lazily built state is there before the first
-    // reading.
-    let warm_up = tokio::time::timeout(OPEN_TIMEOUT, crate::client::warm_up(addr, kind)).await;
+    // Warm-up: one complete session, over the protocol measured, so that lazily built state is
+    // there before the first reading.
+    let warm_up = async {
+        let conn = match held {
+            Held::StreamH2 => connect_h2(addr, None).await?,
+            _ => connect(addr, None).await?,
+        };
+        crate::client::warm_up(conn, kind).await
+    };
+    let warm_up = tokio::time::timeout(OPEN_TIMEOUT, warm_up).await;
     if let Err(error) = warm_up.unwrap_or_else(|_| Err("timed out".to_owned())) {
         errors.add(format!("warm-up: {error}"));
     }
@@ -126,15 +154,30 @@ pub(crate) async fn idle(
     let mut tasks = Vec::new();
     if held != Held::Session {
         let gate = Arc::new(Semaphore::new(OPEN_CONCURRENCY));
+        // The HTTP/2 variant's connection, a new one every STREAMS_PER_CONNECTION sessions.
+        let mut shared: Result<Option<Conn>, String> = Ok(None);
         for index in 0..sessions {
             let Ok(permit) = gate.clone().acquire_owned().await else {
                 break;
             };
             let source = source_address(index);
+            if held == Held::StreamH2 && index % STREAMS_PER_CONNECTION == 0 {
+                shared = tokio::time::timeout(OPEN_TIMEOUT, connect_h2(addr, Some(source)))
+                    .await
+                    .unwrap_or_else(|_| Err("h2 connection timed out".to_owned()))
+                    .map(Some);
+            }
+            let conn = match &shared {
+                Ok(conn) => conn.as_ref().and_then(Conn::share),
+                Err(error) => {
+                    errors.add(error.clone());
+                    continue;
+                }
+            };
             let (errors, opened, stop) = (errors.clone(), opened.clone(), stop_rx.clone());
             tasks.push(tokio::spawn(async move {
                 // A server out of descriptors leaves connections unaccepted: time out.
-                let holding = tokio::time::timeout(OPEN_TIMEOUT, open(addr, source, held))
+                let holding = tokio::time::timeout(OPEN_TIMEOUT, open(addr, source, held, conn))
                     .await
                     .unwrap_or_else(|_| Err("opening timed out".to_owned()));
                 drop(permit);
@@ -204,10 +247,18 @@ fn source_address(index: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, host))
 }
 
-/// A session on its own connection, initialized, with its standalone GET stream open; or a
-/// connection that carried one plain POST.
-async fn open(addr: SocketAddr, source: IpAddr, held: Held) -> Result<Holding, String> {
-    let mut conn = connect(addr, Some(source)).await?;
+/// A session on its own connection, or on `shared` (an HTTP/2 connection), initialized, with
+/// its standalone GET stream open; or a connection that carried one plain POST.
+async fn open(
+    addr: SocketAddr,
+    source: IpAddr,
+    held: Held,
+    shared: Option<Conn>,
+) -> Result<Holding, String> {
+    let mut conn = match shared {
+        Some(conn) => conn,
+        None => connect(addr, Some(source)).await?,
+    };
     if held == Held::Connection {
         plain_call(&mut conn).await?;
         return Ok(Holding::Connection(conn));

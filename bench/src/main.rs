@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy]
-//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--quick]
+//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--quick]
 //! mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]
 //! ```
 //!
@@ -29,7 +29,7 @@ use report::{IdleRow, LoadRow, Outcome};
 use servers::{Kind, Mode};
 
 const USAGE: &str = "usage: mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy] \
-    [--servers tokio,smol,rmcp,hyper] [--idle N] [--quick]\n       \
+    [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--quick]\n       \
     mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]";
 
 struct Options {
@@ -41,6 +41,9 @@ struct Options {
     servers: Vec<Kind>,
     /// Idle sessions per idle run; 0 skips the idle runs.
     idle: usize,
+    /// How the idle runs' streams are held: [`Held::Stream`] (HTTP/1.1, a connection each)
+    /// and/or [`Held::StreamH2`].
+    idle_over: Vec<Held>,
     /// Wait before each RSS reading of the idle runs.
     settle: Duration,
 }
@@ -54,6 +57,7 @@ impl Default for Options {
             modes: Mode::ALL.to_vec(),
             servers: Kind::ALL.to_vec(),
             idle: 10_000,
+            idle_over: vec![Held::Stream],
             settle: Duration::from_secs(1),
         }
     }
@@ -121,6 +125,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             options.warmup = Duration::from_millis(250);
             options.sessions = vec![4];
             options.idle = 200;
+            options.idle_over = vec![Held::Stream, Held::StreamH2];
             options.settle = Duration::from_millis(200);
             continue;
         }
@@ -135,6 +140,16 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--modes" => options.modes = list(value)?,
             "--servers" => options.servers = list(value)?,
             "--idle" => options.idle = value.parse().map_err(|e| format!("--idle: {e}"))?,
+            "--idle-over" => {
+                options.idle_over = list::<String>(value)?
+                    .iter()
+                    .map(|over| match over.as_str() {
+                        "h1" => Ok(Held::Stream),
+                        "h2" => Ok(Held::StreamH2),
+                        _ => Err(format!("--idle-over: `{over}` (h1, h2)")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -199,15 +214,17 @@ fn run(options: &Options) -> ExitCode {
     if options.idle > 0 {
         for &server in &options.servers {
             // The bare server has no sessions: its row is the cost of an open connection.
-            let helds: &[Held] = match server {
-                Kind::Hyper => &[Held::Connection],
-                _ => &[Held::Stream, Held::Session],
+            let helds = match server {
+                Kind::Hyper => vec![Held::Connection],
+                _ => [&options.idle_over[..], &[Held::Session]].concat(),
             };
-            for &held in helds {
+            for held in helds {
                 eprint!("idle {server:>5}: {} × {}: ", options.idle, held.describe());
                 // Both processes hold one descriptor per connection (plus a few).
-                let needed = options.idle as u64 + 256;
-                let outcome = if held != Held::Session && limit < needed {
+                let needed = held.connections(options.idle) as u64 + 256;
+                let outcome = if held == Held::StreamH2 && !server.speaks_h2c() {
+                    Outcome::NotApplicable
+                } else if limit < needed {
                     Outcome::Failed(format!(
                         "RLIMIT_NOFILE is {limit} and cannot be raised (raising the hard limit \
                          needs CAP_SYS_RESOURCE): {needed} descriptors needed per process"
@@ -235,7 +252,7 @@ fn run(options: &Options) -> ExitCode {
                         first_error_note(&r.first_error)
                     ),
                     Outcome::Failed(error) => eprintln!("FAILED: {error}"),
-                    Outcome::NotApplicable => {}
+                    Outcome::NotApplicable => eprintln!("n/a (no h2c)"),
                 }
                 idle_rows.push(IdleRow {
                     server,

@@ -8,7 +8,7 @@ use crate::idle::{Held, IdleResult};
 use crate::servers::{Kind, Mode};
 
 pub(crate) enum Outcome<T> {
-    /// The server does not speak this mode (rmcp and 2024-11-05).
+    /// The server does not speak this mode (rmcp and 2024-11-05), or HTTP/2 (idle rows).
     NotApplicable,
     /// The server did not start, or died during the run.
     Failed(String),
@@ -121,7 +121,13 @@ pub(crate) fn idle_table(rows: &[IdleRow]) -> String {
         let (server, sessions) = (row.server, row.sessions);
         let stream = row.held.describe();
         match &row.outcome {
-            Outcome::NotApplicable => {}
+            Outcome::NotApplicable => {
+                notes.push(format!(
+                    "{server} ({stream}): n/a: no h2c, the bench serves it on hyper's HTTP/1.1 \
+                     connection alone (as rmcp's own tests do)"
+                ));
+                let _ = writeln!(out, "| {server} | {sessions} | {stream} | n/a | | | | |");
+            }
             Outcome::Failed(error) => {
                 notes.push(format!("{server} ({stream}): failed: {error}"));
                 let _ = writeln!(out, "| {server} | {sessions} | {stream} | failed | | | | |");

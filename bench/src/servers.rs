@@ -58,6 +58,14 @@ impl Kind {
     pub(crate) fn supports(self, mode: Mode) -> bool {
         !(self == Kind::Rmcp && mode == Mode::Legacy)
     }
+
+    /// Whether the server speaks HTTP/2 with prior knowledge (h2c). rmcp brings no server of
+    /// its own: its service runs here on hyper's HTTP/1.1 connection, as its own tests run it
+    /// (`axum::serve`, HTTP/1.1 alone with axum's default features); the bare server is
+    /// HTTP/1.1 too.
+    pub(crate) fn speaks_h2c(self) -> bool {
+        matches!(self, Kind::Tokio | Kind::Smol)
+    }
 }
 
 impl Mode {
