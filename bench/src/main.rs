@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy]
-//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--quick]
+//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]
 //! mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]
 //! ```
 //!
@@ -29,7 +29,7 @@ use report::{IdleRow, LoadRow, Outcome};
 use servers::{Kind, Mode};
 
 const USAGE: &str = "usage: mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy] \
-    [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--quick]\n       \
+    [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n       \
     mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]";
 
 struct Options {
@@ -46,6 +46,8 @@ struct Options {
     idle_over: Vec<Held>,
     /// Wait before each RSS reading of the idle runs.
     settle: Duration,
+    /// The client on CPU 0 and each server on CPU 1, so that neither takes the other's time.
+    pin: bool,
 }
 
 impl Default for Options {
@@ -59,6 +61,7 @@ impl Default for Options {
             idle: 10_000,
             idle_over: vec![Held::Stream],
             settle: Duration::from_secs(1),
+            pin: false,
         }
     }
 }
@@ -119,6 +122,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options::default();
     let mut args = args.iter();
     while let Some(flag) = args.next() {
+        if flag == "--pin" {
+            options.pin = true;
+            continue;
+        }
         if flag == "--quick" {
             // A smoke run for CI: every server and mode, briefly.
             options.seconds = Duration::from_secs(1);
@@ -158,6 +165,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 fn run(options: &Options) -> ExitCode {
     let limit = servers::raise_nofile();
+    if options.pin
+        && let Err(error) = pin_client()
+    {
+        eprintln!("--pin: {error}");
+        return ExitCode::FAILURE;
+    }
+    // Before the runtime: its threads inherit the CPU, and its size follows it.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -175,7 +189,7 @@ fn run(options: &Options) -> ExitCode {
             for &server in &options.servers {
                 let outcome = if server.supports(mode) {
                     eprint!("load {mode:>6} {sessions:>3} sessions {server:>5}: ");
-                    let outcome = with_server(server, mode, |process| {
+                    let outcome = with_server(server, mode, options.pin, |process| {
                         runtime.block_on(client::load(
                             process.addr,
                             server,
@@ -230,7 +244,7 @@ fn run(options: &Options) -> ExitCode {
                          needs CAP_SYS_RESOURCE): {needed} descriptors needed per process"
                     ))
                 } else {
-                    with_server(server, Mode::Sse, |process| {
+                    with_server(server, Mode::Sse, options.pin, |process| {
                         runtime.block_on(idle::idle(
                             process.addr,
                             process.child.id(),
@@ -264,8 +278,13 @@ fn run(options: &Options) -> ExitCode {
         }
     }
     let seconds = options.seconds.as_secs_f64();
+    let placement = if options.pin {
+        "; client on CPU 0, server on CPU 1 (one worker)"
+    } else {
+        ""
+    };
     println!(
-        "## Load: {seconds} s measured after {} ms warm-up, `tools/call echo` back to back, 64-byte message\n",
+        "## Load: {seconds} s measured after {} ms warm-up, `tools/call echo` back to back, 64-byte message{placement}\n",
         options.warmup.as_millis()
     );
     println!("{}", report::load_table(&load_rows));
@@ -282,6 +301,35 @@ fn run(options: &Options) -> ExitCode {
     }
 }
 
+/// `--pin`: where the client and the servers run.
+const CLIENT_CPU: &str = "0";
+const SERVER_CPU: &str = "1";
+
+/// Moves this process (all its threads: only the main one yet) to [`CLIENT_CPU`], with
+/// util-linux's `taskset`.
+fn pin_client() -> Result<(), String> {
+    let cpus = std::thread::available_parallelism().map_or(1, |cpus| cpus.get());
+    if cpus < 2 {
+        return Err(format!("needs two CPUs, this process may use {cpus}"));
+    }
+    let status = Command::new("taskset")
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            CLIENT_CPU,
+            &std::process::id().to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("taskset: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("taskset: {status}"))
+    }
+}
+
 /// A server child process, killed when dropped.
 struct ServerProcess {
     child: Child,
@@ -289,12 +337,20 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(kind: Kind, mode: Mode) -> Result<Self, String> {
+    fn start(kind: Kind, mode: Mode, pin: bool) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let mut child = Command::new(exe)
+        let mut command = if pin {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", SERVER_CPU]).arg(exe);
+            taskset
+        } else {
+            Command::new(exe)
+        };
+        let workers = if pin { 1 } else { servers::WORKERS };
+        let mut child = command
             .args(["serve", &kind.to_string(), "--mode", &mode.to_string()])
             // smol's global executor takes its thread count from here.
-            .env("SMOL_THREADS", servers::WORKERS.to_string())
+            .env("SMOL_THREADS", workers.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -337,8 +393,13 @@ impl Drop for ServerProcess {
 }
 
 /// Starts `kind` in `mode`, runs `measure` against it, and fails the run if the server died.
-fn with_server<T>(kind: Kind, mode: Mode, measure: impl FnOnce(&ServerProcess) -> T) -> Outcome<T> {
-    let mut process = match ServerProcess::start(kind, mode) {
+fn with_server<T>(
+    kind: Kind,
+    mode: Mode,
+    pin: bool,
+    measure: impl FnOnce(&ServerProcess) -> T,
+) -> Outcome<T> {
+    let mut process = match ServerProcess::start(kind, mode, pin) {
         Ok(process) => process,
         Err(error) => return Outcome::Failed(error),
     };

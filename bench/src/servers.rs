@@ -29,6 +29,12 @@ use crate::echo::Echo;
 /// Worker threads of every server's runtime: all servers get the same CPU budget.
 pub(crate) const WORKERS: usize = 2;
 
+/// The worker threads a server runs: [`WORKERS`], or fewer when it may use fewer CPUs
+/// (`--pin` gives it one).
+pub(crate) fn workers() -> usize {
+    std::thread::available_parallelism().map_or(WORKERS, |cpus| cpus.get().min(WORKERS))
+}
+
 /// The 64-byte text every `tools/call` echoes (and the bare hyper server always answers).
 pub(crate) const MESSAGE: &str = "mcp-load echo payload: 64 bytes of text, the same in every call!";
 
@@ -138,7 +144,7 @@ pub(crate) fn serve(kind: Kind, mode: Mode) -> io::Result<()> {
         return serve_smol(listener, mode);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
+        .worker_threads(workers())
         .enable_all()
         .build()?;
     runtime.block_on(async move {
@@ -172,9 +178,9 @@ fn config(mode: Mode) -> Config {
     config
 }
 
-/// smol's global executor runs the connections; the parent sets `SMOL_THREADS` to
-/// [`WORKERS`]. The accept loop runs as a task on that executor too (not on the main thread),
-/// so that smol gets the same two threads as the tokio servers.
+/// smol's global executor runs the connections; the parent sets `SMOL_THREADS` to the same
+/// count as [`workers`]. The accept loop runs as a task on that executor too (not on the main thread),
+/// so that smol gets the same threads as the tokio servers.
 fn serve_smol(listener: std::net::TcpListener, mode: Mode) -> io::Result<()> {
     let listener = smol::Async::new(listener)?;
     smol::block_on(smol::spawn(mcp_sse_smol::serve(
