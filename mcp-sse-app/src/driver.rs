@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -28,14 +28,12 @@ use serde_json::value::RawValue;
 
 use crate::body::ResponseBody;
 use crate::handler::{Handler, RequestContext, RequestError};
-use crate::runtime::Runtime;
+use crate::runtime::{BoxFuture, Runtime};
 
 /// A handler's answer, serialized.
 pub(crate) type Outcome = Result<Box<RawValue>, ErrorObject>;
 
 type Answer = oneshot::Sender<Result<Value, RequestError>>;
-
-type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The server shared by every task that drives it; clones share one server. The last clone
 /// gone (entries, handles, bodies, request contexts) stops the timer task.
@@ -99,10 +97,13 @@ trait App: Send + Sync + 'static {
         request: jsonrpc::Request,
         done: oneshot::Sender<Outcome>,
         registration: AbortRegistration,
-    ) -> Task;
+    ) -> BoxFuture;
 
-    fn notification(&self, session: Option<SessionId>, notification: jsonrpc::Notification)
-    -> Task;
+    fn notification(
+        &self,
+        session: Option<SessionId>,
+        notification: jsonrpc::Notification,
+    ) -> BoxFuture;
 
     fn session_closed(&self, session: &SessionId);
 }
@@ -114,7 +115,7 @@ impl<H: Handler> App for Arc<H> {
         request: jsonrpc::Request,
         done: oneshot::Sender<Outcome>,
         registration: AbortRegistration,
-    ) -> Task {
+    ) -> BoxFuture {
         let handler = self.clone();
         let answer = async move {
             let guard = ReplyGuard(Some(done));
@@ -136,7 +137,7 @@ impl<H: Handler> App for Arc<H> {
         &self,
         session: Option<SessionId>,
         notification: jsonrpc::Notification,
-    ) -> Task {
+    ) -> BoxFuture {
         let handler = self.clone();
         Box::pin(async move { Handler::notification(&*handler, session, notification).await })
     }
