@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::net::{TcpListener, TcpStream};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use hyper::server::conn::{http1, http2};
@@ -76,16 +76,13 @@ pub async fn serve_with_shutdown<H: Handler>(
         smol::spawn(async move {
             let ended = match protocol(&socket).await {
                 Ok(Protocol::Http1) => {
-                    let connection = h1.serve_connection(Io::new(socket), service);
+                    let connection = pin!(h1.serve_connection(Io::new(socket), service));
                     until_stopped(connection, &stopping, |c| c.graceful_shutdown()).await
                 }
                 // Boxed, so that HTTP/1.1 connection tasks are not sized for HTTP/2.
                 Ok(Protocol::Http2) => {
-                    let connection = h2.serve_connection(Io::new(socket), service);
-                    Box::pin(until_stopped(connection, &stopping, |c| {
-                        c.graceful_shutdown();
-                    }))
-                    .await
+                    let mut connection = Box::pin(h2.serve_connection(Io::new(socket), service));
+                    until_stopped(connection.as_mut(), &stopping, |c| c.graceful_shutdown()).await
                 }
                 Err(error) => {
                     tracing::debug!(%peer, %error, "connection lost before its first request");
@@ -112,12 +109,14 @@ pub async fn serve_with_shutdown<H: Handler>(
 }
 
 /// Runs `connection`, asking it to finish gracefully (`graceful`) once `stopping` closes.
+///
+/// The connection comes pinned by the caller: an `async fn` keeps its arguments apart from its
+/// locals, so pinning it here would hold the connection twice in every connection task.
 async fn until_stopped<C: Future>(
-    connection: C,
+    mut connection: Pin<&mut C>,
     stopping: &channel::Receiver<()>,
-    graceful: impl FnOnce(std::pin::Pin<&mut C>),
+    graceful: impl FnOnce(Pin<&mut C>),
 ) -> C::Output {
-    let mut connection = pin!(connection);
     let mut stop = pin!(stopping.recv());
     let mut graceful = Some(graceful);
     poll_fn(|cx| {
