@@ -67,9 +67,11 @@ pub async fn serve_with_shutdown<H: Handler>(
             tracing::debug!(%error, "TCP_NODELAY not set");
         }
         let entry = entry.clone();
+        // Boxed: hyper keeps a slot the size of this future for the connection's life, idle or
+        // streaming, while the future itself only lives until the response head.
         let service = service_fn(move |request| {
             let response = entry.call(request);
-            async move { Ok::<_, Infallible>(response.await) }
+            Box::pin(async move { Ok::<_, Infallible>(response.await) })
         });
         let (h1, h2) = (h1.clone(), h2.clone());
         let (stopping, open) = (stopping.clone(), open.clone());
