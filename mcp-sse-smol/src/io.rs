@@ -16,7 +16,7 @@ use std::io::{self, IoSlice};
 use std::net::TcpStream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use smol::Async;
@@ -45,10 +45,13 @@ impl Wake for Readable {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        self.task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .wake_by_ref();
+        self.task().wake_by_ref();
+    }
+}
+
+impl Readable {
+    fn task(&self) -> MutexGuard<'_, Waker> {
+        self.task.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -89,16 +92,8 @@ impl hyper::rt::Read for Io {
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        {
-            let mut task = this
-                .readable
-                .task
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if !task.will_wake(cx.waker()) {
-                task.clone_from(cx.waker());
-            }
-        }
+        // Clones only when the task's waker changed.
+        this.readable.task().clone_from(cx.waker());
         if !this.readable.woken.swap(false, Ordering::AcqRel) {
             // The reactor holds `reactor_waker` for this socket and has not woken it.
             return Poll::Pending;
