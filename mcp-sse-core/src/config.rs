@@ -93,6 +93,11 @@ pub struct Config {
     /// How long an adapter's graceful shutdown waits for requests still with their handlers
     /// after every stream was finished; then it closes the connections anyway. Default 10 s.
     pub shutdown_grace: Duration,
+    /// How long an adapter lets a connection go without a complete request head: from its
+    /// accept to the first bytes that tell HTTP/1.1 from HTTP/2, and for each HTTP/1.1 request
+    /// head (hyper's header read timeout, which also ends a kept-alive connection left silent
+    /// that long). Then the connection is closed without an answer. Default 30 s.
+    pub request_head_timeout: Duration,
     /// Which `Origin` values are allowed (S1.4, S4.1). A request whose `Origin` is present and
     /// not allowed gets `403 Forbidden`. Requests without `Origin` pass (non-browser clients).
     pub origins: OriginPolicy,
@@ -127,6 +132,7 @@ impl Default for Config {
             retry_after_secs: 1,
             reconnect_hint_ms: 1000,
             shutdown_grace: Duration::from_secs(10),
+            request_head_timeout: Duration::from_secs(30),
             origins: OriginPolicy::default(),
             cors: None,
         }

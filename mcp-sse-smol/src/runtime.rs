@@ -1,14 +1,16 @@
-//! [`Smol`]: where the driver, the handlers and the connections run.
+//! [`Smol`]: where the timer task, the handlers and the connections run, and hyper's timer.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use mcp_sse_app::{BoxFuture, Runtime};
 use smol::{Executor, Timer};
 
-/// smol's executor and `async-io`'s timer, for the driver, the handlers, and hyper's HTTP/2
-/// streams.
+/// smol's executor and `async-io`'s timer, for the driver's timer task, the handlers, hyper's
+/// HTTP/2 streams and its request head timeout.
 #[derive(Clone, Debug, Default)]
 pub struct Smol {
     /// `None`: smol's global executor (`smol::spawn`; `SMOL_THREADS` threads).
@@ -53,3 +55,35 @@ where
         );
     }
 }
+
+impl hyper::rt::Timer for Smol {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Sleep(Timer::after(duration)))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Sleep(Timer::at(deadline)))
+    }
+
+    /// Moves the timer in place (hyper resets its head timer for every request).
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, deadline: Instant) {
+        match sleep.as_mut().downcast_mut_pin::<Sleep>() {
+            Some(sleep) => sleep.get_mut().0.set_at(deadline),
+            None => *sleep = hyper::rt::Timer::sleep_until(self, deadline),
+        }
+    }
+}
+
+/// An `async-io` timer as hyper's sleep.
+#[derive(Debug)]
+struct Sleep(Timer);
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+impl hyper::rt::Sleep for Sleep {}

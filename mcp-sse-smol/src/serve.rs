@@ -36,10 +36,13 @@ pub async fn serve_with_shutdown<H: Handler>(
 ) -> std::io::Result<()> {
     let mut config = config;
     config.hosts = config.hosts.resolve(listener.get_ref().local_addr()?.ip());
-    let grace = config.shutdown_grace;
+    let (grace, head_timeout) = (config.shutdown_grace, config.request_head_timeout);
     let runtime = Smol::default();
     let (entry, handle) = Entry::start(runtime.clone(), Server::new(config), handler);
-    let h1 = http1::Builder::new();
+    let mut h1 = http1::Builder::new();
+    // Slow clients may not hold a connection without sending a request head.
+    h1.timer(runtime.clone());
+    h1.header_read_timeout(head_timeout);
     let h2 = http2::Builder::new(runtime.clone());
     // Closing `stop` asks every connection to finish; `open` is held by each until it has.
     let (stop, stopping) = channel::bounded::<()>(1);
@@ -76,7 +79,10 @@ pub async fn serve_with_shutdown<H: Handler>(
         let (h1, h2) = (h1.clone(), h2.clone());
         let (stopping, open) = (stopping.clone(), open.clone());
         smol::spawn(async move {
-            let ended = match protocol(&socket).await {
+            let protocol = within(head_timeout, protocol(&socket))
+                .await
+                .unwrap_or_else(|| Err(std::io::ErrorKind::TimedOut.into()));
+            let ended = match protocol {
                 Ok(Protocol::Http1) => {
                     let connection = pin!(h1.serve_connection(Io::new(socket), service));
                     until_stopped(connection, &stopping, |c| c.graceful_shutdown()).await

@@ -34,12 +34,13 @@ pub async fn serve_with_shutdown<H: Handler>(
 ) -> std::io::Result<()> {
     let mut config = config;
     config.hosts = config.hosts.resolve(listener.local_addr()?.ip());
-    let grace = config.shutdown_grace;
+    let (grace, head_timeout) = (config.shutdown_grace, config.request_head_timeout);
     let (service, handle) = McpService::new(config, handler);
     let connections = GracefulShutdown::new();
     let mut h1 = http1::Builder::new();
     // Slow clients may not hold a connection without sending a request head.
     h1.timer(TokioTimer::new());
+    h1.header_read_timeout(head_timeout);
     let h2 = http2::Builder::new(TokioExecutor::new());
     let mut signal = std::pin::pin!(signal);
     loop {
@@ -62,7 +63,10 @@ pub async fn serve_with_shutdown<H: Handler>(
         let service = TowerToHyperService::new(service.clone());
         let (h1, h2, watcher) = (h1.clone(), h2.clone(), connections.watcher());
         tokio::spawn(async move {
-            let ended = match protocol(&socket).await {
+            let protocol = tokio::time::timeout(head_timeout, protocol(&socket))
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()));
+            let ended = match protocol {
                 Ok(Protocol::Http1) => {
                     let io = TokioIo::new(socket);
                     watcher.watch(h1.serve_connection(io, service)).await

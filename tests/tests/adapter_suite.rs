@@ -65,6 +65,7 @@ for_both_adapters!(
     a_slow_reader_holds_up_no_other_stream,
     a_panicking_handler_answers_internal_error_and_frees_its_slot,
     a_cancelled_request_stops_its_handler_s2_17,
+    a_connection_without_a_request_head_is_closed,
 );
 
 /// Tags of `hang` handlers whose futures were dropped: stopped, not left running.
@@ -673,6 +674,45 @@ async fn a_cancelled_request_stops_its_handler_s2_17(adapter: Adapter) {
         2,
         "nothing is sent for the cancelled request"
     );
+    server.stop().await;
+}
+
+/// A client may not hold a connection open without sending a request head: neither silent from
+/// its first byte, nor part of a head, nor kept alive in silence after an answer
+/// (`Config::request_head_timeout`).
+async fn a_connection_without_a_request_head_is_closed(adapter: Adapter) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let mut config = Config::default();
+    config.request_head_timeout = Duration::from_millis(300);
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let partial = format!("POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: app");
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{INIT}",
+        INIT.len()
+    );
+    for (case, sent) in [
+        ("silent", String::new()),
+        ("part of a head", partial),
+        ("kept alive after an answer", request),
+    ] {
+        let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        socket.write_all(sent.as_bytes()).await.expect("write");
+        let mut received = Vec::new();
+        let ended = tokio::time::timeout(PATIENCE, socket.read_to_end(&mut received)).await;
+        assert!(
+            ended.is_ok(),
+            "{case}: the connection was not closed in time"
+        );
+        let received = String::from_utf8_lossy(&received);
+        if case.starts_with("kept alive") {
+            assert!(received.starts_with("HTTP/1.1 200"), "{case}: {received}");
+        } else {
+            assert!(!received.contains(" 200 "), "{case}: no answer, {received}");
+        }
+    }
     server.stop().await;
 }
 
