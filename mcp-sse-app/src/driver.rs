@@ -509,14 +509,21 @@ impl State {
 
 /// Sleeps until the server's next deadline and applies it; woken early when an input brings an
 /// earlier one. Holds the server only while applying, so it ends once every other holder is gone.
+///
+/// The deadline slept for stays until it passes, even when what set it is over (an answer given
+/// before its hold, the usual case): re-reading the server's next deadline after every input
+/// would find a later one each time, and every request would wake this task again.
 async fn timer(driver: Weak<Inner>, rearmed: async_channel::Receiver<()>) {
+    let mut passed = true;
     loop {
         let mut sleep = {
             let Some(driver) = driver.upgrade().map(Driver) else {
                 return;
             };
             let mut state = driver.lock();
-            state.armed = state.server.poll_timeout();
+            if passed {
+                state.armed = state.server.poll_timeout();
+            }
             state.armed.map(|at| driver.0.runtime.sleep_until(at))
         };
         let woke = {
@@ -534,14 +541,15 @@ async fn timer(driver: Weak<Inner>, rearmed: async_channel::Receiver<()>) {
         match woke {
             // Every holder is gone.
             Err(_) => return,
-            // An earlier deadline: the next turn sleeps until it.
-            Ok(false) => {}
+            // An input set an earlier deadline: the next turn sleeps until it.
+            Ok(false) => passed = false,
             Ok(true) => {
                 let Some(driver) = driver.upgrade().map(Driver) else {
                     return;
                 };
                 // The core checks the deadline itself: an early wake-up is a no-op.
                 driver.with(|state, now| state.server.handle_timeout(now));
+                passed = true;
             }
         }
     }
