@@ -170,7 +170,7 @@ fn config(mode: Mode) -> Config {
             config.init_timeout = Some(Duration::from_secs(3600));
         }
         Mode::Json => {
-            config.sessions = false;
+            config.stateless = true;
             config.response_mode = ResponseMode::Json;
         }
         Mode::Legacy => {}

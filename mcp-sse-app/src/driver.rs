@@ -27,7 +27,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::body::ResponseBody;
-use crate::handler::{Handler, RequestContext, RequestError};
+use crate::handler::{Handler, NotificationContext, RequestContext, RequestError};
 use crate::runtime::{BoxFuture, Runtime};
 
 /// A handler's answer, serialized.
@@ -60,8 +60,8 @@ struct State {
     responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
     streams: HashMap<ExchangeId, mpsc::UnboundedSender<Chunk>>,
     /// Requests this server sent to clients, by session and the id it gave them, with the
-    /// request whose handler waits.
-    asks: HashMap<(Option<SessionId>, Id), (Answer, RequestKey)>,
+    /// request whose handler waits (none for requests sent through a `Handle`).
+    asks: HashMap<(Option<SessionId>, Id), (Answer, Option<RequestKey>)>,
     next_ask: u64,
     /// Handlers still running, so a cancellation can stop them.
     tasks: HashMap<RequestKey, AbortHandle>,
@@ -78,12 +78,15 @@ enum Work {
         transport: Transport,
         version: Option<ProtocolVersion>,
         request: jsonrpc::Request,
+        head: Arc<http::request::Parts>,
         /// Stops the handler; its handle was registered with the request.
         registration: AbortRegistration,
     },
     Notification {
         session: Option<SessionId>,
+        transport: Transport,
         notification: jsonrpc::Notification,
+        head: Arc<http::request::Parts>,
     },
     SessionClosed(SessionId),
 }
@@ -101,7 +104,7 @@ trait App: Send + Sync + 'static {
 
     fn notification(
         &self,
-        session: Option<SessionId>,
+        cx: NotificationContext,
         notification: jsonrpc::Notification,
     ) -> BoxFuture;
 
@@ -135,11 +138,11 @@ impl<H: Handler> App for Arc<H> {
 
     fn notification(
         &self,
-        session: Option<SessionId>,
+        cx: NotificationContext,
         notification: jsonrpc::Notification,
     ) -> BoxFuture {
         let handler = self.clone();
-        Box::pin(async move { Handler::notification(&*handler, session, notification).await })
+        Box::pin(async move { Handler::notification(&*handler, cx, notification).await })
     }
 
     fn session_closed(&self, session: &SessionId) {
@@ -223,10 +226,11 @@ impl Driver {
         self.with(|state, now| state.server.send(now, target, message))
     }
 
-    /// Sends a request to a client for the handler of `key`; the receiver gets its answer.
+    /// Sends a request to a client, for the handler of `key` if any; the receiver gets its
+    /// answer.
     pub(crate) fn ask(
         &self,
-        key: RequestKey,
+        key: Option<RequestKey>,
         target: Target,
         session: Option<SessionId>,
         method: &str,
@@ -316,6 +320,7 @@ impl Driver {
                 transport,
                 version,
                 request,
+                head,
                 registration,
             } => {
                 let cx = RequestContext {
@@ -323,15 +328,24 @@ impl Driver {
                     session,
                     transport,
                     version,
+                    head,
                     driver: self.clone(),
                 };
                 self.start_request(cx, request, registration);
             }
             Work::Notification {
                 session,
+                transport,
                 notification,
+                head,
             } => {
-                let task = self.0.app.notification(session, notification);
+                let cx = NotificationContext {
+                    session,
+                    transport,
+                    head,
+                    driver: self.clone(),
+                };
+                let task = self.0.app.notification(cx, notification);
                 self.0.runtime.spawn(task);
             }
             Work::SessionClosed(session) => self.0.app.session_closed(&session),
@@ -372,7 +386,7 @@ impl Driver {
     fn reply(&self, key: RequestKey, outcome: Outcome) {
         self.with(|state, now| {
             state.tasks.remove(&key);
-            state.asks.retain(|_, (_, asker)| *asker != key);
+            state.asks.retain(|_, (_, asker)| *asker != Some(key));
             if let Err(error) = state.server.reply(now, key, outcome.as_deref()) {
                 tracing::debug!(%key, %error, "reply dropped");
             }
@@ -438,6 +452,7 @@ impl State {
                 transport,
                 version,
                 request,
+                head,
             } => {
                 // Registered at once: a cancellation that comes while the handler runs stops it.
                 let (abort, registration) = AbortHandle::new_pair();
@@ -448,6 +463,7 @@ impl State {
                     transport,
                     version,
                     request,
+                    head,
                     registration,
                 });
             }
@@ -457,15 +473,18 @@ impl State {
                 if let Some(task) = self.tasks.remove(&key) {
                     task.abort();
                 }
-                self.asks.retain(|_, (_, asker)| *asker != key);
+                self.asks.retain(|_, (_, asker)| *asker != Some(key));
             }
             Event::Notification {
                 session,
+                transport,
                 notification,
-                ..
+                head,
             } => work.push(Work::Notification {
                 session,
+                transport,
                 notification,
+                head,
             }),
             Event::Response { session, response } => self.answer(session, response),
             Event::SessionOpened { session, transport } => {

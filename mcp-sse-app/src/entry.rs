@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::body::ResponseBody;
 use crate::driver::Driver;
-use crate::handler::Handler;
+use crate::handler::{Handler, RequestError};
 use crate::runtime::Runtime;
 
 /// Where HTTP requests enter the server: whatever serves HTTP (an adapter's connections, a
@@ -116,6 +116,23 @@ impl Handle {
         let params = serde_json::value::to_raw_value(&params).ok();
         let message = jsonrpc::encode_notification(method, params.as_deref());
         self.driver.send(Target::Session(session.clone()), message)
+    }
+
+    /// Sends a request to a session's client (sampling, elicitation, roots) on its stream for
+    /// messages unrelated to a request (the 2024-11-05 stream, or the standalone `GET` stream),
+    /// and waits for the answer. It fails at once when the session has no such stream open, and
+    /// with [`RequestError::Gone`] when the session ends first; it does not time out by itself.
+    pub async fn request(
+        &self,
+        session: &SessionId,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, RequestError> {
+        let target = Target::Session(session.clone());
+        let answer = self
+            .driver
+            .ask(None, target, Some(session.clone()), method, &params);
+        answer.await.unwrap_or(Err(RequestError::Gone))
     }
 
     /// Announces a change to every 2026-07-28 `subscriptions/listen` stream that asked for it

@@ -1,6 +1,9 @@
 //! The application's side: [`Handler`] and the [`RequestContext`] a request is handled in.
 
 use std::future::Future;
+use std::sync::Arc;
+
+use http::request;
 
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport};
@@ -29,10 +32,10 @@ pub trait Handler: Send + Sync + 'static {
     /// A client notification. The default ignores it.
     fn notification(
         &self,
-        session: Option<SessionId>,
+        cx: NotificationContext,
         notification: jsonrpc::Notification,
     ) -> impl Future<Output = ()> + Send {
-        let _ = (session, notification);
+        let _ = (cx, notification);
         async {}
     }
 
@@ -41,6 +44,37 @@ pub trait Handler: Send + Sync + 'static {
     /// timer), so keep it short. The default does nothing.
     fn session_closed(&self, session: &SessionId) {
         let _ = session;
+    }
+}
+
+/// Where a client notification came from.
+#[derive(Debug, Clone)]
+pub struct NotificationContext {
+    pub(crate) session: Option<SessionId>,
+    pub(crate) transport: Transport,
+    pub(crate) head: Arc<request::Parts>,
+    pub(crate) driver: Driver,
+}
+
+impl NotificationContext {
+    /// The session it came in, if any.
+    pub fn session(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
+    /// The transport that carried it.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The head of the HTTP request that carried it.
+    pub fn http(&self) -> &request::Parts {
+        &self.head
+    }
+
+    /// A handle to the server, e.g. to answer the notification with messages of its own.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.driver.clone())
     }
 }
 
@@ -66,6 +100,7 @@ pub struct RequestContext {
     pub(crate) session: Option<SessionId>,
     pub(crate) transport: Transport,
     pub(crate) version: Option<ProtocolVersion>,
+    pub(crate) head: Arc<request::Parts>,
     pub(crate) driver: Driver,
 }
 
@@ -78,6 +113,18 @@ impl RequestContext {
     /// The transport that carried it.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// The head of the HTTP request that carried it: method, URI, headers, and the extensions
+    /// the adapter or a tower layer in front of it put there.
+    pub fn http(&self) -> &request::Parts {
+        &self.head
+    }
+
+    /// The request's server-side key, unique for the server's life: for logs, and for
+    /// [`Handle`] calls made on the request's behalf.
+    pub fn key(&self) -> RequestKey {
+        self.key
     }
 
     /// The protocol version the request is served under: the session's negotiated one, or
@@ -105,9 +152,13 @@ impl RequestContext {
     /// and waits for its answer.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, RequestError> {
         let target = Target::Request(self.key);
-        let answer = self
-            .driver
-            .ask(self.key, target, self.session.clone(), method, &params);
+        let answer = self.driver.ask(
+            Some(self.key),
+            target,
+            self.session.clone(),
+            method,
+            &params,
+        );
         answer.await.unwrap_or(Err(RequestError::Gone))
     }
 

@@ -32,7 +32,7 @@ mod runtime;
 
 pub use body::ResponseBody;
 pub use entry::{Entry, Handle};
-pub use handler::{Handler, RequestContext, RequestError};
+pub use handler::{Handler, NotificationContext, RequestContext, RequestError};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
 pub use protocol::{Protocol, SNIFF_LEN, sniff};
 pub use runtime::{BoxFuture, Runtime};

@@ -76,11 +76,11 @@ fn cycle(server: &mut Server, now: Instant, head: &http::request::Parts, body: &
     out
 }
 
-/// A stateless `POST` answered with JSON (the seed's POST-only mode, `sessions: false`).
+/// A stateless `POST` answered with JSON (the seed's POST-only mode, `stateless: true`).
 #[divan::bench]
 fn cycle_json(bencher: Bencher) {
     let mut config = Config::default();
-    config.sessions = false;
+    config.stateless = true;
     config.response_mode = ResponseMode::Json;
     let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
     let now = epoch();

@@ -25,10 +25,10 @@ pub struct Config {
     /// that strips it. Used only to build the `endpoint` URI (S1.2), which is always relative.
     /// Default empty.
     pub base_path: String,
-    /// Whether `initialize` on the MCP endpoint mints a session (S2.35). Default true. When
-    /// false (stateless), every `POST` is answered on its own, `GET` and `DELETE` on the MCP
-    /// endpoint get `405`, and no `Mcp-Session-Id` is minted (S2.45).
-    pub sessions: bool,
+    /// Stateless serving: `initialize` mints no session (S2.35, S2.45), every `POST` is answered
+    /// on its own ([`Transport::Stateless`](crate::Transport::Stateless)), and `GET` and `DELETE`
+    /// on the MCP endpoint get `405`. Default false: `initialize` mints a session.
+    pub stateless: bool,
     /// Whether clients may end their session with `DELETE` (S2.42). Default true; when false,
     /// `DELETE` gets `405`.
     pub allow_delete: bool,
@@ -53,14 +53,14 @@ pub struct Config {
     /// A session whose client sent nothing after its `initialize` answer for this long is
     /// closed. Default 60 s.
     pub init_timeout: Option<Duration>,
-    /// Whether 2024-11-05 and 2025 clients are served next to 2026-07-28 ones (a dual-era
-    /// endpoint, S3.37). Default true. When false (modern only): `GET`/`DELETE` on the MCP
-    /// endpoint get `405`, `Mcp-Session-Id` and `Last-Event-ID` are ignored, and a request
-    /// without a 2026-07-28 envelope (`initialize` included) gets `400` + `-32022` naming the
-    /// supported versions (S3.35, S3.36).
-    pub legacy_eras: bool,
+    /// Serve 2026-07-28 clients only. Default false: 2024-11-05 and 2025 clients are served next
+    /// to 2026-07-28 ones on one endpoint (S3.37). When true: `GET`/`DELETE` on the MCP endpoint
+    /// get `405`, `Mcp-Session-Id` and `Last-Event-ID` are ignored, the 2024-11-05 paths get
+    /// `404`, and a request without a 2026-07-28 envelope (`initialize` included) gets `400` +
+    /// `-32022` naming the supported versions (S3.35, S3.36).
+    pub only_2026: bool,
     /// What the application serves to 2026-07-28 clients, declared up front (S3.19).
-    pub modern: Modern,
+    pub v2026: V2026,
     /// Which `Host` values are allowed (DNS-rebinding defence, S4.3). A request whose `Host` is
     /// not allowed gets `403`.
     pub hosts: HostPolicy,
@@ -112,7 +112,7 @@ impl Default for Config {
             sse_path: "/sse".into(),
             messages_path: "/messages".into(),
             base_path: String::new(),
-            sessions: true,
+            stateless: false,
             allow_delete: true,
             response_mode: ResponseMode::Auto,
             json_hold: Duration::from_secs(1),
@@ -122,8 +122,8 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(30 * 60)),
             init_timeout: Some(Duration::from_secs(60)),
             hosts: HostPolicy::Auto,
-            legacy_eras: true,
-            modern: Modern::default(),
+            only_2026: false,
+            v2026: V2026::default(),
             max_sessions: 1024,
             max_requests_in_flight: 256,
             max_body_bytes: 4 * 1024 * 1024,
@@ -230,7 +230,7 @@ impl Default for Cors {
 /// failures get their HTTP status before any response head goes out (S3.19, D3).
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
-pub struct Modern {
+pub struct V2026 {
     /// Methods served to 2026-07-28 requests; any other method gets `404` + `-32601` before
     /// the application sees it (S3.19). Methods removed in 2026-07-28 (`initialize`, `ping`,
     /// `logging/setLevel`, `resources/subscribe`, `resources/unsubscribe`) always get that

@@ -1,6 +1,7 @@
 //! The 2024-11-05 HTTP+SSE transport (SPEC-NOTES §2): a `GET` stream that is the session, its
 //! first event naming the URI for `POST`s, and replies on the stream.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -28,7 +29,7 @@ impl Server {
             let response = wire::unavailable(retry, None, "Too many sessions");
             return self.respond(ctx, response);
         }
-        let session = self.mint_session(now, Transport::LegacySse);
+        let session = self.mint_session(now, Transport::HttpSse);
         let id = self.new_stream_id();
         let conn = Conn::Waiting {
             exchange: ctx.exchange,
@@ -64,6 +65,7 @@ impl Server {
         &mut self,
         now: Instant,
         ctx: &Ctx,
+        head: &Arc<request::Parts>,
         session: SessionId,
         body: jsonrpc::Body,
     ) {
@@ -77,7 +79,7 @@ impl Server {
             }
         };
         let jsonrpc::Message::Request(request) = message else {
-            self.deliver_other(now, Some(session), Transport::LegacySse, message);
+            self.deliver_other(now, head, Some(session), Transport::HttpSse, message);
             return self.respond(ctx, wire::accepted());
         };
         let state = self
@@ -99,9 +101,10 @@ impl Server {
         self.push(Output::Event(Event::Request {
             key,
             session: Some(session),
-            transport: Transport::LegacySse,
+            transport: Transport::HttpSse,
             version,
             request,
+            head: head.clone(),
         }));
         self.respond(ctx, wire::accepted());
     }

@@ -106,8 +106,8 @@ pub mod wire;
 
 pub use chunk::Chunk;
 pub use config::{
-    Config, Cors, HostPolicy, ListenSupport, Modern, OriginPolicy, ParamKind, ResponseMode,
-    ToolHeader,
+    Config, Cors, HostPolicy, ListenSupport, OriginPolicy, ParamKind, ResponseMode, ToolHeader,
+    V2026,
 };
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};

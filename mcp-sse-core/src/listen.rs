@@ -104,7 +104,7 @@ impl Server {
             let response = wire::error(StatusCode::BAD_REQUEST, Some(&request.id), code, text);
             return self.respond(ctx, response);
         };
-        let max = match self.config.modern.max_listeners {
+        let max = match self.config.v2026.max_listeners {
             0 => 1024,
             n => n,
         };
@@ -113,7 +113,7 @@ impl Server {
             let text = "Subscription limit reached";
             return self.respond(ctx, wire::unavailable(retry, Some(&request.id), text));
         }
-        let offer = self.config.modern.listen;
+        let offer = self.config.v2026.listen;
         let listener = Listener {
             id: request.id,
             tools: asked.tools_list_changed && offer.tools_list_changed,

@@ -2,11 +2,12 @@
 //! per-request validation in the order of D2, and dispatch. No sessions: every request is
 //! judged on its own.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode, request};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -171,7 +172,7 @@ impl Server {
         &mut self,
         now: Instant,
         ctx: &mut Ctx,
-        headers: &HeaderMap,
+        head: Arc<request::Parts>,
         message: jsonrpc::Message,
         envelope: Envelope,
     ) {
@@ -182,7 +183,7 @@ impl Server {
             let response = wire::error(status, id.as_ref(), code, text);
             server.respond(ctx, response);
         };
-        if let Err(text) = self.check_headers(headers, &message, &envelope) {
+        if let Err(text) = self.check_headers(&head.headers, &message, &envelope) {
             return reject(
                 self,
                 StatusCode::BAD_REQUEST,
@@ -202,12 +203,12 @@ impl Server {
         let request = match message {
             jsonrpc::Message::Request(request) => request,
             other => {
-                self.deliver_other(now, None, Transport::Modern, other);
+                self.deliver_other(now, &head, None, Transport::Streamable2026, other);
                 return self.respond(ctx, wire::accepted());
             }
         };
         let method = request.method.as_str();
-        let declared = &self.config.modern.methods;
+        let declared = &self.config.v2026.methods;
         let served = method == "subscriptions/listen"
             || declared.is_empty()
             || declared.iter().any(|m| m == method);
@@ -241,9 +242,10 @@ impl Server {
         self.push(Output::Event(Event::Request {
             key,
             session: None,
-            transport: Transport::Modern,
+            transport: Transport::Streamable2026,
             version: Some(ProtocolVersion::V2026_07_28),
             request,
+            head,
         }));
         // The head waits for the first output (or the hold), so a quick answer goes out with
         // its head in one write, as JSON or (ResponseMode::Sse) as a one-event stream.
@@ -306,7 +308,7 @@ impl Server {
         {
             for declared in self
                 .config
-                .modern
+                .v2026
                 .tool_headers
                 .iter()
                 .filter(|h| h.tool == tool)

@@ -1,5 +1,7 @@
 //! What the [`Server`](crate::Server) asks of its adapter and tells its application.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::jsonrpc;
@@ -61,6 +63,9 @@ pub enum Event {
         version: Option<crate::ProtocolVersion>,
         /// The request; `params` is the client's JSON, untouched.
         request: jsonrpc::Request,
+        /// The head of the HTTP request that carried it (shared by the requests of a batch):
+        /// its headers, and the extensions the adapter put there (an authenticated principal).
+        head: Arc<http::request::Parts>,
     },
     /// A client notification. Nothing is owed back.
     Notification {
@@ -70,6 +75,8 @@ pub enum Event {
         transport: Transport,
         /// The notification.
         notification: jsonrpc::Notification,
+        /// The head of the HTTP request that carried it.
+        head: Arc<http::request::Parts>,
     },
     /// A client's answer to a request the server sent: a result or an error.
     Response {
@@ -107,18 +114,21 @@ pub enum Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Transport {
-    /// 2024-11-05 HTTP+SSE: `GET /sse` + `POST /messages`, or the seed's variant on the MCP
-    /// endpoint. Replies travel on the session's stream.
-    LegacySse,
+    /// The 2024-11-05 HTTP+SSE transport: `GET /sse` (or `GET` on the MCP endpoint naming no
+    /// session) opens the session's stream, `POST`s name it in the `endpoint` URI. Replies
+    /// travel on the session's stream.
+    HttpSse,
     /// Streamable HTTP with a session (2025-03-26 … 2025-11-25): `POST`s answered with JSON or
     /// an SSE stream, a standalone `GET` stream, `DELETE`, resumability.
     Streamable,
-    /// A `POST` to the MCP endpoint with no session (stateless mode, the seed's POST-only
-    /// mode): answered on its own, with JSON or an SSE stream scoped to the request.
-    Direct,
+    /// Streamable HTTP without a session under the 2025 rules ([`Config::stateless`]): every
+    /// `POST` is answered on its own, with JSON or an SSE stream scoped to the request.
+    ///
+    /// [`Config::stateless`]: crate::Config::stateless
+    Stateless,
     /// Streamable HTTP 2026-07-28: a self-describing request with no session (S3.1); closing
     /// its response stream cancels it (S3.15).
-    Modern,
+    Streamable2026,
 }
 
 /// Why a session ended.

@@ -1,6 +1,7 @@
 //! [`Server`]: the state machine, its inputs, commands and outputs.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -369,7 +370,7 @@ impl Server {
                     .get(&session)
                     .ok_or(SendError::UnknownSession)?;
                 match session.transport {
-                    Transport::LegacySse => session.streams.first().copied(),
+                    Transport::HttpSse => session.streams.first().copied(),
                     _ => session.standalone,
                 }
                 .ok_or(SendError::NoStream)?
@@ -478,16 +479,16 @@ impl Server {
             let response = wire::unavailable(self.config.retry_after_secs, None, "Shutting down");
             return self.respond(ctx, response);
         }
-        if !self.config.legacy_eras && endpoint != Endpoint::Mcp {
+        if self.config.only_2026 && endpoint != Endpoint::Mcp {
             return self.reject(ctx, StatusCode::NOT_FOUND, "Not found");
         }
-        let sessions = self.config.sessions && self.config.legacy_eras;
+        let sessions = !self.config.stateless && !self.config.only_2026;
         match (endpoint, &head.method) {
             (Endpoint::Sse, &Method::GET) => self.open_legacy(now, ctx, &head, Endpoint::Messages),
             (Endpoint::Sse, _) => self.respond(ctx, wire::method_not_allowed("GET, OPTIONS")),
-            (Endpoint::Messages, &Method::POST) => self.post(now, ctx, &head, body, endpoint),
+            (Endpoint::Messages, &Method::POST) => self.post(now, ctx, head, body, endpoint),
             (Endpoint::Messages, _) => self.respond(ctx, wire::method_not_allowed("POST, OPTIONS")),
-            (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, &head, body, endpoint),
+            (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, head, body, endpoint),
             (Endpoint::Mcp, &Method::GET) if sessions => self.get_mcp(now, ctx, &head),
             (Endpoint::Mcp, &Method::DELETE) if sessions => self.delete_mcp(now, ctx, &head),
             (Endpoint::Mcp, _) => {
@@ -546,11 +547,13 @@ impl Server {
         &mut self,
         now: Instant,
         ctx: &mut Ctx,
-        head: &request::Parts,
+        head: request::Parts,
         body: Bytes,
         endpoint: Endpoint,
     ) {
-        let named = named_session(head);
+        // Shared by every message of the body, and handed to the application with each.
+        let head = Arc::new(head);
+        let named = named_session(&head);
         let session = named.and_then(|id| self.sessions.get_key_value(id));
         let transport = session.map(|(_, s)| s.transport);
         if let Some((_, state)) = session {
@@ -559,7 +562,7 @@ impl Server {
         let session = session.map(|(id, _)| id.clone());
 
         // Streamable HTTP clients must take both answer shapes (S2.5).
-        let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::LegacySse);
+        let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::HttpSse);
         if streamable
             && !(wire::accepts(&head.headers, "application/json")
                 && wire::accepts(&head.headers, "text/event-stream"))
@@ -589,10 +592,10 @@ impl Server {
                     let jsonrpc::Body::Single(message) = body else {
                         unreachable!("a batch with a modern claim is rejected")
                     };
-                    return self.post_modern(now, ctx, &head.headers, message, envelope);
+                    return self.post_modern(now, ctx, head, message, envelope);
                 }
                 Era::Reject(response) => return self.respond(ctx, response),
-                Era::Legacy if !self.config.legacy_eras => {
+                Era::Legacy if self.config.only_2026 => {
                     // S3.36: a modern-only server names its versions to legacy clients.
                     let requested = head
                         .headers
@@ -611,14 +614,14 @@ impl Server {
             state.last_active = now;
         }
         match (transport, session) {
-            (Some(Transport::LegacySse), Some(session)) => {
-                self.post_legacy(now, ctx, session, body)
+            (Some(Transport::HttpSse), Some(session)) => {
+                self.post_legacy(now, ctx, &head, session, body)
             }
             (Some(_), Some(session)) => {
                 if let Some(response) = self.check_protocol_version(&head.headers) {
                     return self.respond(ctx, response);
                 }
-                self.post_streamable(now, ctx, Some(session), body)
+                self.post_streamable(now, ctx, &head, Some(session), body)
             }
             _ if named.is_some() => {
                 let id = first_id(&body);
@@ -626,11 +629,11 @@ impl Server {
                 let response = wire::error(StatusCode::NOT_FOUND, id, code, "Session not found");
                 self.respond(ctx, response)
             }
-            _ if endpoint == Endpoint::Mcp && !self.config.sessions => {
-                self.post_streamable(now, ctx, None, body)
+            _ if endpoint == Endpoint::Mcp && self.config.stateless => {
+                self.post_streamable(now, ctx, &head, None, body)
             }
             _ if endpoint == Endpoint::Mcp && is_initialize(&body) => {
-                self.open_streamable(now, ctx, body)
+                self.open_streamable(now, ctx, &head, body)
             }
             _ => {
                 // S2.39: a server that requires sessions answers 400 without one.
@@ -708,6 +711,7 @@ impl Server {
     pub(crate) fn deliver_other(
         &mut self,
         now: Instant,
+        head: &Arc<request::Parts>,
         session: Option<SessionId>,
         transport: Transport,
         message: jsonrpc::Message,
@@ -726,6 +730,7 @@ impl Server {
                 session,
                 transport,
                 notification,
+                head: head.clone(),
             },
             response => Event::Response { session, response },
         };

@@ -2,6 +2,7 @@
 //! form: `POST` answered with JSON or an SSE stream, the standalone `GET` stream, `DELETE`, and
 //! resumption with `Last-Event-ID`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -16,7 +17,13 @@ use crate::{CloseReason, Event, Output, ResponseMode, SessionId, Transport, json
 
 impl Server {
     /// `initialize` with no session: validated, so now a session is minted (S2.35).
-    pub(crate) fn open_streamable(&mut self, now: Instant, ctx: &mut Ctx, body: jsonrpc::Body) {
+    pub(crate) fn open_streamable(
+        &mut self,
+        now: Instant,
+        ctx: &mut Ctx,
+        head: &Arc<request::Parts>,
+        body: jsonrpc::Body,
+    ) {
         if self.sessions.len() >= self.config.max_sessions {
             let retry = self.config.retry_after_secs;
             let id = crate::server::first_id(&body);
@@ -26,7 +33,7 @@ impl Server {
         let session = self.mint_session(now, Transport::Streamable);
         ctx.session = Some(self.sessions[&session].header.clone());
         self.arm_session_expiry(now, &session);
-        self.post_body(now, ctx, Some(session), body, true);
+        self.post_body(now, ctx, head, Some(session), body, true);
     }
 
     /// A `POST` to a Streamable HTTP session, or with no session in stateless mode.
@@ -34,10 +41,11 @@ impl Server {
         &mut self,
         now: Instant,
         ctx: &Ctx,
+        head: &Arc<request::Parts>,
         session: Option<SessionId>,
         body: jsonrpc::Body,
     ) {
-        self.post_body(now, ctx, session, body, false);
+        self.post_body(now, ctx, head, session, body, false);
     }
 
     /// Hands the messages of a `POST` to the application: `202` when none is a request (S2.8),
@@ -46,6 +54,7 @@ impl Server {
         &mut self,
         now: Instant,
         ctx: &Ctx,
+        head: &Arc<request::Parts>,
         session: Option<SessionId>,
         body: jsonrpc::Body,
         fresh: bool,
@@ -104,10 +113,10 @@ impl Server {
 
         let transport = match session {
             Some(_) => Transport::Streamable,
-            None => Transport::Direct,
+            None => Transport::Stateless,
         };
         for other in others {
-            self.deliver_other(now, session.clone(), transport, other);
+            self.deliver_other(now, head, session.clone(), transport, other);
         }
         if requests.is_empty() {
             let response = match errors.len() {
@@ -141,6 +150,7 @@ impl Server {
                 transport,
                 version,
                 request,
+                head: head.clone(),
             }));
         }
         // The head waits for the first output (or the hold), so a quick answer goes out with
@@ -164,7 +174,7 @@ impl Server {
         let Some(session) = named else {
             return self.open_legacy(now, ctx, head, Endpoint::Mcp);
         };
-        if self.sessions[&session].transport == Transport::LegacySse {
+        if self.sessions[&session].transport == Transport::HttpSse {
             let text = "Conflict: a 2024-11-05 session has exactly one stream";
             return self.reject(ctx, StatusCode::CONFLICT, text);
         }

@@ -60,6 +60,7 @@ for_both_adapters!(
     a_closed_stream_ends_its_session,
     stateless_posts_answer_with_json_or_a_request_stream,
     server_to_client_requests_are_answered_by_post,
+    handlers_see_the_http_request_and_ask_sessions_through_the_handle,
     graceful_shutdown_finishes_streams_with_a_retry_hint,
     graceful_shutdown_lets_handlers_answer,
     a_slow_reader_holds_up_no_other_stream,
@@ -123,6 +124,21 @@ impl Handler for TestApp {
                     .await
                     .map_err(|e| ErrorObject::new(-32603, e.to_string()))?;
                 Ok(json!({ "client said": answer }))
+            }
+            // What the HTTP request said, as the handler sees it.
+            "whoami" => Ok(json!({
+                "probe": cx.http().headers.get("x-probe").map(|v| v.to_str().unwrap()),
+                "path": cx.http().uri.path(),
+            })),
+            // Asks the client through the session's own stream, outside this request's.
+            "ask_session" => {
+                let session = cx.session().unwrap().clone();
+                let answer = cx
+                    .handle()
+                    .request(&session, "roots/list", json!({}))
+                    .await
+                    .map_err(|e| ErrorObject::new(-32603, e.to_string()))?;
+                Ok(json!({ "roots": answer }))
             }
             // A message for the session's standalone stream.
             "announce" => {
@@ -478,7 +494,7 @@ async fn a_closed_stream_ends_its_session(adapter: Adapter) {
 
 async fn stateless_posts_answer_with_json_or_a_request_stream(adapter: Adapter) {
     let mut config = Config::default();
-    config.sessions = false;
+    config.stateless = true;
     let server = adapter.start(config).await;
     let r = client::post(
         server.addr,
@@ -555,6 +571,39 @@ async fn server_to_client_requests_are_answered_by_post(adapter: Adapter) {
     assert_eq!(
         stream.next_message().await,
         json!({"jsonrpc":"2.0","id":1,"result":{"client said":{"text":"hi"}}})
+    );
+    server.stop().await;
+}
+
+async fn handlers_see_the_http_request_and_ask_sessions_through_the_handle(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let whoami = r#"{"jsonrpc":"2.0","id":1,"method":"whoami"}"#;
+    let r = client::post(server.addr, &endpoint, &[("x-probe", "42")], whoami).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(
+        stream.next_message().await["result"],
+        json!({"probe": "42", "path": "/messages"})
+    );
+    let ask = r#"{"jsonrpc":"2.0","id":2,"method":"ask_session"}"#;
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], ask)
+            .await
+            .status(),
+        202
+    );
+    let question = stream.next_message().await;
+    assert_eq!(question["method"], "roots/list");
+    let answer = json!({"jsonrpc":"2.0","id":question["id"],"result":{"roots":[]}}).to_string();
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], &answer)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        stream.next_message().await,
+        json!({"jsonrpc":"2.0","id":2,"result":{"roots":{"roots":[]}}})
     );
     server.stop().await;
 }
@@ -952,7 +1001,7 @@ async fn modern_request(
 
 async fn modern_requests_and_a_listen_stream_over_http(adapter: Adapter) {
     let mut config = Config::default();
-    config.modern.listen = ListenSupport::all();
+    config.v2026.listen = ListenSupport::all();
     let server = adapter.start(config).await;
     let addr = server.addr;
     // Served without a session, and none is minted (S3.35).
@@ -1016,7 +1065,7 @@ async fn modern_requests_and_a_listen_stream_over_http(adapter: Adapter) {
 
 async fn graceful_shutdown_lets_handlers_answer(adapter: Adapter) {
     let mut config = Config::default();
-    config.sessions = false;
+    config.stateless = true;
     let server = adapter.start(config).await;
     let addr = server.addr;
     let slow = tokio::spawn(client::post(

@@ -8,7 +8,7 @@ use serde_json::json;
 
 fn stateless() -> Config {
     let mut config = Config::default();
-    config.sessions = false;
+    config.stateless = true;
     config
 }
 
@@ -28,7 +28,7 @@ fn a_request_is_answered_with_json() {
     let Event::Request {
         key,
         session: None,
-        transport: Transport::Direct,
+        transport: Transport::Stateless,
         request,
         ..
     } = &events[0]

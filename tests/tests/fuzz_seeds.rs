@@ -238,7 +238,7 @@ fn op_scripts() -> BTreeMap<String, Vec<u8>> {
         }
     }
     assert!(
-        reached.contains("request Streamable") && reached.contains("request LegacySse"),
+        reached.contains("request Streamable") && reached.contains("request HttpSse"),
         "the search reaches sessions of both generations: {reached:?}"
     );
     scripts

@@ -37,7 +37,7 @@ fn s1_2_stream_opens_with_endpoint_event_and_headers() {
     assert!(matches!(
         sim.take_events().as_slice(),
         [Event::SessionOpened {
-            transport: Transport::LegacySse,
+            transport: Transport::HttpSse,
             ..
         }]
     ));

@@ -36,7 +36,7 @@ fn modern_server() -> Sim {
 
 fn modern_config() -> Config {
     let mut config = Config::default();
-    config.modern.methods = [
+    config.v2026.methods = [
         "tools/list",
         "tools/call",
         "resources/read",
@@ -44,8 +44,8 @@ fn modern_config() -> Config {
     ]
     .map(String::from)
     .to_vec();
-    config.modern.listen = ListenSupport::all();
-    config.modern.tool_headers = ToolHeader::from_tools(&json!([{
+    config.v2026.listen = ListenSupport::all();
+    config.v2026.tool_headers = ToolHeader::from_tools(&json!([{
         "name": "deploy",
         "inputSchema": {"type": "object", "properties": {
             "region": {"type": "string", "x-mcp-header": "Region"},
@@ -69,7 +69,7 @@ fn try_post(sim: &mut Sim, extra: &[(&str, &str)], body: &str) -> Option<(u16, V
 #[test]
 fn tool_headers_come_from_x_mcp_header_s3_23() {
     let sim = modern_server();
-    let found = &sim.server.config().modern.tool_headers;
+    let found = &sim.server.config().v2026.tool_headers;
     let names: Vec<_> = found.iter().map(|h| (h.header.as_str(), h.kind)).collect();
     assert!(names.contains(&("Region", ParamKind::String)));
     assert!(names.contains(&("Replicas", ParamKind::Integer)));
@@ -98,7 +98,7 @@ fn a_valid_request_is_served_without_a_session() {
     let Some(Event::Request {
         key,
         session: None,
-        transport: Transport::Modern,
+        transport: Transport::Streamable2026,
         version,
         ..
     }) = events.into_iter().next()
@@ -443,7 +443,7 @@ fn s3_34_listen_acknowledges_first_and_tags_every_notification() {
 #[test]
 fn a_slow_listener_never_delays_the_others() {
     let mut config = Config::default();
-    config.modern.listen = ListenSupport::all();
+    config.v2026.listen = ListenSupport::all();
     config.stream_queue_bytes = 400;
     let mut sim = Sim::new(config);
     let slow = listen(&mut sim, 1, json!({"toolsListChanged": true}));
@@ -506,9 +506,9 @@ fn every_generation_on_one_server() {
     assert_eq!(
         transports.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
         [
-            Transport::Modern,
+            Transport::Streamable2026,
             Transport::Streamable,
-            Transport::LegacySse
+            Transport::HttpSse
         ]
     );
     for (key, _) in transports {
@@ -539,7 +539,7 @@ fn every_generation_on_one_server() {
 #[test]
 fn s3_35_s3_36_modern_only_servers() {
     let mut config = Config::default();
-    config.legacy_eras = false;
+    config.only_2026 = true;
     let mut sim = Sim::new(config);
     for method in ["GET", "DELETE"] {
         let x = sim.request(method, "/mcp", &[("accept", "text/event-stream")], "");

@@ -60,7 +60,7 @@ fn shutdown_finishes_every_stream_with_a_retry_hint() {
 #[test]
 fn stateless_requests_are_still_answered_after_shutdown() {
     let mut config = Config::default();
-    config.sessions = false;
+    config.stateless = true;
     let mut sim = Sim::new(config);
     let direct = sim.post("/mcp", &[], r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
     let (key, _) = sim.next_request();

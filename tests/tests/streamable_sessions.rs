@@ -492,7 +492,7 @@ fn s4_3_host_check_on_loopback() {
 #[test]
 fn stateless_mode_has_no_sessions_get_or_delete() {
     let mut config = Config::default();
-    config.sessions = false;
+    config.stateless = true;
     let mut sim = Sim::new(config);
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
     let x = sim.post("/mcp", &[], init);

@@ -219,14 +219,14 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
         replay_age: Duration::from_secs(5),
         idle_timeout: Some(Duration::from_secs(10)),
         init_timeout: Some(Duration::from_secs(3)),
-        sessions: input.below(8) != 0,
+        stateless: input.below(8) == 0,
         resumable: input.below(4) != 0,
-        legacy_eras: input.below(8) != 0,
+        only_2026: input.below(8) == 0,
         allow_delete: input.below(8) != 0,
         response_mode: [ResponseMode::Auto, ResponseMode::Sse, ResponseMode::Json][input.below(3)],
         ..Config::default()
     };
-    config.modern.listen = ListenSupport::all();
+    config.v2026.listen = ListenSupport::all();
     if input.below(2) == 0 {
         config.cors = Some(Cors::default());
     }

@@ -51,8 +51,8 @@ pub(crate) fn announce(local: SocketAddr) {
 /// `Mcp-Param-*` headers.
 pub(crate) fn config() -> Config {
     let mut config = Config::default();
-    config.modern.methods = fixture::MODERN_METHODS.map(str::to_owned).to_vec();
-    config.modern.listen = ListenSupport::all();
-    config.modern.tool_headers = ToolHeader::from_tools(&fixture::tool_list());
+    config.v2026.methods = fixture::MODERN_METHODS.map(str::to_owned).to_vec();
+    config.v2026.listen = ListenSupport::all();
+    config.v2026.tool_headers = ToolHeader::from_tools(&fixture::tool_list());
     config
 }
