@@ -37,7 +37,7 @@ fn payload(len: usize) -> Bytes {
 fn sse_encode(bencher: Bencher, len: usize) {
     let data = payload(len);
     bencher.counter(BytesCount::new(data.len())).bench(|| {
-        sse::encode(&sse::Event {
+        sse::encode(&sse::Fields {
             event: Some("message"),
             id: Some("0000000000000001-2-3"),
             data: Some(black_box(data.clone())),

@@ -12,10 +12,9 @@ use std::time::Duration;
 pub struct Config {
     /// Path of the MCP endpoint. Default `/mcp`.
     ///
-    /// A `GET` here with `Accept: text/event-stream` and no session opens a 2024-11-05 stream
-    /// whose `endpoint` event points back at this path (the seed's variant, S1.12/S2.51); a
-    /// `POST` naming a legacy session (query or `Mcp-Session-Id`) is routed to it; a `POST`
-    /// naming no session is answered on its own with JSON.
+    /// A `GET` here with `Accept: text/event-stream` naming no session opens a 2024-11-05
+    /// stream whose `endpoint` event points back at this path (S1.12/S2.51), and a `POST` naming
+    /// a 2024-11-05 session (query or `Mcp-Session-Id`) is routed to it.
     pub mcp_path: String,
     /// Path of the 2024-11-05 SSE endpoint (S1.1a). Default `/sse`.
     pub sse_path: String,
@@ -82,7 +81,7 @@ pub struct Config {
     /// and keepalives are skipped.
     pub stream_queue_bytes: usize,
     /// Idle time after which a comment frame is written on an SSE stream. Default 15 s (the
-    /// WHATWG authoring note, E5.1; the seed used 30 s).
+    /// WHATWG authoring note, E5.1).
     pub keepalive_interval: Duration,
     /// Value of `Retry-After` (seconds) on `503` answers. Default 1.
     pub retry_after_secs: u32,

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
-use crate::config::{Config, Cors, OriginPolicy};
+use crate::config::{Config, OriginPolicy};
 
 /// What the `Origin` header of a request says about it.
 #[derive(Debug)]
@@ -38,14 +38,6 @@ impl Origin {
         } else {
             Self::Forbidden
         }
-    }
-}
-
-/// The allowed origin to remember for a response sent later.
-pub(crate) fn allowed_value(origin: &Origin) -> Option<HeaderValue> {
-    match origin {
-        Origin::Allowed(value) => Some(value.clone()),
-        _ => None,
     }
 }
 
@@ -84,13 +76,40 @@ const ALLOW_HEADERS: HeaderValue = HeaderValue::from_static(
     "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name",
 );
 
-/// Adds the CORS headers of an actual (non-preflight) response, errors included (C1, C6).
-pub(crate) fn decorate(config: &Config, origin: &Origin, headers: &mut HeaderMap) {
-    let (Some(cors), Origin::Allowed(value)) = (&config.cors, origin) else {
-        return;
-    };
-    allow_origin(config, cors, value, headers);
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS);
+/// The CORS headers of every actual (non-preflight) response of one exchange, errors and SSE
+/// heads included (C1, C6): decided once from the request's `Origin`, so a response sent later
+/// (a stream's head, a JSON answer gathered meanwhile) needs no configuration to carry them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CorsHeaders {
+    /// `Access-Control-Allow-Origin`: the allowed origin echoed, or `*`; `None`: no CORS headers.
+    allow_origin: Option<HeaderValue>,
+    credentials: bool,
+}
+
+impl CorsHeaders {
+    /// The headers for a request from `origin` under `config`.
+    pub(crate) fn new(config: &Config, origin: &Origin) -> Self {
+        let (Some(cors), Origin::Allowed(value)) = (&config.cors, origin) else {
+            return Self::default();
+        };
+        let any = matches!(config.origins, OriginPolicy::Any) && !cors.allow_credentials;
+        Self {
+            allow_origin: Some(match any {
+                true => HeaderValue::from_static("*"),
+                false => value.clone(),
+            }),
+            credentials: cors.allow_credentials,
+        }
+    }
+
+    /// Adds the headers to a response.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        let Some(origin) = &self.allow_origin else {
+            return;
+        };
+        set_allow_origin(origin, self.credentials, headers);
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS);
+    }
 }
 
 /// The answer to `OPTIONS` (C3): never `405`, never behind authentication.
@@ -99,10 +118,11 @@ pub(crate) fn preflight(config: &Config, origin: &Origin, request: &HeaderMap) -
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
     headers.insert(header::ALLOW, ALLOW_METHODS);
-    let (Some(cors), Origin::Allowed(value)) = (&config.cors, origin) else {
+    let decided = CorsHeaders::new(config, origin);
+    let (Some(cors), Some(allow_origin)) = (&config.cors, &decided.allow_origin) else {
         return response;
     };
-    allow_origin(config, cors, value, headers);
+    set_allow_origin(allow_origin, decided.credentials, headers);
     headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS);
     // Echo what the browser asks for: `Mcp-Param-*` names are dynamic (C4). The request headers
     // were parsed as valid header values, so the echo is valid too.
@@ -122,17 +142,15 @@ pub(crate) fn preflight(config: &Config, origin: &Origin, request: &HeaderMap) -
     response
 }
 
-fn allow_origin(config: &Config, cors: &Cors, origin: &HeaderValue, headers: &mut HeaderMap) {
-    if matches!(config.origins, OriginPolicy::Any) && !cors.allow_credentials {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
+/// `Access-Control-Allow-Origin`, with `Vary: Origin` when it echoes one (a cache must not
+/// serve it to another origin) and the credentials flag (never with `*`, C4).
+fn set_allow_origin(origin: &HeaderValue, credentials: bool, headers: &mut HeaderMap) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    if origin.as_bytes() == b"*" {
         return;
     }
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    if cors.allow_credentials {
+    if credentials {
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),

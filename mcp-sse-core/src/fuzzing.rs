@@ -83,7 +83,7 @@ pub fn sse_roundtrip(data: &[u8]) {
     let has_break = |s: &str| s.contains(['\r', '\n']);
     let name = (flags & 1 != 0).then_some(&*name);
     let id = (flags & 2 != 0).then_some(&*id);
-    let event = sse::Event {
+    let event = sse::Fields {
         event: name,
         id,
         retry: (flags & 4 != 0).then_some(retry),

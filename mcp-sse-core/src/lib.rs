@@ -3,17 +3,19 @@
 //! A sans-IO implementation of the Model Context Protocol's HTTP transports, every live
 //! generation on one endpoint:
 //!
-//! - the 2024-11-05 HTTP+SSE transport (`GET /sse` + `POST /messages`), and the seed's variant
-//!   of it on the MCP endpoint (`GET /mcp` with no session opens such a stream);
+//! - the 2024-11-05 HTTP+SSE transport (`GET /sse` + `POST /messages`), also on the MCP
+//!   endpoint (`GET /mcp` naming no session opens such a stream);
 //! - Streamable HTTP with sessions (2025-03-26, 2025-06-18, 2025-11-25): `initialize` mints a
 //!   session, each `POST` is answered with JSON or an SSE stream, a standalone `GET` stream,
-//!   `DELETE`, resumption with `Last-Event-ID`, and 2025-11-25 polling;
-//! - a stateless mode in which every `POST` is answered on its own.
+//!   `DELETE`, resumption with `Last-Event-ID`, and 2025-11-25 polling; or stateless
+//!   ([`Config::stateless`]), every `POST` answered on its own;
+//! - Streamable HTTP 2026-07-28: self-describing requests with no session, validated against
+//!   their headers, and `subscriptions/listen` streams.
 //!
 //! It takes HTTP requests as values and gives back responses, SSE bytes and application
 //! events as values. It opens no socket, spawns no task, reads no clock and holds no global
 //! state, so every behaviour is deterministic and testable with time as a plain argument. The
-//! adapters (`mcp-sse-tokio`) put it on a runtime.
+//! adapters (`mcp-sse-tokio`, `mcp-sse-smol`) put it on a runtime.
 //!
 //! ## The run loop
 //!
@@ -85,35 +87,41 @@
 mod chunk;
 mod config;
 mod cors;
+mod effects;
 mod error;
 #[cfg(feature = "_fuzzing")]
 pub mod fuzzing;
+pub mod headers;
+mod http_sse;
 mod ids;
 pub mod jsonrpc;
-mod legacy;
 mod listen;
-mod modern;
+mod listeners;
 mod output;
 mod replay;
+mod requests;
+mod responses;
+mod router;
 mod server;
-mod session;
+mod sessions;
 pub mod sse;
-mod stream;
 mod streamable;
+mod streams;
 mod timer;
+mod v2026;
 mod version;
-pub mod wire;
 
 pub use chunk::Chunk;
 pub use config::{
     Config, Cors, HostPolicy, ListenSupport, OriginPolicy, ParamKind, ResponseMode, ToolHeader,
     V2026,
 };
+pub use effects::Stats;
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};
-pub use listen::Change;
+pub use listeners::Change;
 pub use output::{CloseReason, Event, Output, Transport};
 pub use replay::{EventId, EventStore, MemoryStore, StreamId};
-pub use server::{Server, Stats, Target};
+pub use server::{Server, Target};
 pub use timer::TimerKind;
 pub use version::ProtocolVersion;

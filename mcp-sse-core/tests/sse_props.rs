@@ -1,7 +1,7 @@
 //! Property tests of the SSE encoder against the WHATWG decoder (SPEC-NOTES E2.x, E4.x).
 
 use bytes::Bytes;
-use mcp_sse_core::sse::{self, DecodedEvent, Decoder, Event, Item};
+use mcp_sse_core::sse::{self, DecodedEvent, Decoder, Fields, Item};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -86,7 +86,7 @@ proptest! {
         retry in prop::option::of(any::<u64>()),
         payload in payload(),
     ) {
-        let event = Event {
+        let event = Fields {
             event: name.as_deref(),
             id: id.as_deref(),
             retry,
@@ -123,7 +123,7 @@ proptest! {
     fn e4_1_events_do_not_bleed_into_each_other(payloads in prop::collection::vec(payload(), 1..6)) {
         let mut wire = Vec::new();
         for payload in &payloads {
-            let event = Event { data: Some(Bytes::from(payload.clone())), ..Event::default() };
+            let event = Fields { data: Some(Bytes::from(payload.clone())), ..Fields::default() };
             wire.extend_from_slice(&sse::encode(&event).expect("no fields").into_bytes());
         }
         let datas: Vec<String> = Decoder::new()
@@ -146,13 +146,13 @@ proptest! {
         suffix in "[a-z]{0,4}",
     ) {
         let value = format!("{prefix}{bad}{suffix}");
-        let named = Event { event: Some(&value), ..Event::default() };
+        let named = Fields { event: Some(&value), ..Fields::default() };
         prop_assert_eq!(sse::encode(&named).unwrap_err(), sse::FieldError::LineBreakInEventName);
-        let with_id = Event { id: Some(&value), ..Event::default() };
+        let with_id = Fields { id: Some(&value), ..Fields::default() };
         prop_assert_eq!(sse::encode(&with_id).unwrap_err(), sse::FieldError::LineBreakInId);
         prop_assert_eq!(sse::encode_comment(&value).unwrap_err(), sse::FieldError::LineBreakInComment);
         let nul = format!("{prefix}\0{suffix}");
-        let with_id = Event { id: Some(&nul), ..Event::default() };
+        let with_id = Fields { id: Some(&nul), ..Fields::default() };
         prop_assert_eq!(sse::encode(&with_id).unwrap_err(), sse::FieldError::NulInId);
     }
 
@@ -186,7 +186,7 @@ proptest! {
         prop_assert_eq!(decoder.retry(), Some(10));
 
         // A comment frame before an event leaves the event whole.
-        let event = Event { data: Some(Bytes::from(payload.clone())), ..Event::default() };
+        let event = Fields { data: Some(Bytes::from(payload.clone())), ..Fields::default() };
         let mut wire = wire.clone();
         wire.extend_from_slice(&sse::encode(&event).expect("no fields").into_bytes());
         let items = Decoder::new().feed(&wire);

@@ -30,7 +30,7 @@ pub enum FieldError {
     LineBreakInComment,
 }
 
-/// One event to encode.
+/// The fields of one event to encode.
 ///
 /// Fields are written in the order `event`, `id`, `retry`, `data` (the order the TypeScript SDK
 /// uses, S2.34). `data: None` writes no data line, so the event only updates the client's state
@@ -38,7 +38,7 @@ pub enum FieldError {
 /// line, which dispatches an event with empty data: the MCP 2025-11-25 priming event (S2.16,
 /// S2.34).
 #[derive(Debug, Clone, Default)]
-pub struct Event<'a> {
+pub struct Fields<'a> {
     /// The event type; clients use `message` when absent or empty.
     pub event: Option<&'a str>,
     /// The event id, which the client echoes as `Last-Event-ID` on reconnect.
@@ -55,7 +55,7 @@ pub struct Event<'a> {
 /// payload can inject a field or end the event early; the client joins the pieces with LF, so
 /// CRLF and lone CR come back as LF. Lines longer than 1 KiB are not copied: they appear in the
 /// [`Chunk`] as slices of `data`.
-pub fn encode(event: &Event<'_>) -> Result<Chunk, FieldError> {
+pub fn encode(event: &Fields<'_>) -> Result<Chunk, FieldError> {
     if let Some(name) = event.event
         && has_line_break(name.as_bytes())
     {
@@ -259,16 +259,16 @@ mod tests {
         String::from_utf8(chunk.into_bytes().to_vec()).expect("test frames are UTF-8")
     }
 
-    fn data(payload: &'static str) -> Event<'static> {
-        Event {
+    fn data(payload: &'static str) -> Fields<'static> {
+        Fields {
             data: Some(Bytes::from_static(payload.as_bytes())),
-            ..Event::default()
+            ..Fields::default()
         }
     }
 
     #[test]
     fn e4_3_fields_in_order_with_colon_space() {
-        let event = Event {
+        let event = Fields {
             event: Some("message"),
             id: Some("7"),
             retry: Some(3000),
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn e4_3_leading_space_of_value_survives() {
-        let event = Event {
+        let event = Fields {
             event: Some(" spaced"),
             ..data(" x")
         };
@@ -320,12 +320,12 @@ mod tests {
 
     #[test]
     fn s2_34_priming_event_has_one_empty_data_line() {
-        let event = Event {
+        let event = Fields {
             id: Some("x"),
             ..data("")
         };
         assert_eq!(wire(encode(&event).unwrap()), "id: x\ndata: \n\n");
-        let event = Event {
+        let event = Fields {
             id: Some("x"),
             retry: Some(0),
             ..data("")
@@ -335,24 +335,24 @@ mod tests {
 
     #[test]
     fn no_data_writes_no_data_line() {
-        let event = Event {
+        let event = Fields {
             retry: Some(u64::MAX),
-            ..Event::default()
+            ..Fields::default()
         };
         assert_eq!(
             wire(encode(&event).unwrap()),
             "retry: 18446744073709551615\n\n"
         );
-        assert_eq!(wire(encode(&Event::default()).unwrap()), "\n");
+        assert_eq!(wire(encode(&Fields::default()).unwrap()), "\n");
     }
 
     #[test]
     fn e4_2_bad_names_and_ids_rejected() {
-        let named = |name| Event {
+        let named = |name| Fields {
             event: Some(name),
             ..data("x")
         };
-        let with_id = |id| Event {
+        let with_id = |id| Fields {
             id: Some(id),
             ..data("x")
         };
@@ -400,7 +400,7 @@ mod tests {
 
     #[test]
     fn small_payload_is_one_exactly_sized_piece() {
-        let event = Event {
+        let event = Fields {
             event: Some("message"),
             ..data("{\"jsonrpc\":\"2.0\"}")
         };
@@ -416,10 +416,10 @@ mod tests {
     #[test]
     fn large_payload_is_not_copied() {
         let payload = Bytes::from(vec![b'x'; 4096]);
-        let event = Event {
+        let event = Fields {
             id: Some("1"),
             data: Some(payload.clone()),
-            ..Event::default()
+            ..Fields::default()
         };
         let chunk = encode(&event).unwrap();
         let pieces: Vec<&Bytes> = chunk.pieces().collect();
@@ -439,9 +439,9 @@ mod tests {
         raw.extend_from_slice(b"\r\nsmall\n");
         raw.extend(std::iter::repeat_n(b'b', 3000));
         let payload = Bytes::from(raw);
-        let chunk = encode(&Event {
+        let chunk = encode(&Fields {
             data: Some(payload.clone()),
-            ..Event::default()
+            ..Fields::default()
         })
         .unwrap();
         let pieces: Vec<&Bytes> = chunk.pieces().collect();

@@ -12,12 +12,12 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use mcp_sse_core::sse::{self, Decoder, Event, Item};
+//! use mcp_sse_core::sse::{self, Decoder, Fields, Item};
 //!
-//! let chunk = sse::encode(&Event {
+//! let chunk = sse::encode(&Fields {
 //!     id: Some("7"),
 //!     data: Some(Bytes::from_static(b"line one\r\nline two")),
-//!     ..Event::default()
+//!     ..Fields::default()
 //! })
 //! .expect("the id has no line break");
 //! let wire = chunk.into_bytes();
@@ -33,4 +33,4 @@ mod decode;
 mod encode;
 
 pub use decode::{DecodedEvent, Decoder, Item};
-pub use encode::{Event, FieldError, encode, encode_comment, encode_retry};
+pub use encode::{FieldError, Fields, encode, encode_comment, encode_retry};

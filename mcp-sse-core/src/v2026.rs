@@ -1,4 +1,4 @@
-//! Streamable HTTP 2026-07-28 (SPEC-NOTES §4): which era a request belongs to (S3.37), the
+//! Streamable HTTP 2026-07-28 (S3.x): which revision a request belongs to (S3.37), the
 //! per-request validation in the order of D2, and dispatch. No sessions: every request is
 //! judged on its own.
 
@@ -12,12 +12,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::config::{ParamKind, ToolHeader};
+use crate::headers::MCP_PROTOCOL_VERSION;
 use crate::jsonrpc::{self, ErrorObject, Id};
-use crate::server::{Ctx, Server};
-use crate::stream::{Conn, Role, Stream};
-use crate::timer::TimerKind;
-use crate::wire::{self, MCP_PROTOCOL_VERSION};
-use crate::{Event, Output, ProtocolVersion, ResponseMode, Transport};
+use crate::responses::{self, Ctx};
+use crate::server::Server;
+use crate::streams::{Opening, Role};
+use crate::{ProtocolVersion, Transport};
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -43,60 +43,60 @@ pub(crate) struct Envelope {
     pub(crate) log_level: bool,
 }
 
-/// The era of a `POST` body (S3.37).
+/// Which rules a `POST` body is served under (S3.37).
 #[derive(Debug)]
-pub(crate) enum Era {
-    /// 2024-11-05 to 2025-11-25 rules.
-    Legacy,
+pub(crate) enum Revision {
+    /// 2024-11-05 to 2025-11-25.
+    Before2026,
     /// A 2026-07-28 envelope.
-    Modern(Envelope),
+    V2026(Envelope),
     /// Malformed: answered with this, no fallback.
     Reject(http::Response<Bytes>),
 }
 
-/// Classifies a body as the TypeScript SDK does (S3.37): a modern claim in `_meta` decides; the
-/// header never changes the era; a malformed envelope is `-32602` with no fallback.
-pub(crate) fn classify_era(body: &jsonrpc::Body, headers: &HeaderMap) -> Era {
+/// Classifies a body as the TypeScript SDK does (S3.37): a 2026-07-28 claim in `_meta` decides;
+/// the header never changes the revision; a malformed envelope is `-32602` with no fallback.
+pub(crate) fn classify(body: &jsonrpc::Body, headers: &HeaderMap) -> Revision {
     let message = match body {
         jsonrpc::Body::Single(message) => message,
         jsonrpc::Body::Batch(items) => {
-            let modern = items.iter().any(
+            let claims_2026 = items.iter().any(
                 |item| matches!(item, Ok(m) if envelope(m.params()).is_ok_and(|e| e.is_some())),
             );
-            if !modern {
-                return Era::Legacy;
+            if !claims_2026 {
+                return Revision::Before2026;
             }
             let text = "Invalid Request: 2026-07-28 has no batches";
             let code = jsonrpc::INVALID_REQUEST;
-            return Era::Reject(wire::error(StatusCode::BAD_REQUEST, None, code, text));
+            return Revision::Reject(responses::error(StatusCode::BAD_REQUEST, None, code, text));
         }
     };
     if message.is_response() {
-        return Era::Legacy;
+        return Revision::Before2026;
     }
     let invalid = |text: &str| {
         let code = jsonrpc::INVALID_PARAMS;
-        Era::Reject(wire::error(
+        Revision::Reject(responses::error(
             StatusCode::BAD_REQUEST,
             message.id(),
             code,
             text,
         ))
     };
-    let header_is_modern = headers
+    let header_is_2026 = headers
         .get(MCP_PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok())
         .and_then(ProtocolVersion::parse)
         .is_some_and(ProtocolVersion::is_modern);
     match envelope(message.params()) {
         Err(text) => invalid(text),
-        Ok(None) if header_is_modern => invalid(
+        Ok(None) if header_is_2026 => invalid(
             "Invalid params: a 2026-07-28 request carries _meta[\"io.modelcontextprotocol/protocolVersion\"]",
         ),
-        Ok(None) => Era::Legacy,
+        Ok(None) => Revision::Before2026,
         Ok(Some(envelope)) => match ProtocolVersion::parse(&envelope.version) {
-            Some(version) if !version.is_modern() => Era::Legacy,
-            _ => Era::Modern(envelope),
+            Some(version) if !version.is_modern() => Revision::Before2026,
+            _ => Revision::V2026(envelope),
         },
     }
 }
@@ -133,18 +133,6 @@ fn envelope(params: Option<&RawValue>) -> Result<Option<Envelope>, &'static str>
     }))
 }
 
-/// The HTTP status of an error answer to a 2026-07-28 request (S3.17–S3.19, S3.28, S3.29).
-pub(crate) fn status_of(code: i64) -> StatusCode {
-    match code {
-        jsonrpc::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
-        jsonrpc::INVALID_PARAMS
-        | jsonrpc::HEADER_MISMATCH
-        | jsonrpc::MISSING_CLIENT_CAPABILITY
-        | jsonrpc::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    }
-}
-
 /// `-32022` naming what is supported and what was asked (S3.18, S3.36).
 pub(crate) fn unsupported_version(
     id: Option<&Id>,
@@ -162,13 +150,13 @@ pub(crate) fn unsupported_version(
         "Unsupported protocol version",
     )
     .with_data(data);
-    wire::json(StatusCode::BAD_REQUEST, jsonrpc::encode_error(id, &error))
+    responses::json(StatusCode::BAD_REQUEST, jsonrpc::encode_error(id, &error))
 }
 
 impl Server {
     /// A 2026-07-28 request or notification: validated in the order of D2, then served
     /// without a session.
-    pub(crate) fn post_modern(
+    pub(crate) fn post_v2026(
         &mut self,
         now: Instant,
         ctx: &mut Ctx,
@@ -176,12 +164,12 @@ impl Server {
         message: jsonrpc::Message,
         envelope: Envelope,
     ) {
-        // No sessions in this era: an Mcp-Session-Id is ignored and never echoed (S3.35).
+        // No sessions in this revision: an Mcp-Session-Id is ignored and never echoed (S3.35).
         ctx.session = None;
         let id = message.id().cloned();
         let reject = |server: &mut Self, status: StatusCode, code: i64, text: &str| {
-            let response = wire::error(status, id.as_ref(), code, text);
-            server.respond(ctx, response);
+            let response = responses::error(status, id.as_ref(), code, text);
+            ctx.respond(&mut server.fx, response);
         };
         if let Err(text) = self.check_headers(&head.headers, &message, &envelope) {
             return reject(
@@ -193,7 +181,7 @@ impl Server {
         }
         if ProtocolVersion::parse(&envelope.version).is_none_or(|v| !v.is_modern()) {
             let response = unsupported_version(id.as_ref(), Some(&envelope.version));
-            return self.respond(ctx, response);
+            return ctx.respond(&mut self.fx, response);
         }
         if !envelope.capabilities {
             let text =
@@ -204,7 +192,7 @@ impl Server {
             jsonrpc::Message::Request(request) => request,
             other => {
                 self.deliver_other(now, &head, None, Transport::Streamable2026, other);
-                return self.respond(ctx, wire::accepted());
+                return ctx.respond(&mut self.fx, responses::accepted());
             }
         };
         let method = request.method.as_str();
@@ -224,35 +212,11 @@ impl Server {
         if method == "subscriptions/listen" {
             return self.listen(now, ctx, request);
         }
-
-        let stream = self.new_stream_id();
-        let conn = Conn::Waiting {
-            exchange: ctx.exchange,
-            origin: crate::cors::allowed_value(&ctx.origin),
-        };
-        let mut state = Stream::new(None, Role::Post, conn, now);
-        state.modern = true;
-        self.streams.insert(stream, state);
-        self.exchanges.insert(ctx.exchange, stream);
-        let key = self.admit(&request, None, stream);
-        if let Some(pending) = self.requests.get_mut(&key) {
-            pending.modern = true;
-            pending.logs = envelope.log_level;
-        }
-        self.push(Output::Event(Event::Request {
-            key,
-            session: None,
-            transport: Transport::Streamable2026,
-            version: Some(ProtocolVersion::V2026_07_28),
-            request,
-            head,
-        }));
-        // The head waits for the first output (or the hold), so a quick answer goes out with
-        // its head in one write, as JSON or (ResponseMode::Sse) as a one-event stream.
-        if self.config.response_mode != ResponseMode::Json {
-            let at = now + self.config.json_hold;
-            self.timers.arm(at, TimerKind::Hold(ctx.exchange));
-        }
+        let mut opening = Opening::new(None, Role::Post);
+        opening.v2026 = true;
+        let stream = self.open_stream(now, ctx.clone(), opening);
+        let transport = Transport::Streamable2026;
+        self.deliver_request(&head, None, transport, stream, request, envelope.log_level);
     }
 
     /// The request headers must restate the body (S3.17, S3.21, S3.24): `MCP-Protocol-Version`

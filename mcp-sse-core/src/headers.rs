@@ -1,13 +1,8 @@
-//! HTTP details shared by every handler: header names, request header parsing, and the shapes
-//! of the responses the server builds.
+//! The headers MCP adds to HTTP, and how the server reads the standard ones it depends on.
 
-use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Response, StatusCode};
+use http::header::{self, HeaderMap, HeaderName};
 
-use crate::jsonrpc::{self, ErrorObject, Id};
-
-/// `Mcp-Session-Id` (S2.35; the seed sent it on the legacy stream too).
+/// `Mcp-Session-Id` (S2.35; also named on 2024-11-05 streams opened on the MCP endpoint).
 pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// `MCP-Protocol-Version` (S2.46).
 pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
@@ -15,9 +10,6 @@ pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protoc
 pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// `X-Accel-Buffering`, which stops nginx from buffering a stream (S3.11, E5.2).
 pub const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
-
-pub(crate) const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
-pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Whether the `Accept` header admits `wanted` (`type/subtype`): listed, or covered by `type/*`
 /// or `*/*`, and not with `q=0`. A missing header admits everything (RFC 9110 §12.5.1).
@@ -71,86 +63,10 @@ pub(crate) fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a 
         .find_map(|(key, value)| (key == name).then_some(value))
 }
 
-/// A complete JSON response.
-pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Bytes> {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, APPLICATION_JSON);
-    response
-}
-
-/// An HTTP error whose body is a JSON-RPC error (SPEC-NOTES 6.3): the request id echoed when it
-/// was read, `null` otherwise (S3.27, S5.9).
-pub(crate) fn error(
-    status: StatusCode,
-    id: Option<&Id>,
-    code: i64,
-    message: &str,
-) -> Response<Bytes> {
-    json(
-        status,
-        jsonrpc::encode_error(id, &ErrorObject::new(code, message)),
-    )
-}
-
-/// `202 Accepted` with an empty body (S2.8).
-pub(crate) fn accepted() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = StatusCode::ACCEPTED;
-    response
-}
-
-/// `405 Method Not Allowed` with the `Allow` header RFC 9110 requires (S2.19).
-pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Bytes> {
-    let mut response = error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        None,
-        jsonrpc::SERVER_ERROR,
-        "Method not allowed",
-    );
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    response
-}
-
-/// `503 Service Unavailable` with `Retry-After`: capacity or backpressure, never a closed session.
-pub(crate) fn unavailable(
-    retry_after_secs: u32,
-    id: Option<&Id>,
-    message: &str,
-) -> Response<Bytes> {
-    let mut response = error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        id,
-        jsonrpc::SERVER_ERROR,
-        message,
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    response
-}
-
-/// The head of every SSE response (S1.7, S3.11, E5.2). No `Connection` header: it is forbidden
-/// on HTTP/2, and HTTP/1.1 keeps connections alive anyway.
-pub(crate) fn sse_head() -> Response<()> {
-    let mut head = Response::new(());
-    let headers = head.headers_mut();
-    headers.insert(header::CONTENT_TYPE, EVENT_STREAM);
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-transform"),
-    );
-    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
-    head
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs

@@ -1,0 +1,106 @@
+//! The 2024-11-05 HTTP+SSE transport (S1.x): a `GET` stream that is the session, its first
+//! event naming the URI for `POST`s, and replies on the stream.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{StatusCode, request};
+
+use crate::headers;
+use crate::responses::{self, Ctx};
+use crate::router::Endpoint;
+use crate::server::Server;
+use crate::streams::{Opening, Role};
+use crate::{SessionId, Transport, jsonrpc, sse};
+
+impl Server {
+    /// Opens a session whose stream is this response (S1.1a), its first event `endpoint` (S1.2)
+    /// naming `posts_to`. Opened on the MCP endpoint, the stream and its `POST`s name the
+    /// session in `Mcp-Session-Id` too (S1.12, S2.51).
+    pub(crate) fn open_http_sse(
+        &mut self,
+        now: Instant,
+        ctx: &mut Ctx,
+        head: &request::Parts,
+        posts_to: Endpoint,
+    ) {
+        if !headers::accepts(&head.headers, "text/event-stream") {
+            let text = "Not Acceptable: Accept must include text/event-stream";
+            return ctx.reject(&mut self.fx, StatusCode::NOT_ACCEPTABLE, text);
+        }
+        if self.sessions.is_full() {
+            let retry = self.config.retry_after_secs;
+            let response = responses::unavailable(retry, None, "Too many sessions");
+            return ctx.respond(&mut self.fx, response);
+        }
+        let session = self.open_session(now, ctx, Transport::HttpSse);
+        let opening = Opening::new(Some(session.clone()), Role::HttpSse);
+        self.open_stream(now, ctx.clone(), opening);
+        let path = match posts_to {
+            Endpoint::Mcp => &self.config.mcp_path,
+            _ => &self.config.messages_path,
+        };
+        let uri = format!("{}{path}?sessionId={session}", self.config.base_path);
+        let frame = sse::encode(&sse::Fields {
+            event: Some("endpoint"),
+            data: Some(Bytes::from(uri)),
+            ..Default::default()
+        })
+        .expect("a static event name is a valid field");
+        self.streams.write(&mut self.fx, now, ctx.exchange, frame);
+    }
+
+    /// Hands a message of a 2024-11-05 session to the application; `202` once it is accepted
+    /// (S1.8), the answer follows on the session's stream (S1.3).
+    pub(crate) fn post_http_sse(
+        &mut self,
+        now: Instant,
+        ctx: &Ctx,
+        head: &Arc<request::Parts>,
+        session: SessionId,
+        body: jsonrpc::Body,
+    ) {
+        let message = match body {
+            jsonrpc::Body::Single(message) => message,
+            jsonrpc::Body::Batch(_) => {
+                let code = jsonrpc::INVALID_REQUEST;
+                let text = "Invalid Request: batches are not part of this transport";
+                let response = responses::error(StatusCode::BAD_REQUEST, None, code, text);
+                return ctx.respond(&mut self.fx, response);
+            }
+        };
+        let jsonrpc::Message::Request(request) = message else {
+            self.deliver_other(now, head, Some(session), Transport::HttpSse, message);
+            return ctx.respond(&mut self.fx, responses::accepted());
+        };
+        let Some(stream) = self.streams.first_of(&session) else {
+            let code = jsonrpc::SESSION_NOT_FOUND;
+            let response = responses::error(
+                StatusCode::NOT_FOUND,
+                Some(&request.id),
+                code,
+                "Session not found",
+            );
+            return ctx.respond(&mut self.fx, response);
+        };
+        // Backpressure is not a closed session: 503 + Retry-After.
+        if self.requests.in_flight(&session) >= self.config.max_requests_in_flight
+            || self.streams.is_full(stream)
+        {
+            let retry = self.config.retry_after_secs;
+            let response =
+                responses::unavailable(retry, Some(&request.id), "Session busy: retry later");
+            return ctx.respond(&mut self.fx, response);
+        }
+        self.deliver_request(
+            head,
+            Some(session),
+            Transport::HttpSse,
+            stream,
+            request,
+            false,
+        );
+        ctx.respond(&mut self.fx, responses::accepted());
+    }
+}

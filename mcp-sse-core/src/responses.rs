@@ -1,0 +1,137 @@
+//! The responses the server builds: JSON bodies, JSON-RPC errors over HTTP, `202`, `405`,
+//! `503`, the SSE head; and [`Ctx`], what every response of one exchange carries.
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::cors::CorsHeaders;
+use crate::effects::Effects;
+use crate::headers::{MCP_SESSION_ID, X_ACCEL_BUFFERING};
+use crate::jsonrpc::{self, ErrorObject, Id};
+use crate::{ExchangeId, Output};
+
+const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// What every response of one exchange carries besides its own headers.
+#[derive(Clone, Debug)]
+pub(crate) struct Ctx {
+    pub(crate) exchange: ExchangeId,
+    pub(crate) cors: CorsHeaders,
+    /// The session the response belongs to: named on every response of it (S2.44).
+    pub(crate) session: Option<HeaderValue>,
+}
+
+impl Ctx {
+    /// Sends a complete response with the headers every response of the exchange carries.
+    pub(crate) fn respond(&self, fx: &mut Effects, mut response: Response<Bytes>) {
+        if response.status().is_client_error() || response.status().is_server_error() {
+            fx.stats.rejected += 1;
+        }
+        self.decorate(response.headers_mut());
+        fx.push(Output::Respond {
+            exchange: self.exchange,
+            response,
+        });
+    }
+
+    /// Answers with an HTTP error whose body is a JSON-RPC error naming no request.
+    pub(crate) fn reject(&self, fx: &mut Effects, status: StatusCode, message: &str) {
+        self.respond(fx, error(status, None, jsonrpc::SERVER_ERROR, message));
+    }
+
+    /// Starts the SSE response of the exchange.
+    pub(crate) fn start_stream(&self, fx: &mut Effects) {
+        let mut head = sse_head();
+        self.decorate(head.headers_mut());
+        fx.push(Output::StartStream {
+            exchange: self.exchange,
+            head,
+        });
+    }
+
+    fn decorate(&self, headers: &mut http::HeaderMap) {
+        if let Some(session) = &self.session {
+            headers.insert(MCP_SESSION_ID, session.clone());
+        }
+        self.cors.apply(headers);
+    }
+}
+
+/// A complete JSON response.
+pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, APPLICATION_JSON);
+    response
+}
+
+/// An HTTP error whose body is a JSON-RPC error (SPEC-NOTES 6.3): the request id echoed when it
+/// was read, `null` otherwise (S3.27, S5.9).
+pub(crate) fn error(
+    status: StatusCode,
+    id: Option<&Id>,
+    code: i64,
+    message: &str,
+) -> Response<Bytes> {
+    json(
+        status,
+        jsonrpc::encode_error(id, &ErrorObject::new(code, message)),
+    )
+}
+
+/// `202 Accepted` with an empty body (S2.8).
+pub(crate) fn accepted() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+/// `405 Method Not Allowed` with the `Allow` header RFC 9110 requires (S2.19).
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Bytes> {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        jsonrpc::SERVER_ERROR,
+        "Method not allowed",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// `503 Service Unavailable` with `Retry-After`: capacity or backpressure, never a closed session.
+pub(crate) fn unavailable(
+    retry_after_secs: u32,
+    id: Option<&Id>,
+    message: &str,
+) -> Response<Bytes> {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        jsonrpc::SERVER_ERROR,
+        message,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// The head of every SSE response (S1.7, S3.11, E5.2). No `Connection` header: it is forbidden
+/// on HTTP/2, and HTTP/1.1 keeps connections alive anyway.
+fn sse_head() -> Response<()> {
+    let mut head = Response::new(());
+    let headers = head.headers_mut();
+    headers.insert(header::CONTENT_TYPE, EVENT_STREAM);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+    head
+}

@@ -1,0 +1,291 @@
+//! The router: which endpoint and method a request is for, the checks every request passes
+//! (Origin, Host, shutdown, media types, size, JSON-RPC), the revision it is served under
+//! (S3.37), and the module of that revision that serves it (D2).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header;
+use http::{Method, StatusCode, request};
+use serde_json::value::RawValue;
+
+use crate::config::HostPolicy;
+use crate::cors::{self, Origin};
+use crate::headers::{self, MCP_SESSION_ID};
+use crate::jsonrpc::{self, ErrorObject};
+use crate::responses::{self, Ctx};
+use crate::server::Server;
+use crate::v2026::{self, Revision};
+use crate::{Output, ProtocolVersion, Transport};
+
+/// The paths the server answers on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Mcp,
+    Sse,
+    Messages,
+}
+
+impl Server {
+    pub(crate) fn route(
+        &mut self,
+        now: Instant,
+        ctx: &mut Ctx,
+        origin: &Origin,
+        head: request::Parts,
+        body: Bytes,
+    ) {
+        let Some(endpoint) = self.endpoint_of(head.uri.path()) else {
+            return ctx.reject(&mut self.fx, StatusCode::NOT_FOUND, "Not found");
+        };
+        if head.method == Method::OPTIONS {
+            let response = cors::preflight(&self.config, origin, &head.headers);
+            return self.fx.push(Output::Respond {
+                exchange: ctx.exchange,
+                response,
+            });
+        }
+        if !self.host_allowed(&head) {
+            return ctx.reject(&mut self.fx, StatusCode::FORBIDDEN, "Host not allowed");
+        }
+        if matches!(origin, Origin::Forbidden) {
+            return ctx.reject(&mut self.fx, StatusCode::FORBIDDEN, "Origin not allowed");
+        }
+        if self.shutting_down {
+            let response =
+                responses::unavailable(self.config.retry_after_secs, None, "Shutting down");
+            return ctx.respond(&mut self.fx, response);
+        }
+        if self.config.only_2026 && endpoint != Endpoint::Mcp {
+            return ctx.reject(&mut self.fx, StatusCode::NOT_FOUND, "Not found");
+        }
+        let sessions = !self.config.stateless && !self.config.only_2026;
+        match (endpoint, &head.method) {
+            (Endpoint::Sse, &Method::GET) => {
+                self.open_http_sse(now, ctx, &head, Endpoint::Messages)
+            }
+            (Endpoint::Sse, _) => {
+                ctx.respond(&mut self.fx, responses::method_not_allowed("GET, OPTIONS"))
+            }
+            (Endpoint::Messages, &Method::POST) => self.post(now, ctx, head, body, endpoint),
+            (Endpoint::Messages, _) => {
+                ctx.respond(&mut self.fx, responses::method_not_allowed("POST, OPTIONS"))
+            }
+            (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, head, body, endpoint),
+            (Endpoint::Mcp, &Method::GET) if sessions => self.get_mcp(now, ctx, &head),
+            (Endpoint::Mcp, &Method::DELETE) if sessions => self.delete_mcp(now, ctx, &head),
+            (Endpoint::Mcp, _) => {
+                let allow = match (sessions, self.config.allow_delete) {
+                    (false, _) => "POST, OPTIONS",
+                    (true, false) => "GET, POST, OPTIONS",
+                    (true, true) => "GET, POST, DELETE, OPTIONS",
+                };
+                ctx.respond(&mut self.fx, responses::method_not_allowed(allow))
+            }
+        }
+    }
+
+    fn endpoint_of(&self, path: &str) -> Option<Endpoint> {
+        if path == self.config.mcp_path {
+            Some(Endpoint::Mcp)
+        } else if path == self.config.sse_path {
+            Some(Endpoint::Sse)
+        } else if path == self.config.messages_path {
+            Some(Endpoint::Messages)
+        } else {
+            None
+        }
+    }
+
+    /// DNS-rebinding defence (S4.3): a page on another site that resolves its name to a
+    /// loopback address still sends its own name as `Host`.
+    fn host_allowed(&self, head: &request::Parts) -> bool {
+        let names: &[String] = match &self.config.hosts {
+            HostPolicy::Auto | HostPolicy::Any => return true,
+            HostPolicy::Loopback => &[],
+            HostPolicy::List(names) => names,
+        };
+        let host = head
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| head.uri.host());
+        let Some(host) = host else {
+            // No name at all: nothing a browser could have been tricked into.
+            return true;
+        };
+        let name = match host.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        name.eq_ignore_ascii_case("localhost")
+            || name == "127.0.0.1"
+            || name == "::1"
+            || names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// A `POST`: to a 2024-11-05 session, to a Streamable HTTP session, an `initialize` that
+    /// opens one, or (stateless) a request answered on its own.
+    fn post(
+        &mut self,
+        now: Instant,
+        ctx: &mut Ctx,
+        head: request::Parts,
+        body: Bytes,
+        endpoint: Endpoint,
+    ) {
+        // Shared by every message of the body, and handed to the application with each.
+        let head = Arc::new(head);
+        let named = named_session(&head);
+        let session = named.and_then(|id| self.sessions.lookup(id));
+        let transport = session.map(|(_, s)| s.transport);
+        if let Some((_, state)) = session {
+            ctx.session = Some(state.header.clone());
+        }
+        let session = session.map(|(id, _)| id.clone());
+
+        // Streamable HTTP clients must take both answer shapes (S2.5).
+        let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::HttpSse);
+        if streamable
+            && !(headers::accepts(&head.headers, "application/json")
+                && headers::accepts(&head.headers, "text/event-stream"))
+        {
+            let status = StatusCode::NOT_ACCEPTABLE;
+            let text = "Not Acceptable: Accept must list application/json and text/event-stream";
+            return ctx.reject(&mut self.fx, status, text);
+        }
+        if !headers::is_json(&head.headers) {
+            let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+            let text = "Unsupported Media Type: Content-Type must be application/json";
+            return ctx.reject(&mut self.fx, status, text);
+        }
+        if body.len() > self.config.max_body_bytes {
+            return ctx.reject(
+                &mut self.fx,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+            );
+        }
+        let body = match jsonrpc::classify(&body) {
+            Ok(body) => body,
+            Err(invalid) => {
+                let response = responses::json(StatusCode::BAD_REQUEST, invalid.to_error_body());
+                return ctx.respond(&mut self.fx, response);
+            }
+        };
+        if endpoint == Endpoint::Mcp {
+            match v2026::classify(&body, &head.headers) {
+                Revision::V2026(envelope) => {
+                    let jsonrpc::Body::Single(message) = body else {
+                        unreachable!("a batch with a 2026-07-28 claim is rejected")
+                    };
+                    return self.post_v2026(now, ctx, head, message, envelope);
+                }
+                Revision::Reject(response) => return ctx.respond(&mut self.fx, response),
+                Revision::Before2026 if self.config.only_2026 => {
+                    // S3.36: a server of 2026-07-28 only names its versions to older clients.
+                    let requested = head
+                        .headers
+                        .get(headers::MCP_PROTOCOL_VERSION)
+                        .and_then(|v| v.to_str().ok());
+                    ctx.session = None;
+                    let response = v2026::unsupported_version(first_id(&body), requested);
+                    return ctx.respond(&mut self.fx, response);
+                }
+                Revision::Before2026 => {}
+            }
+        }
+        if let Some(session) = &session {
+            self.sessions.touch(session, now);
+        }
+        match (transport, session) {
+            (Some(Transport::HttpSse), Some(session)) => {
+                self.post_http_sse(now, ctx, &head, session, body)
+            }
+            (Some(_), Some(session)) => {
+                if let Some(response) = self.check_protocol_version(&head.headers) {
+                    return ctx.respond(&mut self.fx, response);
+                }
+                self.post_streamable(now, ctx, &head, Some(session), body)
+            }
+            _ if named.is_some() => {
+                let id = first_id(&body);
+                let code = jsonrpc::SESSION_NOT_FOUND;
+                let response =
+                    responses::error(StatusCode::NOT_FOUND, id, code, "Session not found");
+                ctx.respond(&mut self.fx, response)
+            }
+            _ if endpoint == Endpoint::Mcp && self.config.stateless => {
+                self.post_streamable(now, ctx, &head, None, body)
+            }
+            _ if endpoint == Endpoint::Mcp && is_initialize(&body) => {
+                self.initialize_session(now, ctx, &head, body)
+            }
+            _ => {
+                // S2.39: a server that requires sessions answers 400 without one.
+                let id = first_id(&body);
+                let code = jsonrpc::SERVER_ERROR;
+                let text = "Bad Request: Mcp-Session-Id header is required";
+                let response = responses::error(StatusCode::BAD_REQUEST, id, code, text);
+                ctx.respond(&mut self.fx, response)
+            }
+        }
+    }
+
+    /// An unsupported `MCP-Protocol-Version` gets `400` naming the supported ones (S2.48). A
+    /// version other than the negotiated one is tolerated: clients send older ones (the
+    /// conformance suite sends 2025-03-26 on 2025-11-25 sessions).
+    pub(crate) fn check_protocol_version(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Option<http::Response<Bytes>> {
+        let value = headers.get(headers::MCP_PROTOCOL_VERSION)?;
+        if value
+            .to_str()
+            .ok()
+            .and_then(ProtocolVersion::parse)
+            .is_some()
+        {
+            return None;
+        }
+        let text = format!(
+            "Bad Request: Unsupported protocol version (supported versions: {})",
+            ProtocolVersion::ALL.map(ProtocolVersion::as_str).join(", ")
+        );
+        let data = RawValue::from_string(format!(
+            "{{\"supported\":{}}}",
+            ProtocolVersion::supported_json()
+        ))
+        .expect("a JSON object");
+        let error = ErrorObject::new(jsonrpc::SERVER_ERROR, text).with_data(data);
+        Some(responses::json(
+            StatusCode::BAD_REQUEST,
+            jsonrpc::encode_error(None, &error),
+        ))
+    }
+}
+
+fn is_initialize(body: &jsonrpc::Body) -> bool {
+    matches!(body, jsonrpc::Body::Single(jsonrpc::Message::Request(r)) if r.method == "initialize")
+}
+
+/// The session a request names: the `sessionId` query parameter of a 2024-11-05 endpoint URI
+/// (or Python's `session_id`), else `Mcp-Session-Id`. A value that is not text names no live
+/// session.
+pub(crate) fn named_session(head: &request::Parts) -> Option<&str> {
+    headers::query_param(head.uri.query(), "sessionId")
+        .or_else(|| headers::query_param(head.uri.query(), "session_id"))
+        .or_else(|| {
+            let value = head.headers.get(MCP_SESSION_ID)?;
+            Some(value.to_str().unwrap_or("\u{0}"))
+        })
+}
+
+/// The id to echo in an error about a whole body (S3.27).
+pub(crate) fn first_id(body: &jsonrpc::Body) -> Option<&jsonrpc::Id> {
+    match body {
+        jsonrpc::Body::Single(message) => message.id(),
+        jsonrpc::Body::Batch(_) => None,
+    }
+}

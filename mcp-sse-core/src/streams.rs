@@ -1,0 +1,1122 @@
+//! [`Streams`]: the streams of server messages, the HTTP responses that carry them, and the
+//! events kept for replay.
+//!
+//! A [`Stream`] answers one HTTP exchange: the session stream of a 2024-11-05 client, the
+//! standalone `GET` stream of a Streamable HTTP session, a `subscriptions/listen` stream, or the
+//! answer to a `POST`. While its head has not gone out it is [`Conn::Waiting`]: the first output
+//! decides between JSON and SSE. A resumable stream outlives its connection ([`Conn::Detached`])
+//! until the client resumes it with `Last-Event-ID` or the replay window passes.
+//!
+//! Every open SSE response has an [`SseBody`]: at most `Config::stream_queue_bytes` plus one
+//! frame is handed to the adapter uncredited, and what comes beyond waits in order.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use crate::effects::Effects;
+use crate::error::SendError;
+use crate::jsonrpc;
+use crate::replay::{EventId, EventStore, MemoryStore, StreamId};
+use crate::responses::{self, Ctx};
+use crate::sessions::Sessions;
+use crate::timer::TimerKind;
+use crate::{Chunk, Config, ExchangeId, Output, RequestKey, ResponseMode, SessionId, sse};
+
+/// What a stream carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Every server message of a 2024-11-05 session; its life is the session's (S1.9).
+    HttpSse,
+    /// Server messages of a Streamable HTTP session unrelated to a request (S2.20).
+    Standalone,
+    /// The answers to the requests of one `POST`, and messages related to them (S2.13).
+    Post,
+    /// A 2026-07-28 `subscriptions/listen` stream (S3.34).
+    Listen,
+}
+
+/// The HTTP side of a stream.
+#[derive(Debug)]
+pub(crate) enum Conn {
+    /// No head sent yet; the head will carry what the exchange's responses carry.
+    Waiting(Ctx),
+    /// An SSE response is open on this exchange.
+    Open(ExchangeId),
+    /// The connection is gone since then; events wait in the store for a resume.
+    Detached { since: Instant },
+}
+
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub(crate) id: StreamId,
+    pub(crate) session: Option<SessionId>,
+    pub(crate) role: Role,
+    conn: Conn,
+    /// Whether events carry ids and are kept for replay.
+    resumable: bool,
+    /// Whether it answers a 2026-07-28 request: closing it cancels the request (S3.15).
+    v2026: bool,
+    /// The next event's sequence number (the priming event is 0).
+    next_seq: u64,
+    /// Requests whose answers this stream carries and that are not answered yet.
+    pub(crate) keys: Vec<RequestKey>,
+    /// Answers (and batch element errors) gathered while waiting, for a JSON body.
+    collected: Vec<Bytes>,
+    /// Whether the `POST` was a batch, so its JSON answer is an array (S5.5).
+    batch: bool,
+    /// Every answer was written: the stream ends once a client has read them.
+    done: bool,
+}
+
+impl Stream {
+    /// The exchange whose body carries the stream now, if any.
+    fn open_exchange(&self) -> Option<ExchangeId> {
+        match self.conn {
+            Conn::Open(exchange) => Some(exchange),
+            _ => None,
+        }
+    }
+
+    /// The exchange the stream answers, whether its head went out or not.
+    fn exchange(&self) -> Option<ExchangeId> {
+        match &self.conn {
+            Conn::Open(exchange) => Some(*exchange),
+            Conn::Waiting(ctx) => Some(ctx.exchange),
+            Conn::Detached { .. } => None,
+        }
+    }
+
+    fn is_waiting(&self) -> bool {
+        matches!(self.conn, Conn::Waiting(_))
+    }
+}
+
+/// How a new stream starts.
+#[derive(Debug)]
+pub(crate) struct Opening {
+    pub(crate) session: Option<SessionId>,
+    pub(crate) role: Role,
+    pub(crate) resumable: bool,
+    pub(crate) v2026: bool,
+    pub(crate) batch: bool,
+    /// Batch element errors, answered with the rest.
+    pub(crate) collected: Vec<Bytes>,
+}
+
+impl Opening {
+    pub(crate) fn new(session: Option<SessionId>, role: Role) -> Self {
+        Self {
+            session,
+            role,
+            resumable: false,
+            v2026: false,
+            batch: false,
+            collected: Vec::new(),
+        }
+    }
+}
+
+/// The answer to one request.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) key: RequestKey,
+    /// The JSON-RPC response.
+    pub(crate) body: Bytes,
+    /// The HTTP status it gets should it go out as JSON.
+    pub(crate) status: StatusCode,
+}
+
+/// What the loss of a stream's connection means (S2.17: before 2026 it is no cancellation).
+#[derive(Debug)]
+pub(crate) enum Detached {
+    /// The stream is its 2024-11-05 session (S1.9): the session ends.
+    EndSession(SessionId),
+    /// The stream is kept for a resume.
+    Kept,
+    /// The stream is gone, with the requests it still owed answers to; `cancelled` when those
+    /// are cancelled (a 2026-07-28 response stream, S3.15).
+    Removed { stream: Stream, cancelled: bool },
+    /// No such stream.
+    Unknown,
+}
+
+/// The bytes of one open SSE response. The backlog is bounded by admission: new work is refused
+/// while [`queued`](Self::queued) is at the bound, so only answers to requests already accepted
+/// wait beyond it.
+#[derive(Debug)]
+struct SseBody {
+    /// Bytes handed out in `Output::Data` that the adapter has not credited back.
+    unconsumed: usize,
+    backlog: VecDeque<Chunk>,
+    backlog_bytes: usize,
+    /// When a frame was last written: keepalives fill silences, not busy streams.
+    last_write: Instant,
+    /// The response ends once the backlog is out.
+    finishing: bool,
+}
+
+impl SseBody {
+    fn new(now: Instant) -> Self {
+        Self {
+            unconsumed: 0,
+            backlog: VecDeque::new(),
+            backlog_bytes: 0,
+            last_write: now,
+            finishing: false,
+        }
+    }
+
+    /// Every byte written and not yet read: handed out or waiting.
+    fn queued(&self) -> usize {
+        self.unconsumed + self.backlog_bytes
+    }
+
+    /// Takes `chunk` to write: to hand out now, or `None` when it must wait behind the bound.
+    fn write(&mut self, now: Instant, bound: usize, chunk: Chunk) -> Option<Chunk> {
+        self.last_write = now;
+        if self.backlog.is_empty() && self.unconsumed < bound {
+            self.unconsumed += chunk.len();
+            Some(chunk)
+        } else {
+            self.backlog_bytes += chunk.len();
+            self.backlog.push_back(chunk);
+            None
+        }
+    }
+
+    /// The connection took `bytes`: the waiting chunks that now fit, in order.
+    fn credit(&mut self, bytes: usize, bound: usize) -> impl Iterator<Item = Chunk> + '_ {
+        self.unconsumed = self.unconsumed.saturating_sub(bytes);
+        std::iter::from_fn(move || {
+            if self.unconsumed >= bound {
+                return None;
+            }
+            let chunk = self.backlog.pop_front()?;
+            self.backlog_bytes -= chunk.len();
+            self.unconsumed += chunk.len();
+            Some(chunk)
+        })
+    }
+}
+
+/// The streams of one session.
+#[derive(Debug, Default)]
+struct Owned {
+    all: Vec<StreamId>,
+    /// The standalone `GET` stream (S2.18), newest wins.
+    standalone: Option<StreamId>,
+}
+
+/// Every stream, the exchanges that carry them, and the events kept for replay.
+#[derive(Debug)]
+pub(crate) struct Streams {
+    queue_bytes: usize,
+    keepalive: Duration,
+    replay_age: Duration,
+    reconnect_hint_ms: u64,
+    retry_after_secs: u32,
+    response_mode: ResponseMode,
+    json_hold: Duration,
+    /// Random per server instance: part of every event id, so ids from before a restart are
+    /// recognised (S2.27).
+    epoch: u32,
+    next: u64,
+    streams: HashMap<StreamId, Stream>,
+    /// Unfinished exchanges and the stream answering each.
+    exchanges: HashMap<ExchangeId, StreamId>,
+    /// Every open SSE response, including ones finishing behind a backlog.
+    bodies: HashMap<ExchangeId, SseBody>,
+    sessions: HashMap<SessionId, Owned>,
+    store: Box<dyn EventStore>,
+}
+
+impl Streams {
+    pub(crate) fn new(config: &Config, epoch: u32) -> Self {
+        Self {
+            queue_bytes: config.stream_queue_bytes,
+            keepalive: config.keepalive_interval,
+            replay_age: config.replay_age,
+            reconnect_hint_ms: config.reconnect_hint_ms,
+            retry_after_secs: config.retry_after_secs,
+            response_mode: config.response_mode,
+            json_hold: config.json_hold,
+            epoch,
+            next: 0,
+            streams: HashMap::new(),
+            exchanges: HashMap::new(),
+            bodies: HashMap::new(),
+            sessions: HashMap::new(),
+            store: Box::new(MemoryStore::new(config.replay_bytes, config.replay_age)),
+        }
+    }
+
+    pub(crate) fn set_store(&mut self, store: Box<dyn EventStore>) {
+        self.store = store;
+    }
+
+    // ---- getters ----
+
+    pub(crate) fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    pub(crate) fn get(&self, id: StreamId) -> Option<&Stream> {
+        self.streams.get(&id)
+    }
+
+    /// Exchanges not finished: open or waiting streams, and responses finishing behind a
+    /// backlog.
+    pub(crate) fn exchange_count(&self) -> usize {
+        self.exchanges.len() + self.bodies.values().filter(|b| b.finishing).count()
+    }
+
+    pub(crate) fn unconsumed(&self, exchange: ExchangeId) -> Option<usize> {
+        self.bodies.get(&exchange).map(|b| b.unconsumed)
+    }
+
+    pub(crate) fn queued_bytes(&self, exchange: ExchangeId) -> Option<usize> {
+        self.bodies.get(&exchange).map(SseBody::queued)
+    }
+
+    /// Bytes written on `id`'s connection and not yet read by its client.
+    pub(crate) fn queued(&self, id: StreamId) -> usize {
+        self.streams
+            .get(&id)
+            .and_then(Stream::open_exchange)
+            .and_then(|exchange| self.bodies.get(&exchange))
+            .map_or(0, SseBody::queued)
+    }
+
+    /// Whether `id` holds as many unread bytes as it may.
+    pub(crate) fn is_full(&self, id: StreamId) -> bool {
+        self.queued(id) >= self.queue_bytes
+    }
+
+    pub(crate) fn replay_bytes(&self) -> usize {
+        self.store.bytes()
+    }
+
+    /// The streams of `session`.
+    pub(crate) fn of_session(&self, session: &SessionId) -> Vec<StreamId> {
+        self.sessions
+            .get(session)
+            .map(|owned| owned.all.clone())
+            .unwrap_or_default()
+    }
+
+    /// The first stream of `session`: a 2024-11-05 session's only stream.
+    pub(crate) fn first_of(&self, session: &SessionId) -> Option<StreamId> {
+        self.sessions.get(session)?.all.first().copied()
+    }
+
+    pub(crate) fn standalone_of(&self, session: &SessionId) -> Option<StreamId> {
+        self.sessions.get(session)?.standalone
+    }
+
+    /// Whether a stream of `session` has a connection (then the session is not idle).
+    pub(crate) fn has_connection(&self, session: &SessionId) -> bool {
+        self.sessions.get(session).is_some_and(|owned| {
+            owned
+                .all
+                .iter()
+                .any(|id| self.streams.get(id).is_some_and(|s| s.exchange().is_some()))
+        })
+    }
+
+    /// Whether a timer of this kind still has something to act on.
+    pub(crate) fn is_live(&self, kind: &TimerKind) -> bool {
+        match kind {
+            TimerKind::Keepalive(exchange) => self.bodies.contains_key(exchange),
+            TimerKind::Hold(exchange) => self.exchanges.contains_key(exchange),
+            TimerKind::StreamExpiry(stream) => self.streams.contains_key(stream),
+            TimerKind::SessionExpiry(_) => false,
+        }
+    }
+
+    /// How many things stream timers may point at.
+    pub(crate) fn timer_targets(&self) -> usize {
+        self.bodies.len() + self.exchanges.len() + self.streams.len()
+    }
+
+    // ---- opening ----
+
+    /// A new stream answering `ctx`'s exchange. A `POST`'s answer waits for its first output
+    /// (or the hold), so a quick answer goes out with its head in one write, as JSON or
+    /// (`ResponseMode::Sse`) as a one-event stream; every other stream starts at once.
+    pub(crate) fn open(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        ctx: Ctx,
+        opening: Opening,
+    ) -> StreamId {
+        let id = StreamId(self.next);
+        self.next += 1;
+        let exchange = ctx.exchange;
+        let stream = Stream {
+            id,
+            session: opening.session,
+            role: opening.role,
+            conn: Conn::Waiting(ctx),
+            resumable: opening.resumable,
+            v2026: opening.v2026,
+            next_seq: 1,
+            keys: Vec::new(),
+            collected: opening.collected,
+            batch: opening.batch,
+            done: false,
+        };
+        if let Some(session) = &stream.session {
+            let owned = self.sessions.entry(session.clone()).or_default();
+            owned.all.push(id);
+            if stream.role == Role::Standalone {
+                owned.standalone = Some(id);
+            }
+        }
+        let role = stream.role;
+        self.streams.insert(id, stream);
+        self.exchanges.insert(exchange, id);
+        match role {
+            Role::Post if self.response_mode == ResponseMode::Json => {}
+            Role::Post => fx
+                .timers
+                .arm(now + self.json_hold, TimerKind::Hold(exchange)),
+            Role::Standalone => self.upgrade(fx, sessions, now, id, true),
+            Role::HttpSse | Role::Listen => self.upgrade(fx, sessions, now, id, false),
+        }
+        id
+    }
+
+    /// `key`'s answer will come on `id`.
+    pub(crate) fn owe(&mut self, id: StreamId, key: RequestKey) {
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.keys.push(key);
+        }
+    }
+
+    /// Sends the SSE head of a waiting answer (D3: every non-200 outcome was decided before).
+    /// A fresh stream of a 2025-11-25 session starts with the priming event (S2.16), then
+    /// whatever was gathered for a JSON body.
+    pub(crate) fn upgrade(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        prime: bool,
+    ) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let Conn::Waiting(ctx) = &stream.conn else {
+            return;
+        };
+        let exchange = ctx.exchange;
+        ctx.start_stream(fx);
+        stream.conn = Conn::Open(exchange);
+        let primes = prime
+            && stream.resumable
+            && stream
+                .session
+                .as_ref()
+                .and_then(|s| sessions.get(s))
+                .and_then(|s| s.version)
+                .is_some_and(|v| v.primes_streams());
+        let collected = std::mem::take(&mut stream.collected);
+        self.bodies.insert(exchange, SseBody::new(now));
+        fx.timers
+            .arm(now + self.keepalive, TimerKind::Keepalive(exchange));
+        if primes {
+            let event_id = self.event_id(id, 0);
+            let frame = sse::encode(&sse::Fields {
+                id: Some(&event_id),
+                retry: Some(self.reconnect_hint_ms),
+                data: Some(Bytes::new()),
+                ..Default::default()
+            })
+            .expect("event ids are visible ASCII");
+            self.write(fx, now, exchange, frame);
+        }
+        // Answers gathered for a JSON body (a batch's early answers and element errors) go
+        // first: the body they were waiting for will not be written.
+        for body in collected {
+            self.emit(fx, now, id, body);
+        }
+    }
+
+    // ---- writing ----
+
+    /// Writes an answer on the stream that carries it; the last answer of a `POST` ends it.
+    pub(crate) fn answer(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        answer: Answer,
+    ) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        stream.keys.retain(|k| *k != answer.key);
+        if stream.is_waiting() {
+            // A 2026-07-28 error that maps to an HTTP status gets it, whatever the mode.
+            if self.response_mode != ResponseMode::Sse || answer.status != StatusCode::OK {
+                stream.collected.push(answer.body);
+                if stream.keys.is_empty() {
+                    self.respond_json(fx, id, answer.status);
+                }
+                return;
+            }
+            self.upgrade(fx, sessions, now, id, true);
+        }
+        self.emit(fx, now, id, answer.body);
+        self.complete_if_answered(fx, id);
+    }
+
+    /// A request was cancelled: its answer is not owed any more.
+    pub(crate) fn drop_answer(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        key: RequestKey,
+    ) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        stream.keys.retain(|k| *k != key);
+        if stream.keys.is_empty() && stream.is_waiting() {
+            if stream.collected.is_empty() || self.response_mode == ResponseMode::Sse {
+                // An SSE stream that says what was gathered, if anything, and ends at once.
+                self.upgrade(fx, sessions, now, id, false);
+            } else {
+                return self.respond_json(fx, id, StatusCode::OK);
+            }
+        }
+        self.complete_if_answered(fx, id);
+    }
+
+    /// Ends a `POST`'s stream once every answer it owed was written. Nothing it owed is left,
+    /// so a stream removed here leaves nothing behind.
+    fn complete_if_answered(&mut self, fx: &mut Effects, id: StreamId) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if stream.role != Role::Post || !stream.keys.is_empty() {
+            return;
+        }
+        stream.done = true;
+        match stream.conn {
+            Conn::Open(exchange) => {
+                self.finish(fx, exchange);
+                self.remove(id);
+            }
+            // Kept for the client to resume and read the answers (S2.29).
+            Conn::Detached { .. } if stream.resumable => {}
+            _ => {
+                self.remove(id);
+            }
+        }
+    }
+
+    /// Queues an application message on a stream (S2.13, S2.20).
+    pub(crate) fn push_message(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        message: Bytes,
+    ) -> Result<(), SendError> {
+        let stream = self.streams.get(&id).ok_or(SendError::NoStream)?;
+        match stream.conn {
+            Conn::Waiting(_) if self.response_mode == ResponseMode::Json => {
+                return Err(SendError::NoStream);
+            }
+            Conn::Waiting(_) => self.upgrade(fx, sessions, now, id, true),
+            Conn::Open(_) if self.is_full(id) => return Err(SendError::QueueFull),
+            Conn::Open(_) => {}
+            Conn::Detached { .. } if !stream.resumable => return Err(SendError::NoStream),
+            Conn::Detached { .. } => {}
+        }
+        self.emit(fx, now, id, message);
+        Ok(())
+    }
+
+    /// Writes a JSON-RPC message as an SSE `message` event, with an id kept for replay when the
+    /// stream is resumable (S2.25, S2.27).
+    pub(crate) fn emit(&mut self, fx: &mut Effects, now: Instant, id: StreamId, json: Bytes) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let seq = stream.next_seq;
+        let resumable = stream.resumable;
+        if resumable {
+            stream.next_seq += 1;
+        }
+        let exchange = stream.open_exchange();
+        let event_id = resumable.then(|| self.event_id(id, seq));
+        let frame = sse::encode(&sse::Fields {
+            event: Some("message"),
+            id: event_id.as_deref(),
+            data: Some(json),
+            ..Default::default()
+        })
+        .expect("a static event name and a visible-ASCII id are valid fields");
+        if resumable {
+            self.store.store(now, id, seq, &frame);
+        }
+        if let Some(exchange) = exchange {
+            self.write(fx, now, exchange, frame);
+        }
+    }
+
+    fn event_id(&self, stream: StreamId, seq: u64) -> String {
+        EventId {
+            epoch: self.epoch,
+            stream,
+            seq,
+        }
+        .to_string()
+    }
+
+    /// Writes bytes on the open exchange: handed to the adapter while it holds less than the
+    /// bound, kept in order behind it otherwise.
+    pub(crate) fn write(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        exchange: ExchangeId,
+        chunk: Chunk,
+    ) {
+        let Some(body) = self.bodies.get_mut(&exchange).filter(|b| !b.finishing) else {
+            return;
+        };
+        if let Some(chunk) = body.write(now, self.queue_bytes, chunk) {
+            fx.stats.frames_out += 1;
+            fx.push(Output::Data { exchange, chunk });
+        }
+    }
+
+    /// The adapter handed `bytes` to the connection: that much room is free, so waiting frames
+    /// go out, and a finishing response ends once none wait.
+    pub(crate) fn credit(&mut self, fx: &mut Effects, exchange: ExchangeId, bytes: usize) {
+        let Some(body) = self.bodies.get_mut(&exchange) else {
+            return;
+        };
+        for chunk in body.credit(bytes, self.queue_bytes) {
+            fx.stats.frames_out += 1;
+            fx.push(Output::Data { exchange, chunk });
+        }
+        if body.finishing && body.backlog.is_empty() {
+            self.bodies.remove(&exchange);
+            fx.push(Output::Finish { exchange });
+        }
+    }
+
+    /// Ends the response body of `exchange` once everything written on it is out.
+    pub(crate) fn finish(&mut self, fx: &mut Effects, exchange: ExchangeId) {
+        self.exchanges.remove(&exchange);
+        let Some(body) = self.bodies.get_mut(&exchange) else {
+            return;
+        };
+        if body.backlog.is_empty() {
+            self.bodies.remove(&exchange);
+            fx.push(Output::Finish { exchange });
+        } else {
+            body.finishing = true;
+        }
+    }
+
+    /// Answers a waiting `POST` with JSON: one object, or an array for a batch (S2.9, S5.5).
+    fn respond_json(&mut self, fx: &mut Effects, id: StreamId, status: StatusCode) {
+        let Some(stream) = self.remove(id) else {
+            return;
+        };
+        let Conn::Waiting(ctx) = stream.conn else {
+            return;
+        };
+        let body = match (stream.batch, stream.collected.len()) {
+            (false, 1) => stream.collected.into_iter().next().expect("one answer"),
+            _ => jsonrpc::encode_batch(&stream.collected),
+        };
+        ctx.respond(fx, responses::json(status, body));
+    }
+
+    // ---- connections going and coming ----
+
+    /// The connection of a stream went away.
+    pub(crate) fn detach(&mut self, fx: &mut Effects, now: Instant, id: StreamId) -> Detached {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return Detached::Unknown;
+        };
+        match (&stream.role, &stream.conn) {
+            (Role::HttpSse, _) => match stream.session.clone() {
+                Some(session) => Detached::EndSession(session),
+                None => Detached::Unknown,
+            },
+            (Role::Listen, _) => self.removed(id, false),
+            // S3.15: closing a 2026-07-28 response stream cancels its request.
+            (Role::Post, _) if stream.v2026 => self.removed(id, true),
+            (_, Conn::Open(_)) if stream.resumable => {
+                stream.conn = Conn::Detached { since: now };
+                fx.timers
+                    .arm(now + self.replay_age, TimerKind::StreamExpiry(id));
+                Detached::Kept
+            }
+            // Nothing to resume from: the answers have nowhere to go.
+            _ => self.removed(id, false),
+        }
+    }
+
+    fn removed(&mut self, id: StreamId, cancelled: bool) -> Detached {
+        match self.remove(id) {
+            Some(stream) => Detached::Removed { stream, cancelled },
+            None => Detached::Unknown,
+        }
+    }
+
+    /// Closes a stream's connection early so that its client polls (S2.31, S2.32).
+    pub(crate) fn poll_close(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+    ) -> Result<(), SendError> {
+        let stream = self.streams.get(&id).ok_or(SendError::NoStream)?;
+        let version = stream
+            .session
+            .as_ref()
+            .and_then(|s| sessions.get(s))
+            .and_then(|s| s.version);
+        if !stream.resumable || !version.is_some_and(|v| v.primes_streams()) {
+            return Err(SendError::NotResumable);
+        }
+        self.upgrade(fx, sessions, now, id, true);
+        let stream = self.streams.get_mut(&id).expect("looked up above");
+        let Conn::Open(exchange) = stream.conn else {
+            return Ok(());
+        };
+        stream.conn = Conn::Detached { since: now };
+        let hint = sse::encode_retry(self.reconnect_hint_ms);
+        self.write(fx, now, exchange, hint);
+        self.finish(fx, exchange);
+        fx.timers
+            .arm(now + self.replay_age, TimerKind::StreamExpiry(id));
+        Ok(())
+    }
+
+    /// Replays the events of stream `last` names after it, then continues the stream on `ctx`'s
+    /// exchange (S2.28, S2.29). Events of other streams are never replayed (S2.26).
+    pub(crate) fn resume(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        ctx: Ctx,
+        session: &SessionId,
+        last: &str,
+    ) -> Result<(), &'static str> {
+        let event = EventId::parse(last)
+            .ok_or("Bad Request: Last-Event-ID was not issued by this server")?;
+        if event.epoch != self.epoch {
+            return Err("Bad Request: Last-Event-ID is from an earlier server instance");
+        }
+        let owned = self
+            .streams
+            .get(&event.stream)
+            .is_some_and(|s| s.resumable && s.session.as_ref() == Some(session));
+        if !owned {
+            return Err(
+                "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
+            );
+        }
+        let frames = self
+            .store
+            .replay(now, event.stream, event.seq)
+            .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
+        let stream = self.streams.get_mut(&event.stream).expect("checked above");
+        let exchange = ctx.exchange;
+        let old = std::mem::replace(&mut stream.conn, Conn::Waiting(ctx));
+        if let Conn::Open(old) = old {
+            // Newest wins: the old connection ends; the client has moved on.
+            self.finish(fx, old);
+        }
+        let stream = &self.streams[&event.stream];
+        let (role, done) = (stream.role, stream.done);
+        self.exchanges.insert(exchange, event.stream);
+        self.upgrade(fx, sessions, now, event.stream, false);
+        for frame in frames {
+            self.write(fx, now, exchange, frame);
+        }
+        fx.stats.resumes += 1;
+        if done {
+            self.finish(fx, exchange);
+            self.remove(event.stream);
+        } else if role == Role::Standalone
+            && let Some(owned) = self.sessions.get_mut(session)
+        {
+            owned.standalone = Some(event.stream);
+        }
+        Ok(())
+    }
+
+    // ---- ending ----
+
+    /// Ends a stream: with a reconnection hint (shutdown, a newer stream replaces it; a waiting
+    /// answer gets `503`), or without (its session is gone; a waiting answer gets `404`).
+    /// Returns it, with the requests it still owed answers to.
+    pub(crate) fn end(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        retry_hint: bool,
+    ) -> Option<Stream> {
+        let stream = self.streams.get(&id)?;
+        match &stream.conn {
+            Conn::Open(exchange) => {
+                let exchange = *exchange;
+                if retry_hint {
+                    let hint = sse::encode_retry(self.reconnect_hint_ms);
+                    self.write(fx, now, exchange, hint);
+                }
+                self.finish(fx, exchange);
+            }
+            Conn::Waiting(ctx) => {
+                let ctx = Ctx {
+                    session: None,
+                    ..ctx.clone()
+                };
+                let response = if retry_hint {
+                    responses::unavailable(self.retry_after_secs, None, "Shutting down")
+                } else {
+                    let code = jsonrpc::SESSION_NOT_FOUND;
+                    responses::error(StatusCode::NOT_FOUND, None, code, "Session not found")
+                };
+                ctx.respond(fx, response);
+            }
+            Conn::Detached { .. } => {}
+        }
+        self.remove(id)
+    }
+
+    /// A broken stream nobody resumed within the replay window is dropped. Returns it when it
+    /// was, with the requests it still owed answers to.
+    pub(crate) fn expire(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+    ) -> Option<Stream> {
+        let Some(Conn::Detached { since }) = self.streams.get(&id).map(|s| &s.conn) else {
+            return None;
+        };
+        let due = *since + self.replay_age;
+        if due > now {
+            fx.timers.arm(due, TimerKind::StreamExpiry(id));
+            return None;
+        }
+        self.remove(id)
+    }
+
+    /// Forgets a stream and its kept events; the caller forgets the requests it owed answers to.
+    pub(crate) fn remove(&mut self, id: StreamId) -> Option<Stream> {
+        let stream = self.streams.remove(&id)?;
+        if let Some(exchange) = stream.exchange() {
+            self.exchanges.remove(&exchange);
+        }
+        if stream.resumable {
+            self.store.forget(id);
+        }
+        if let Some(session) = &stream.session
+            && let Some(owned) = self.sessions.get_mut(session)
+        {
+            owned.all.retain(|s| *s != id);
+            if owned.standalone == Some(id) {
+                owned.standalone = None;
+            }
+            if owned.all.is_empty() {
+                self.sessions.remove(session);
+            }
+        }
+        Some(stream)
+    }
+
+    /// Forgets an exchange whose client went away: its response body and the stream it
+    /// carried, if any.
+    pub(crate) fn disconnect(&mut self, exchange: ExchangeId) -> Option<StreamId> {
+        self.bodies.remove(&exchange);
+        self.exchanges.remove(&exchange)
+    }
+
+    // ---- timers ----
+
+    /// Writes a comment on a stream that has been idle for the keepalive interval (E5.1) and
+    /// re-arms its timer. Returns whether it wrote.
+    pub(crate) fn keepalive(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        exchange: ExchangeId,
+    ) -> bool {
+        let Some(body) = self.bodies.get(&exchange).filter(|b| !b.finishing) else {
+            return false;
+        };
+        let due = body.last_write + self.keepalive;
+        if due > now {
+            fx.timers.arm(due, TimerKind::Keepalive(exchange));
+            return false;
+        }
+        // A reader that is not reading needs no keepalive, and must not be sent more.
+        let wrote = body.queued() < self.queue_bytes;
+        if wrote {
+            fx.stats.keepalives += 1;
+            let comment = sse::encode_comment("").expect("an empty comment is valid");
+            self.write(fx, now, exchange, comment);
+        }
+        fx.timers
+            .arm(now + self.keepalive, TimerKind::Keepalive(exchange));
+        wrote
+    }
+
+    /// A silent request's answer becomes an SSE stream so keepalives can flow.
+    pub(crate) fn hold_expired(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        exchange: ExchangeId,
+    ) -> bool {
+        let Some(&id) = self.exchanges.get(&exchange) else {
+            return false;
+        };
+        let waiting = self.streams.get(&id).is_some_and(Stream::is_waiting);
+        if waiting {
+            self.upgrade(fx, sessions, now, id, true);
+        }
+        waiting
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cors::CorsHeaders;
+    use crate::{SequentialIds, Transport};
+
+    struct Bench {
+        streams: Streams,
+        fx: Effects,
+        sessions: Sessions,
+        now: Instant,
+    }
+
+    impl Bench {
+        #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
+        fn new(mode: ResponseMode) -> Self {
+            let config = Config {
+                response_mode: mode,
+                ..Config::default()
+            };
+            Self {
+                streams: Streams::new(&config, 7),
+                fx: Effects::default(),
+                sessions: Sessions::new(&config, Box::new(SequentialIds::default())),
+                now: Instant::now(),
+            }
+        }
+
+        fn open(&mut self, exchange: u64, opening: Opening) -> StreamId {
+            let ctx = Ctx {
+                exchange: ExchangeId(exchange),
+                cors: CorsHeaders::default(),
+                session: None,
+            };
+            let (fx, sessions) = (&mut self.fx, &self.sessions);
+            self.streams.open(fx, sessions, self.now, ctx, opening)
+        }
+
+        fn answer(&mut self, id: StreamId, key: u64, body: &'static str) {
+            let answer = Answer {
+                key: RequestKey(key),
+                body: Bytes::from_static(body.as_bytes()),
+                status: StatusCode::OK,
+            };
+            let (fx, sessions) = (&mut self.fx, &self.sessions);
+            self.streams.answer(fx, sessions, self.now, id, answer);
+        }
+
+        /// The outputs so far, as short names.
+        fn outputs(&mut self) -> Vec<String> {
+            self.fx
+                .outputs
+                .drain(..)
+                .map(|output| match output {
+                    Output::Respond { response, .. } => format!("respond {}", response.status()),
+                    Output::StartStream { .. } => "head".into(),
+                    Output::Data { chunk, .. } => {
+                        let text = String::from_utf8(chunk.into_bytes().to_vec()).unwrap();
+                        format!("data {}", text.trim_end())
+                    }
+                    Output::Finish { .. } => "finish".into(),
+                    Output::Event(_) => "event".into(),
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn an_answer_that_comes_first_goes_out_as_json_s2_9() {
+        let mut bench = Bench::new(ResponseMode::Auto);
+        let id = bench.open(1, Opening::new(None, Role::Post));
+        bench.streams.owe(id, RequestKey(1));
+        bench.answer(id, 1, "{}");
+        assert_eq!(bench.outputs(), ["respond 200 OK"]);
+        assert_eq!(
+            (bench.streams.len(), bench.streams.exchange_count()),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn a_message_before_the_answer_turns_it_into_a_stream_s2_13() {
+        let mut bench = Bench::new(ResponseMode::Auto);
+        let id = bench.open(1, Opening::new(None, Role::Post));
+        bench.streams.owe(id, RequestKey(1));
+        let (fx, sessions, now) = (&mut bench.fx, &bench.sessions, bench.now);
+        let progress = Bytes::from_static(b"{\"method\":\"p\"}");
+        bench
+            .streams
+            .push_message(fx, sessions, now, id, progress)
+            .unwrap();
+        bench.answer(id, 1, "{}");
+        assert_eq!(
+            bench.outputs(),
+            [
+                "head",
+                "data event: message\ndata: {\"method\":\"p\"}",
+                "data event: message\ndata: {}",
+                "finish"
+            ]
+        );
+        assert_eq!(bench.streams.len(), 0);
+    }
+
+    #[test]
+    fn a_resumable_stream_outlives_its_connection_and_replays_what_came_after_s2_29() {
+        let mut bench = Bench::new(ResponseMode::Auto);
+        let session = bench.sessions.mint(bench.now, Transport::Streamable);
+        let mut opening = Opening::new(Some(session.clone()), Role::Standalone);
+        opening.resumable = true;
+        let id = bench.open(1, opening);
+        assert_eq!(bench.streams.standalone_of(&session), Some(id));
+        for message in ["{\"n\":1}", "{\"n\":2}"] {
+            let fx = &mut bench.fx;
+            bench
+                .streams
+                .emit(fx, bench.now, id, Bytes::from_static(message.as_bytes()));
+        }
+        bench.outputs();
+        assert_eq!(bench.streams.disconnect(ExchangeId(1)), Some(id));
+        assert!(matches!(
+            bench.streams.detach(&mut bench.fx, bench.now, id),
+            Detached::Kept
+        ));
+        assert!(!bench.streams.has_connection(&session));
+        let ctx = Ctx {
+            exchange: ExchangeId(2),
+            cors: CorsHeaders::default(),
+            session: None,
+        };
+        let (fx, sessions, now) = (&mut bench.fx, &bench.sessions, bench.now);
+        let last = format!("{:08x}-{}-1", 7, id.0);
+        bench
+            .streams
+            .resume(fx, sessions, now, ctx, &session, &last)
+            .unwrap();
+        assert_eq!(
+            bench.outputs(),
+            [
+                "head",
+                &format!(
+                    "data event: message\nid: 00000007-{}-2\ndata: {{\"n\":2}}",
+                    id.0
+                )
+            ]
+        );
+        let ctx = Ctx {
+            exchange: ExchangeId(3),
+            cors: CorsHeaders::default(),
+            session: None,
+        };
+        let (fx, sessions, now) = (&mut bench.fx, &bench.sessions, bench.now);
+        let refused = bench
+            .streams
+            .resume(fx, sessions, now, ctx, &session, "00000008-0-1");
+        assert!(refused.unwrap_err().contains("earlier server instance"));
+    }
+
+    #[test]
+    fn ending_an_unanswered_stream_answers_503_with_a_hint_or_404_without() {
+        let mut bench = Bench::new(ResponseMode::Auto);
+        let shutdown = bench.open(1, Opening::new(None, Role::Post));
+        let gone = bench.open(2, Opening::new(None, Role::Post));
+        bench.streams.owe(gone, RequestKey(9));
+        assert!(
+            bench
+                .streams
+                .end(&mut bench.fx, bench.now, shutdown, true)
+                .is_some()
+        );
+        let ended = bench
+            .streams
+            .end(&mut bench.fx, bench.now, gone, false)
+            .unwrap();
+        assert_eq!(
+            ended.keys,
+            [RequestKey(9)],
+            "the caller forgets what it owed"
+        );
+        assert_eq!(
+            bench.outputs(),
+            ["respond 503 Service Unavailable", "respond 404 Not Found"]
+        );
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
+    fn a_body_hands_out_at_most_the_bound_plus_one_frame_and_keeps_the_rest_in_order() {
+        let now = Instant::now();
+        let mut body = SseBody::new(now);
+        let frame = |n: usize| Chunk::from(Bytes::from(vec![b'x'; n]));
+        assert!(body.write(now, 10, frame(8)).is_some());
+        assert!(
+            body.write(now, 10, frame(8)).is_some(),
+            "under the bound: out"
+        );
+        assert!(
+            body.write(now, 10, frame(3)).is_none(),
+            "at the bound: waits"
+        );
+        assert!(
+            body.write(now, 10, frame(4)).is_none(),
+            "behind a backlog: waits"
+        );
+        assert_eq!((body.unconsumed, body.queued()), (16, 23));
+        let out: Vec<usize> = body.credit(7, 10).map(|c| c.len()).collect();
+        assert_eq!(out, [3], "in order, while there is room");
+        let out: Vec<usize> = body.credit(6, 10).map(|c| c.len()).collect();
+        assert_eq!(out, [4]);
+        assert_eq!(body.queued(), 10);
+        assert_eq!(body.credit(100, 10).count(), 0);
+        assert_eq!(body.queued(), 0, "credit never goes below zero");
+    }
+}
