@@ -76,7 +76,7 @@ fn cycle(server: &mut Server, now: Instant, head: &http::request::Parts, body: &
     out
 }
 
-/// A stateless `POST` answered with JSON (the seed's POST-only mode, `stateless: true`).
+/// A stateless `POST` answered with JSON (`stateless: true`).
 #[divan::bench]
 fn cycle_json(bencher: Bencher) {
     let mut config = Config::default();

@@ -1,8 +1,14 @@
-//! Identifiers: exchanges, sessions, requests, and where session ids come from.
+//! Identifiers: exchanges, sessions, requests, and where session ids come from; and the map
+//! the server keeps them in.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::sync::Arc;
+
+/// The maps of the server. Every key is one the server minted (counters, random session ids),
+/// never one a client chose, so a fast hash with no defence against chosen collisions is safe:
+/// a client can look up any string but insert none.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// One HTTP request and its response. Never reused within a [`Server`](crate::Server).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -2,13 +2,12 @@
 //! for and was granted, and the notifications they get. The application publishes a [`Change`]
 //! once; the server fans it out to every matching listener.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::Config;
 use crate::config::ListenSupport;
+use crate::ids::Map;
 use crate::jsonrpc::{self, Id};
 use crate::replay::StreamId;
 
@@ -100,7 +99,7 @@ pub(crate) struct Filter {
 pub(crate) struct Listeners {
     max: usize,
     offer: ListenSupport,
-    table: HashMap<StreamId, Listener>,
+    table: Map<StreamId, Listener>,
 }
 
 impl Listeners {
@@ -111,7 +110,7 @@ impl Listeners {
                 n => n,
             },
             offer: config.v2026.listen,
-            table: HashMap::new(),
+            table: Map::default(),
         }
     }
 

@@ -1,10 +1,11 @@
 //! Resumability: event ids, and the store that keeps sent events for replay (S2.25–S2.29).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::Chunk;
+use crate::ids::Map;
 
 /// A stream of server messages: one SSE response, or a logical stream that outlives the
 /// connections carrying it when it is resumable. Never reused within a server.
@@ -76,7 +77,7 @@ pub trait EventStore: Send + fmt::Debug {
 pub struct MemoryStore {
     max_bytes: usize,
     max_age: Duration,
-    streams: HashMap<StreamId, Kept>,
+    streams: Map<StreamId, Kept>,
     bytes: usize,
 }
 
@@ -94,7 +95,7 @@ impl MemoryStore {
         Self {
             max_bytes,
             max_age,
-            streams: HashMap::new(),
+            streams: Map::default(),
             bytes: 0,
         }
     }

@@ -1,9 +1,8 @@
 //! [`Requests`]: client requests handed to the application and not answered yet.
 
-use std::collections::HashMap;
-
 use http::StatusCode;
 
+use crate::ids::Map;
 use crate::jsonrpc::{self, Id};
 use crate::replay::StreamId;
 use crate::{RequestKey, SessionId};
@@ -46,8 +45,8 @@ impl Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Requests {
     next: u64,
-    pending: HashMap<RequestKey, Pending>,
-    per_session: HashMap<SessionId, usize>,
+    pending: Map<RequestKey, Pending>,
+    per_session: Map<SessionId, usize>,
 }
 
 impl Requests {

@@ -1,12 +1,11 @@
 //! [`Sessions`]: what the server remembers between the requests of one client, how sessions
 //! are minted, how many may live at once, and when an idle one expires.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 
-use crate::ids::{IdGenerator, session_id_from};
+use crate::ids::{IdGenerator, Map, session_id_from};
 use crate::{Config, ProtocolVersion, SessionId, Transport};
 
 #[derive(Debug)]
@@ -58,7 +57,7 @@ pub(crate) struct Sessions {
     max: usize,
     idle_timeout: Option<Duration>,
     init_timeout: Option<Duration>,
-    table: HashMap<SessionId, Session>,
+    table: Map<SessionId, Session>,
 }
 
 impl Sessions {
@@ -68,7 +67,7 @@ impl Sessions {
             max: config.max_sessions,
             idle_timeout: config.idle_timeout,
             init_timeout: config.init_timeout,
-            table: HashMap::new(),
+            table: Map::default(),
         }
     }
 

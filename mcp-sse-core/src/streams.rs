@@ -10,7 +10,7 @@
 //! Every open SSE response has an [`SseBody`]: at most `Config::stream_queue_bytes` plus one
 //! frame is handed to the adapter uncredited, and what comes beyond waits in order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use http::StatusCode;
 
 use crate::effects::Effects;
 use crate::error::SendError;
+use crate::ids::Map;
 use crate::jsonrpc;
 use crate::replay::{EventId, EventStore, MemoryStore, StreamId};
 use crate::responses::{self, Ctx};
@@ -224,12 +225,12 @@ pub(crate) struct Streams {
     /// recognised (S2.27).
     epoch: u32,
     next: u64,
-    streams: HashMap<StreamId, Stream>,
+    streams: Map<StreamId, Stream>,
     /// Unfinished exchanges and the stream answering each.
-    exchanges: HashMap<ExchangeId, StreamId>,
+    exchanges: Map<ExchangeId, StreamId>,
     /// Every open SSE response, including ones finishing behind a backlog.
-    bodies: HashMap<ExchangeId, SseBody>,
-    sessions: HashMap<SessionId, Owned>,
+    bodies: Map<ExchangeId, SseBody>,
+    sessions: Map<SessionId, Owned>,
     store: Box<dyn EventStore>,
 }
 
@@ -245,10 +246,10 @@ impl Streams {
             json_hold: config.json_hold,
             epoch,
             next: 0,
-            streams: HashMap::new(),
-            exchanges: HashMap::new(),
-            bodies: HashMap::new(),
-            sessions: HashMap::new(),
+            streams: Map::default(),
+            exchanges: Map::default(),
+            bodies: Map::default(),
+            sessions: Map::default(),
             store: Box::new(MemoryStore::new(config.replay_bytes, config.replay_age)),
         }
     }
