@@ -96,7 +96,7 @@ impl Server {
         self.streams
             .emit(&mut self.fx, now, id, listener.completion());
         if let Some(stream) = self.streams.end(&mut self.fx, now, id, false) {
-            self.forget(stream);
+            self.forget(id, stream);
         }
     }
 }

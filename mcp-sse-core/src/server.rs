@@ -238,15 +238,13 @@ impl Server {
                             .streams
                             .hold_expired(fx, &server.sessions, now, *exchange)
                     }
-                    TimerKind::StreamExpiry(stream) => {
-                        match server.streams.expire(fx, now, *stream) {
-                            Some(stream) => {
-                                server.forget(stream);
-                                true
-                            }
-                            None => false,
+                    TimerKind::StreamExpiry(id) => match server.streams.expire(fx, now, *id) {
+                        Some(stream) => {
+                            server.forget(*id, stream);
+                            true
                         }
-                    }
+                        None => false,
+                    },
                     TimerKind::SessionExpiry(session) => server.session_expiry(now, session),
                 };
                 if acted {
@@ -498,8 +496,8 @@ impl Server {
 
     /// Ends a stream (see [`Streams::end`]) and forgets what it owed.
     pub(crate) fn end_stream(&mut self, now: Instant, stream: StreamId, retry_hint: bool) {
-        if let Some(stream) = self.streams.end(&mut self.fx, now, stream, retry_hint) {
-            self.forget(stream);
+        if let Some(ended) = self.streams.end(&mut self.fx, now, stream, retry_hint) {
+            self.forget(stream, ended);
         }
     }
 
@@ -524,18 +522,18 @@ impl Server {
                         .push(Output::Event(Event::Cancelled { key, reason: None }));
                 }
             }
-            Detached::Removed { stream, .. } => self.forget(stream),
+            Detached::Removed { stream, .. } => self.forget(id, stream),
             Detached::Kept | Detached::Unknown => {}
         }
     }
 
     /// A stream is gone: the requests it still owed answers to are dropped, and a listener on
     /// it is forgotten.
-    pub(crate) fn forget(&mut self, stream: Stream) {
+    pub(crate) fn forget(&mut self, id: StreamId, stream: Stream) {
         for &key in &stream.keys {
             self.requests.take(key);
         }
-        self.listeners.remove(stream.id);
+        self.listeners.remove(id);
     }
 
     /// Hands a request to the application; its answer will come on `stream`.

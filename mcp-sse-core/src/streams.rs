@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::StatusCode;
 
+use crate::cors::CorsHeaders;
 use crate::effects::Effects;
 use crate::error::SendError;
 use crate::ids::Map;
@@ -42,17 +43,43 @@ pub(crate) enum Role {
 /// The HTTP side of a stream.
 #[derive(Debug)]
 pub(crate) enum Conn {
-    /// No head sent yet; the head will carry what the exchange's responses carry.
-    Waiting(Ctx),
+    /// No head sent yet.
+    Waiting(Waiting),
     /// An SSE response is open on this exchange.
     Open(ExchangeId),
     /// The connection is gone since then; events wait in the store for a resume.
     Detached { since: Instant },
 }
 
+/// A stream whose head has not gone out: what its head, or its JSON answer, will carry.
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    exchange: ExchangeId,
+    cors: CorsHeaders,
+}
+
+impl Waiting {
+    fn new(ctx: Ctx) -> Self {
+        Self {
+            exchange: ctx.exchange,
+            cors: ctx.cors,
+        }
+    }
+
+    /// What every response of the exchange carries: its CORS headers, and `session`'s id if it
+    /// belongs to one still alive (S2.44).
+    fn ctx(&self, session: Option<&SessionId>, sessions: &Sessions) -> Ctx {
+        let session = session.and_then(|s| sessions.get(s));
+        Ctx {
+            exchange: self.exchange,
+            cors: self.cors.clone(),
+            session: session.map(|s| s.header.clone()),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Stream {
-    pub(crate) id: StreamId,
     pub(crate) session: Option<SessionId>,
     pub(crate) role: Role,
     conn: Conn,
@@ -85,7 +112,7 @@ impl Stream {
     fn exchange(&self) -> Option<ExchangeId> {
         match &self.conn {
             Conn::Open(exchange) => Some(*exchange),
-            Conn::Waiting(ctx) => Some(ctx.exchange),
+            Conn::Waiting(waiting) => Some(waiting.exchange),
             Conn::Detached { .. } => None,
         }
     }
@@ -359,10 +386,9 @@ impl Streams {
         self.next += 1;
         let exchange = ctx.exchange;
         let stream = Stream {
-            id,
             session: opening.session,
             role: opening.role,
-            conn: Conn::Waiting(ctx),
+            conn: Conn::Waiting(Waiting::new(ctx)),
             resumable: opening.resumable,
             v2026: opening.v2026,
             next_seq: 1,
@@ -413,11 +439,13 @@ impl Streams {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
-        let Conn::Waiting(ctx) = &stream.conn else {
+        let Conn::Waiting(waiting) = &stream.conn else {
             return;
         };
-        let exchange = ctx.exchange;
-        ctx.start_stream(fx);
+        let exchange = waiting.exchange;
+        waiting
+            .ctx(stream.session.as_ref(), sessions)
+            .start_stream(fx);
         stream.conn = Conn::Open(exchange);
         let primes = prime
             && stream.resumable
@@ -469,7 +497,7 @@ impl Streams {
             if self.response_mode != ResponseMode::Sse || answer.status != StatusCode::OK {
                 stream.collected.push(answer.body);
                 if stream.keys.is_empty() {
-                    self.respond_json(fx, id, answer.status);
+                    self.respond_json(fx, sessions, id, answer.status);
                 }
                 return;
             }
@@ -497,7 +525,7 @@ impl Streams {
                 // An SSE stream that says what was gathered, if anything, and ends at once.
                 self.upgrade(fx, sessions, now, id, false);
             } else {
-                return self.respond_json(fx, id, StatusCode::OK);
+                return self.respond_json(fx, sessions, id, StatusCode::OK);
             }
         }
         self.complete_if_answered(fx, id);
@@ -636,16 +664,23 @@ impl Streams {
     }
 
     /// Answers a waiting `POST` with JSON: one object, or an array for a batch (S2.9, S5.5).
-    fn respond_json(&mut self, fx: &mut Effects, id: StreamId, status: StatusCode) {
+    fn respond_json(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        id: StreamId,
+        status: StatusCode,
+    ) {
         let Some(stream) = self.remove(id) else {
             return;
         };
-        let Conn::Waiting(ctx) = stream.conn else {
+        let Conn::Waiting(waiting) = &stream.conn else {
             return;
         };
-        let body = match (stream.batch, stream.collected.len()) {
-            (false, 1) => stream.collected.into_iter().next().expect("one answer"),
-            _ => jsonrpc::encode_batch(&stream.collected),
+        let ctx = waiting.ctx(stream.session.as_ref(), sessions);
+        let body = match (stream.batch, stream.collected.as_slice()) {
+            (false, [one]) => one.clone(),
+            (_, all) => jsonrpc::encode_batch(all),
         };
         ctx.respond(fx, responses::json(status, body));
     }
@@ -745,7 +780,7 @@ impl Streams {
             .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
         let stream = self.streams.get_mut(&event.stream).expect("checked above");
         let exchange = ctx.exchange;
-        let old = std::mem::replace(&mut stream.conn, Conn::Waiting(ctx));
+        let old = std::mem::replace(&mut stream.conn, Conn::Waiting(Waiting::new(ctx)));
         if let Conn::Open(old) = old {
             // Newest wins: the old connection ends; the client has moved on.
             self.finish(fx, old);
@@ -791,10 +826,11 @@ impl Streams {
                 }
                 self.finish(fx, exchange);
             }
-            Conn::Waiting(ctx) => {
+            Conn::Waiting(waiting) => {
                 let ctx = Ctx {
+                    exchange: waiting.exchange,
+                    cors: waiting.cors.clone(),
                     session: None,
-                    ..ctx.clone()
                 };
                 let response = if retry_hint {
                     responses::unavailable(self.retry_after_secs, None, "Shutting down")
@@ -910,7 +946,6 @@ impl Streams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cors::CorsHeaders;
     use crate::{SequentialIds, Transport};
 
     struct Bench {
