@@ -1,6 +1,6 @@
 //! Every requirement id the repository cites resolves in `docs/requirements.md`, whose rows are
 //! complete, and no reference leads to a document outside the repository. How ids are written
-//! is docs/requirements.md §1; `Id::read` below is that rule in code.
+//! is docs/requirements.md §1; `Id::read` and `Id::named_in` below are those rules in code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -27,7 +27,7 @@ fn every_cited_id_is_listed() {
         let text = read(&root.join(&file));
         for (number, line) in text.lines().enumerate() {
             let place = format!("{}:{}", file.display(), number + 1);
-            for id in Id::cited_in(line) {
+            for id in Id::cited_in(line).into_iter().chain(Id::named_in(line)) {
                 cited.insert(id);
                 if !listed.ids.contains(&id) {
                     let name = id.to_string();
@@ -107,6 +107,21 @@ fn the_pattern_reads_ids_and_ranges_and_nothing_else() {
     assert_eq!(read("requirements.md#S3.37"), ["S3.37"]);
     let lookalikes = "S3 alone, E2.x, S1.2.3, v2.1, AS1.2, 1E2.5, S12.1, C123, D2_x, E4.100";
     assert_eq!(read(lookalikes), Vec::<String>::new());
+    let named =
+        |text: &str| -> Vec<String> { Id::named_in(text).iter().map(Id::to_string).collect() };
+    assert_eq!(
+        named("fn e1_2_e2_2_all_three_line_ends()"),
+        ["E1.2", "E2.2"]
+    );
+    assert_eq!(
+        named("fn s2_39_s2_40_s2_44_codes"),
+        ["S2.39", "S2.40", "S2.44"]
+    );
+    assert_eq!(named("async fn c1_header_exposed_d2"), ["C1", "D2"]);
+    assert_eq!(
+        named("fn e2e_flow_s3_only_sha1_d2x(s2_40)"),
+        Vec::<String>::new()
+    );
     assert_eq!(
         sections_cited_in("docs/requirements.md §6.3 and §8"),
         ["6.3"]
@@ -153,6 +168,41 @@ impl Id {
                     ids.extend((from.item + 1..=id.item).map(|item| Id { item, ..id }))
                 }
                 None => ids.push(id),
+            }
+        }
+        ids
+    }
+
+    /// Every id the name of a function defined in `line` cites, written in snake case:
+    /// `fn s2_40_…`, `fn …_e4_1`, `fn c1_…` (lower case, `_` for the dot).
+    fn named_in(line: &str) -> Vec<Id> {
+        let mut ids = Vec::new();
+        for (at, keyword) in line.match_indices("fn ") {
+            if line[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = &line[at + keyword.len()..];
+            let name = rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            let parts: Vec<String> = name
+                .take(1)
+                .flat_map(|name| name.split('_'))
+                .map(str::to_ascii_uppercase)
+                .collect();
+            let whole = |text: &str| {
+                Id::read(text.as_bytes(), 0)
+                    .filter(|&(_, end)| end == text.len())
+                    .map(|(id, _)| id)
+            };
+            let mut index = 0;
+            while let Some(part) = parts.get(index) {
+                let dotted = parts.get(index + 1).map(|item| format!("{part}.{item}"));
+                if let Some(id) = dotted.as_deref().and_then(whole) {
+                    ids.push(id);
+                    index += 2;
+                } else {
+                    ids.extend(whole(part));
+                    index += 1;
+                }
             }
         }
         ids
