@@ -100,7 +100,7 @@ pub struct Config {
     /// Which `Origin` values are allowed (S1.4, S4.1). A request whose `Origin` is present and
     /// not allowed gets `403 Forbidden`. Requests without `Origin` pass (non-browser clients).
     pub origins: OriginPolicy,
-    /// CORS headers for browser clients (SPEC-NOTES §8). Default off.
+    /// CORS headers for browser clients (docs/requirements.md §8). Default off.
     pub cors: Option<Cors>,
 }
 

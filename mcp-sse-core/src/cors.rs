@@ -1,4 +1,4 @@
-//! Origin validation (S1.4, S4.1) and CORS (SPEC-NOTES §8): one allow-list for both (C5).
+//! Origin validation (S1.4, S4.1) and CORS (docs/requirements.md §8): one allow-list for both (C5).
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};

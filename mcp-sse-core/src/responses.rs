@@ -69,8 +69,8 @@ pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Bytes> {
     response
 }
 
-/// An HTTP error whose body is a JSON-RPC error (SPEC-NOTES 6.3): the request id echoed when it
-/// was read, `null` otherwise (S3.27, S5.9).
+/// An HTTP error whose body is a JSON-RPC error (docs/requirements.md §6.3): the request id echoed
+/// when it was read, `null` otherwise (S3.27, S5.9).
 pub(crate) fn error(
     status: StatusCode,
     id: Option<&Id>,

@@ -1,4 +1,4 @@
-//! Property tests of JSON-RPC classification and encoding (SPEC-NOTES S5.1–S5.9, table 6.3).
+//! Property tests of JSON-RPC classification and encoding (docs/requirements.md S5.1–S5.9, §6.3).
 
 use mcp_sse_core::jsonrpc::{
     self, Body, ErrorObject, ErrorResponse, Id, Invalid, Message, Notification, Request, Response,

@@ -1,4 +1,5 @@
-//! Property tests of the SSE encoder against the WHATWG decoder (SPEC-NOTES E2.x, E4.x).
+//! Property tests of the SSE encoder against the WHATWG decoder
+//! (docs/requirements.md E2.1–E2.7, E4.1–E4.5).
 
 use bytes::Bytes;
 use mcp_sse_core::sse::{self, DecodedEvent, Decoder, Fields, Item};

@@ -1,5 +1,5 @@
-//! Origin validation (S1.4, S4.1) and CORS (SPEC-NOTES §8), including the seed's review finding:
-//! `Mcp-Session-Id` must be exposed to browsers, on every response, errors included.
+//! Origin validation (S1.4, S4.1) and CORS (docs/requirements.md §8), including the seed's review
+//! finding: `Mcp-Session-Id` must be exposed to browsers, on every response, errors included.
 
 use mcp_sse_core::{Config, Cors, OriginPolicy};
 use mcp_sse_tests::Sim;

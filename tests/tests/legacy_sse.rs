@@ -1,5 +1,5 @@
-//! The 2024-11-05 HTTP+SSE transport (SPEC-NOTES §2) and the seed's variant of it on the MCP
-//! endpoint, through the core's public API with a virtual clock.
+//! The 2024-11-05 HTTP+SSE transport (docs/requirements.md §2) and the seed's variant of it on the
+//! MCP endpoint, through the core's public API with a virtual clock.
 
 use mcp_sse_core::{CloseReason, Config, Event, Transport};
 use mcp_sse_tests::Sim;

@@ -1,4 +1,4 @@
-//! Streamable HTTP 2026-07-28 (SPEC-NOTES §4) through the core's public API: era
+//! Streamable HTTP 2026-07-28 (docs/requirements.md §4) through the core's public API: era
 //! classification (S3.37), the validation order of D2 with each failure's status and code,
 //! cancellation on close (S3.15), opt-in logs (S3.14), `subscriptions/listen` (S3.34), and
 //! all generations side by side on one server.

@@ -1,5 +1,5 @@
-//! Streamable HTTP with sessions, 2025-03-26 … 2025-11-25 (SPEC-NOTES §3), through the core's
-//! public API with a virtual clock: session lifecycle, status codes, answer shapes, batches,
+//! Streamable HTTP with sessions, 2025-03-26 … 2025-11-25 (docs/requirements.md §3), through the
+//! core's public API with a virtual clock: session lifecycle, status codes, answer shapes, batches,
 //! the protocol version header, the standalone stream, DELETE and expiry.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! JSON-RPC 2.0 messages with MCP's restrictions (SPEC-NOTES §6).
+//! JSON-RPC 2.0 messages with MCP's restrictions (docs/requirements.md §6).
 //!
 //! [`classify`] turns a `POST` body into a [`Body`] or an [`Invalid`] that says which JSON-RPC
 //! error to answer with (table 6.3): `-32700` when the bytes are not JSON, `-32600` when they are

@@ -1,4 +1,5 @@
-//! The decoder: WHATWG "interpreting an event stream", step by step (SPEC-NOTES E2.1–E2.7).
+//! The decoder: WHATWG "interpreting an event stream", step by step
+//! (docs/requirements.md E2.1–E2.7).
 
 use std::borrow::Cow;
 

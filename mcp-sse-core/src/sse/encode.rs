@@ -1,4 +1,4 @@
-//! The encoder: events and comments as `text/event-stream` frames (SPEC-NOTES E4.1–E4.5).
+//! The encoder: events and comments as `text/event-stream` frames (docs/requirements.md E4.1–E4.5).
 
 use std::ops::Range;
 
