@@ -1,6 +1,5 @@
 //! [`ResponseBody`]: a whole body, or an SSE stream fed by the server.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,6 +10,16 @@ use http_body::{Frame, SizeHint};
 use mcp_sse_core::{Chunk, ExchangeId};
 
 use crate::driver::Driver;
+
+/// What a stream body ends with when the server aborts it: its client stopped reading for
+/// `Config::stall_timeout`. hyper then closes the connection (HTTP/1.1) or resets the stream
+/// (HTTP/2), which frees what the stream held.
+#[derive(Debug, thiserror::Error)]
+#[error("the client stopped reading this stream")]
+pub struct Aborted;
+
+/// What the server puts on a stream body's channel.
+pub(crate) type Piece = Result<Chunk, Aborted>;
 
 /// The body of every response the server gives.
 ///
@@ -32,7 +41,7 @@ enum Inner {
 #[derive(Debug)]
 struct StreamBody {
     exchange: ExchangeId,
-    frames: mpsc::UnboundedReceiver<Chunk>,
+    frames: mpsc::UnboundedReceiver<Piece>,
     /// The rest of the chunk being yielded.
     current: Chunk,
     /// Bytes taken and not credited yet.
@@ -49,7 +58,7 @@ impl ResponseBody {
         Self(Inner::Full((!bytes.is_empty()).then_some(bytes)))
     }
 
-    pub(crate) fn stream(exchange: ExchangeId, frames: mpsc::UnboundedReceiver<Chunk>) -> Self {
+    pub(crate) fn stream(exchange: ExchangeId, frames: mpsc::UnboundedReceiver<Piece>) -> Self {
         Self(Inner::Stream(StreamBody {
             exchange,
             frames,
@@ -70,7 +79,7 @@ impl ResponseBody {
 
 impl http_body::Body for ResponseBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = Aborted;
 
     fn poll_frame(
         self: Pin<&mut Self>,
@@ -105,12 +114,14 @@ impl StreamBody {
     /// Takes the next chunk from the server and yields its first piece. Credits go back when the
     /// server has nothing more ready (one lock per burst, not per frame), and
     /// not at all once the stream is finished: the core has forgotten it.
-    fn poll_chunk(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         match self.frames.poll_next_unpin(cx) {
-            Poll::Ready(Some(mut chunk)) => {
+            Poll::Ready(Some(Err(aborted))) => {
+                // The exchange is over for the server: nothing to report.
+                self.finished = true;
+                Poll::Ready(Some(Err(aborted)))
+            }
+            Poll::Ready(Some(Ok(mut chunk))) => {
                 self.taken += chunk.len();
                 let first = chunk.pop_front().unwrap_or_default();
                 self.current = chunk;

@@ -20,13 +20,13 @@ use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
 use http::Response;
 use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
 use mcp_sse_core::{
-    Chunk, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server, SessionId,
-    Target, Transport,
+    Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server, SessionId, Target,
+    Transport,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::body::ResponseBody;
+use crate::body::{Aborted, Piece, ResponseBody};
 use crate::handler::{Handler, NotificationContext, RequestContext, RequestError};
 use crate::runtime::{BoxFuture, Runtime};
 
@@ -58,7 +58,7 @@ struct Inner {
 struct State {
     server: Server,
     responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
-    streams: HashMap<ExchangeId, mpsc::UnboundedSender<Chunk>>,
+    streams: HashMap<ExchangeId, mpsc::UnboundedSender<Piece>>,
     /// Requests this server sent to clients, by session and the id it gave them, with the
     /// request whose handler waits (none for requests sent through a `Handle`).
     asks: HashMap<(Option<SessionId>, Id), (Answer, Option<RequestKey>)>,
@@ -275,7 +275,8 @@ impl Driver {
     pub(crate) fn shutdown(&self) -> oneshot::Receiver<()> {
         let (done, finished) = oneshot::channel();
         self.with(|state, now| {
-            state.server.shutdown(now);
+            let grace = state.server.config().shutdown_grace;
+            state.server.shutdown(now, grace);
             state.shutdown_waiters.push(done);
         });
         finished
@@ -408,7 +409,7 @@ impl State {
                     let sent = self
                         .streams
                         .get(&exchange)
-                        .map(|frames| frames.unbounded_send(chunk).is_ok());
+                        .map(|frames| frames.unbounded_send(Ok(chunk)).is_ok());
                     // The body is gone without a word (its request's caller went away as its
                     // head was handed over): forget the stream.
                     if sent == Some(false) {
@@ -418,6 +419,12 @@ impl State {
                 }
                 Output::Finish { exchange } => {
                     self.streams.remove(&exchange);
+                }
+                Output::Abort { exchange } => {
+                    tracing::info!(%exchange, "stream aborted: its client stopped reading");
+                    if let Some(frames) = self.streams.remove(&exchange) {
+                        let _ = frames.unbounded_send(Err(Aborted));
+                    }
                 }
                 Output::Event(event) => self.dispatch(event, work),
                 _ => {}

@@ -30,7 +30,7 @@ mod handler;
 mod protocol;
 mod runtime;
 
-pub use body::ResponseBody;
+pub use body::{Aborted, ResponseBody};
 pub use entry::{Entry, Handle};
 pub use handler::{Handler, NotificationContext, RequestContext, RequestError};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};

@@ -42,8 +42,14 @@ pub struct Config {
     /// Bytes of sent events kept per stream for replay. Default 1 MiB; older events are dropped
     /// first, and a `Last-Event-ID` before them gets `400`.
     pub replay_bytes: usize,
-    /// How long sent events are kept for replay, and how long a stream whose connection broke
-    /// waits to be resumed. Default 5 minutes.
+    /// Bytes of sent events kept for replay across all streams. Default 64 MiB; beyond it the
+    /// oldest events of any stream are dropped first. It also bounds how many finished streams
+    /// stay resumable: at most one per 512 bytes of it (131,072 by default), the oldest
+    /// forgotten first.
+    pub replay_total_bytes: usize,
+    /// How long sent events are kept for replay: how long a stream whose connection broke waits
+    /// to be resumed, and how long a finished stream can still be resumed (its client may have
+    /// lost the last events with its connection). Default 5 minutes.
     pub replay_age: Duration,
     /// A Streamable HTTP session with no request, no open stream and no request in flight for
     /// this long is closed; later requests naming it get `404` (S2.40). Default 30 minutes;
@@ -63,11 +69,21 @@ pub struct Config {
     /// Which `Host` values are allowed (DNS-rebinding defence, S4.3). A request whose `Host` is
     /// not allowed gets `403`.
     pub hosts: HostPolicy,
-    /// Most sessions alive at once. Default 1024. When reached, a request that would open a
-    /// session gets `503 Service Unavailable` with `Retry-After` at once.
+    /// Most sessions alive at once. Default 100,000 (about 60 MiB of idle sessions at ~0.6 KiB
+    /// each; sessions with open streams are bounded first by the process's descriptors).
+    ///
+    /// When reached, a request that would open a session ends the least recently active *idle*
+    /// session first (no stream with a connection, no request in flight): its client gets `404`
+    /// on its next request and initialises again, as the spec intends (S2.40). Only when every
+    /// session is busy is the new one refused, with `503` and a `Retry-After` of
+    /// [`retry_after_secs`](Self::retry_after_secs) if some session is busy with requests only
+    /// (it frees once they are answered), else of [`stall_timeout`](Self::stall_timeout) (the
+    /// longest a client that stopped reading can hold its stream). So no number of abandoned
+    /// sessions locks new clients out.
     pub max_sessions: usize,
     /// Most requests of one session handed to the application and not yet answered. Default 256.
     /// When reached, a further request gets `503` with `Retry-After`; nothing is queued behind.
+    /// A 2025-03-26 batch with more requests than this can never be served: it gets `400`.
     pub max_requests_in_flight: usize,
     /// Largest request body in bytes. Default 4 MiB (as the TypeScript and Python SDKs). A larger
     /// body gets `413 Payload Too Large`. Adapters read at most this many bytes plus one.
@@ -80,6 +96,14 @@ pub struct Config {
     /// application [`send`](crate::Server::send) returns [`SendError::QueueFull`](crate::SendError),
     /// and keepalives are skipped.
     pub stream_queue_bytes: usize,
+    /// How long an SSE stream may hold bytes its client does not read before it is closed. A
+    /// client that stops reading pins its stream's queue, its connection and the kernel's
+    /// buffers; after this long without progress the connection is aborted
+    /// ([`Output::Abort`](crate::Output::Abort)), the stream's events stay replayable, and its
+    /// session counts as idle. Checked at each keepalive tick, so it is met within
+    /// [`keepalive_interval`](Self::keepalive_interval). Default 60 s (nginx's `send_timeout`);
+    /// `None` never closes a stalled stream.
+    pub stall_timeout: Option<Duration>,
     /// Idle time after which a comment frame is written on an SSE stream. Default 15 s (the
     /// WHATWG authoring note, E5.1).
     pub keepalive_interval: Duration,
@@ -117,16 +141,18 @@ impl Default for Config {
             json_hold: Duration::from_secs(1),
             resumable: true,
             replay_bytes: 1024 * 1024,
+            replay_total_bytes: 64 * 1024 * 1024,
             replay_age: Duration::from_secs(300),
             idle_timeout: Some(Duration::from_secs(30 * 60)),
             init_timeout: Some(Duration::from_secs(60)),
             hosts: HostPolicy::Auto,
             only_2026: false,
             v2026: V2026::default(),
-            max_sessions: 1024,
+            max_sessions: 100_000,
             max_requests_in_flight: 256,
             max_body_bytes: 4 * 1024 * 1024,
             stream_queue_bytes: 1024 * 1024,
+            stall_timeout: Some(Duration::from_secs(60)),
             keepalive_interval: Duration::from_secs(15),
             retry_after_secs: 1,
             reconnect_hint_ms: 1000,

@@ -39,6 +39,10 @@ pub struct Stats {
     pub sessions_opened: u64,
     /// Sessions closed.
     pub sessions_closed: u64,
+    /// Of those, ended to make room for a new session (`Config::max_sessions`).
+    pub sessions_evicted: u64,
     /// Streams resumed with `Last-Event-ID`.
     pub resumes: u64,
+    /// Streams aborted because their client stopped reading (`Config::stall_timeout`).
+    pub stalled: u64,
 }

@@ -29,8 +29,7 @@ impl Server {
             let text = "Not Acceptable: Accept must include text/event-stream";
             return ctx.reject(&mut self.fx, StatusCode::NOT_ACCEPTABLE, text);
         }
-        if self.sessions.is_full() {
-            let retry = self.config.retry_after_secs;
+        if let Err(retry) = self.make_room(now) {
             let response = responses::unavailable(retry, None, "Too many sessions");
             return ctx.respond(&mut self.fx, response);
         }

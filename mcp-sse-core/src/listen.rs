@@ -95,7 +95,7 @@ impl Server {
         };
         self.streams
             .emit(&mut self.fx, now, id, listener.completion());
-        if let Some(stream) = self.streams.end(&mut self.fx, now, id, false) {
+        if let Some(stream) = self.streams.end(&mut self.fx, now, id, false, None) {
             self.forget(id, stream);
         }
     }

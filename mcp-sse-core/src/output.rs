@@ -10,7 +10,7 @@ use crate::{Chunk, ExchangeId, RequestKey, SessionId};
 /// One thing for the adapter to do, from [`Server::poll_output`](crate::Server::poll_output).
 ///
 /// Per exchange the order is always: either one `Respond`, or one `StartStream` followed by any
-/// number of `Data` and at most one `Finish`.
+/// number of `Data` and at most one `Finish` or `Abort`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Output {
@@ -39,6 +39,14 @@ pub enum Output {
     /// End the response body. The exchange is over for the server.
     Finish {
         /// The stream ended.
+        exchange: ExchangeId,
+    },
+    /// Close the connection that carries this exchange's body without finishing the body
+    /// (HTTP/1.1: close the connection; HTTP/2: reset the stream): its client stopped reading
+    /// for `Config::stall_timeout`. The exchange is over for the server; a disconnect reported
+    /// for it later is ignored.
+    Abort {
+        /// The stream aborted.
         exchange: ExchangeId,
     },
     /// Something for the application.
@@ -146,4 +154,7 @@ pub enum CloseReason {
     /// It was idle for `Config::idle_timeout`, or its client never spoke after `initialize`
     /// within `Config::init_timeout`.
     Expired,
+    /// The session table was full (`Config::max_sessions`) and this was the least recently
+    /// active idle session: a new client took its place.
+    Evicted,
 }

@@ -72,13 +72,20 @@ pub trait EventStore: Send + fmt::Debug {
     fn bytes(&self) -> usize;
 }
 
-/// Keeps each stream's recent events in memory, bounded per stream by bytes and by age.
+/// Keeps each stream's recent events in memory, bounded per stream by bytes and by age, and
+/// in all by bytes (the oldest events of any stream go first).
 #[derive(Debug)]
 pub struct MemoryStore {
     max_bytes: usize,
+    max_total: usize,
     max_age: Duration,
     streams: Map<StreamId, Kept>,
     bytes: usize,
+    /// Every event kept, oldest first, for the total bound; entries of events already gone
+    /// (per-stream bound, age, a forgotten stream) are skipped, and dropped once they outnumber
+    /// the live ones.
+    order: VecDeque<(StreamId, u64)>,
+    events: usize,
 }
 
 #[derive(Debug, Default)]
@@ -89,14 +96,55 @@ struct Kept {
     last_seq: u64,
 }
 
+impl Kept {
+    /// Whether event `seq` is still here (events leave from the front only).
+    fn holds(&self, seq: u64) -> bool {
+        self.events
+            .front()
+            .is_some_and(|(first, _, _)| *first <= seq)
+            && seq <= self.last_seq
+    }
+}
+
 impl MemoryStore {
-    /// A store keeping at most `max_bytes` per stream, each event for at most `max_age`.
-    pub fn new(max_bytes: usize, max_age: Duration) -> Self {
+    /// A store keeping at most `max_bytes` per stream and `max_total` in all, each event for at
+    /// most `max_age`.
+    pub fn new(max_bytes: usize, max_total: usize, max_age: Duration) -> Self {
         Self {
             max_bytes,
+            max_total,
             max_age,
             streams: Map::default(),
             bytes: 0,
+            order: VecDeque::new(),
+            events: 0,
+        }
+    }
+
+    /// Drops the oldest events of any stream while more than `max_total` bytes are kept.
+    fn evict_oldest(&mut self) {
+        while self.bytes > self.max_total {
+            let Some((stream, seq)) = self.order.pop_front() else {
+                return;
+            };
+            let Some(kept) = self.streams.get_mut(&stream) else {
+                continue;
+            };
+            if kept
+                .events
+                .front()
+                .is_some_and(|(first, _, _)| *first == seq)
+            {
+                let (_, _, frame) = kept.events.pop_front().expect("checked");
+                kept.bytes -= frame.len();
+                self.bytes -= frame.len();
+                self.events -= 1;
+            }
+        }
+        if self.order.len() > 2 * self.events + 64 {
+            let streams = &self.streams;
+            self.order
+                .retain(|(stream, seq)| streams.get(stream).is_some_and(|k| k.holds(*seq)));
         }
     }
 
@@ -111,6 +159,7 @@ impl MemoryStore {
             }
             kept.bytes -= frame.len();
             self.bytes -= frame.len();
+            self.events -= 1;
             kept.events.pop_front();
         }
     }
@@ -123,7 +172,10 @@ impl EventStore for MemoryStore {
         kept.last_seq = seq;
         kept.events.push_back((seq, now, frame.clone()));
         self.bytes += frame.len();
+        self.events += 1;
+        self.order.push_back((stream, seq));
         self.evict(now, stream);
+        self.evict_oldest();
     }
 
     fn replay(&mut self, now: Instant, stream: StreamId, after: u64) -> Option<Vec<Chunk>> {
@@ -154,6 +206,7 @@ impl EventStore for MemoryStore {
     fn forget(&mut self, stream: StreamId) {
         if let Some(kept) = self.streams.remove(&stream) {
             self.bytes -= kept.bytes;
+            self.events -= kept.events.len();
         }
     }
 
@@ -186,7 +239,7 @@ mod tests {
     #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
     fn replay_returns_what_came_after_and_detects_gaps() {
         let now = Instant::now();
-        let mut store = MemoryStore::new(10, Duration::from_secs(60));
+        let mut store = MemoryStore::new(10, 100, Duration::from_secs(60));
         let s = StreamId(1);
         for seq in 1..=4 {
             store.store(now, s, seq, &Chunk::from("abcd"));
@@ -202,5 +255,28 @@ mod tests {
         store.forget(s);
         assert_eq!(store.bytes(), 0);
         assert!(store.replay(now, s, 0).unwrap().is_empty());
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
+    fn the_total_bound_drops_the_oldest_events_of_any_stream() {
+        let now = Instant::now();
+        let mut store = MemoryStore::new(100, 12, Duration::from_secs(60));
+        let (a, b) = (StreamId(1), StreamId(2));
+        store.store(now, a, 1, &Chunk::from("abcd"));
+        store.store(now, b, 1, &Chunk::from("abcd"));
+        store.store(now, a, 2, &Chunk::from("abcd"));
+        assert_eq!(store.bytes(), 12);
+        store.store(now, b, 2, &Chunk::from("abcd"));
+        assert_eq!(store.bytes(), 12, "a's first event went");
+        assert!(store.replay(now, a, 0).is_none(), "a lost event 1");
+        assert_eq!(store.replay(now, a, 1).unwrap().len(), 1);
+        assert_eq!(store.replay(now, b, 0).unwrap().len(), 2);
+        // Entries of events gone otherwise do not pile up.
+        for seq in 3..1000 {
+            store.store(now, b, seq, &Chunk::from("abcd"));
+            store.forget(a);
+        }
+        assert!(store.order.len() <= 2 * store.events + 64);
     }
 }

@@ -63,6 +63,11 @@ impl Requests {
         self.per_session.get(session).copied().unwrap_or(0)
     }
 
+    /// Sessions with requests in flight.
+    pub(crate) fn sessions_busy(&self) -> usize {
+        self.per_session.len()
+    }
+
     /// The request `session`'s client knows as `id`, for its `notifications/cancelled` (S2.17).
     pub(crate) fn find(&self, session: Option<&SessionId>, id: &Id) -> Option<RequestKey> {
         self.pending

@@ -46,13 +46,22 @@ impl Server {
                 response,
             });
         }
-        if !self.host_allowed(&head) {
-            return ctx.reject(&mut self.fx, StatusCode::FORBIDDEN, "Host not allowed");
+        match self.host_allowed(&head) {
+            Some(true) => {}
+            Some(false) => {
+                return ctx.reject(&mut self.fx, StatusCode::FORBIDDEN, "Host not allowed");
+            }
+            None => {
+                let text = "Bad Request: the Host header is not a valid host";
+                return ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text);
+            }
         }
         if matches!(origin, Origin::Forbidden) {
             return ctx.reject(&mut self.fx, StatusCode::FORBIDDEN, "Origin not allowed");
         }
-        if self.shutting_down {
+        // While shutting down only answers to the server's own requests still come in (a
+        // handler finishing may wait for them); `post` refuses the rest.
+        if self.shutting_down && head.method != Method::POST {
             let response =
                 responses::unavailable(self.config.retry_after_secs, None, "Shutting down");
             return ctx.respond(&mut self.fx, response);
@@ -99,30 +108,42 @@ impl Server {
     }
 
     /// DNS-rebinding defence (S4.3): a page on another site that resolves its name to a
-    /// loopback address still sends its own name as `Host`.
-    fn host_allowed(&self, head: &request::Parts) -> bool {
+    /// loopback address still sends its own name as `Host`. `None`: the `Host` header is
+    /// malformed, whatever the policy.
+    fn host_allowed(&self, head: &request::Parts) -> Option<bool> {
+        let mut hosts = head.headers.get_all(header::HOST).iter();
+        let host = match (hosts.next(), hosts.next()) {
+            // RFC 9112 §3.2: one Host, a valid authority without userinfo, or `400`.
+            (Some(value), None) => {
+                let authority: http::uri::Authority = value.to_str().ok()?.parse().ok()?;
+                if authority.as_str().contains('@') {
+                    return None;
+                }
+                Some(authority)
+            }
+            (Some(_), Some(_)) => return None,
+            (None, _) => head.uri.authority().cloned(),
+        };
         let names: &[String] = match &self.config.hosts {
-            HostPolicy::Auto | HostPolicy::Any => return true,
+            HostPolicy::Auto | HostPolicy::Any => return Some(true),
             HostPolicy::Loopback => &[],
             HostPolicy::List(names) => names,
         };
-        let host = head
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| head.uri.host());
         let Some(host) = host else {
             // No name at all: nothing a browser could have been tricked into.
-            return true;
+            return Some(true);
         };
-        let name = match host.strip_prefix('[') {
-            Some(rest) => rest.split(']').next().unwrap_or(""),
-            None => host.split(':').next().unwrap_or(""),
-        };
-        name.eq_ignore_ascii_case("localhost")
-            || name == "127.0.0.1"
-            || name == "::1"
-            || names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        let name = host.host();
+        let name = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(name);
+        Some(
+            name.eq_ignore_ascii_case("localhost")
+                || name == "127.0.0.1"
+                || name == "::1"
+                || names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        )
     }
 
     /// A `POST`: to a 2024-11-05 session, to a Streamable HTTP session, an `initialize` that
@@ -174,6 +195,11 @@ impl Server {
                 return ctx.respond(&mut self.fx, response);
             }
         };
+        if self.shutting_down && (session.is_none() || has_request(&body)) {
+            let retry = self.config.retry_after_secs;
+            let response = responses::unavailable(retry, first_id(&body), "Shutting down");
+            return ctx.respond(&mut self.fx, response);
+        }
         if endpoint == Endpoint::Mcp {
             match v2026::classify(&body, &head.headers) {
                 Revision::V2026(envelope) => {
@@ -263,6 +289,15 @@ impl Server {
             StatusCode::BAD_REQUEST,
             jsonrpc::encode_error(None, &error),
         ))
+    }
+}
+
+fn has_request(body: &jsonrpc::Body) -> bool {
+    match body {
+        jsonrpc::Body::Single(message) => message.is_request(),
+        jsonrpc::Body::Batch(items) => items
+            .iter()
+            .any(|m| m.as_ref().is_ok_and(|m| m.is_request())),
     }
 }
 

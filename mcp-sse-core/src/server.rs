@@ -8,7 +8,7 @@
 //! ends its streams, a stream gone forgets the requests it owed) is done here.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{StatusCode, request};
@@ -25,7 +25,7 @@ use crate::replay::{EventStore, StreamId};
 use crate::requests::{Pending, Requests};
 use crate::responses::Ctx;
 use crate::sessions::{Expiry, Sessions};
-use crate::streams::{Answer, Detached, Opening, Stream, Streams};
+use crate::streams::{Answer, Detached, Opening, Stream, Streams, Tick};
 use crate::timer::TimerKind;
 use crate::{
     CloseReason, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SessionId, Transport,
@@ -211,8 +211,8 @@ impl Server {
     /// The adapter's connection took `bytes` of the data handed out for `exchange`: that much
     /// room is free again in the stream's queue.
     pub fn handle_consumed(&mut self, now: Instant, exchange: ExchangeId, bytes: usize) {
-        self.input(now, |server, _| {
-            server.streams.credit(&mut server.fx, exchange, bytes);
+        self.input(now, |server, now| {
+            server.streams.credit(&mut server.fx, now, exchange, bytes);
         });
     }
 
@@ -232,20 +232,33 @@ impl Server {
             while let Some(kind) = server.fx.timers.pop_due(now) {
                 let fx = &mut server.fx;
                 let acted = match &kind {
-                    TimerKind::Keepalive(exchange) => server.streams.keepalive(fx, now, *exchange),
+                    TimerKind::Keepalive(exchange) => {
+                        match server.streams.tick(fx, now, *exchange) {
+                            Tick::Nothing => false,
+                            Tick::Wrote => true,
+                            Tick::Aborted(stream) => {
+                                if let Some(stream) = stream {
+                                    server.detach(now, stream);
+                                }
+                                true
+                            }
+                        }
+                    }
                     TimerKind::Hold(exchange) => {
                         server
                             .streams
                             .hold_expired(fx, &server.sessions, now, *exchange)
                     }
-                    TimerKind::StreamExpiry(id) => match server.streams.expire(fx, now, *id) {
-                        Some(stream) => {
-                            server.forget(*id, stream);
-                            true
+                    TimerKind::ReplayExpiry => {
+                        let expired = server.streams.expire_kept(fx, now);
+                        let acted = !expired.is_empty();
+                        for (id, stream) in expired {
+                            server.forget(id, stream);
                         }
-                        None => false,
-                    },
+                        acted
+                    }
                     TimerKind::SessionExpiry(session) => server.session_expiry(now, session),
+                    TimerKind::ShutdownDeadline => server.shutdown_deadline(now),
                 };
                 if acted {
                     server.last_timeout_reason = Some(kind);
@@ -293,6 +306,9 @@ impl Server {
             server
                 .streams
                 .answer(fx, sessions, now, pending.stream, answer);
+            if let Some(session) = &pending.session {
+                server.settle(now, session);
+            }
             Ok(())
         })
     }
@@ -347,11 +363,11 @@ impl Server {
     /// polling, S2.31/S2.32). Only streams whose client can resume them may be closed so.
     pub fn close_stream(&mut self, now: Instant, key: RequestKey) -> Result<(), SendError> {
         self.input(now, |server, now| {
-            let stream = server
-                .requests
-                .get(key)
-                .ok_or(SendError::UnknownRequest)?
-                .stream;
+            let pending = server.requests.get(key).ok_or(SendError::UnknownRequest)?;
+            let stream = pending.stream;
+            if let Some(session) = pending.session.clone() {
+                server.sessions.touch(&session, now);
+            }
             let (fx, sessions) = (&mut server.fx, &server.sessions);
             server.streams.poll_close(fx, sessions, now, stream)
         })
@@ -372,17 +388,40 @@ impl Server {
         self.input(now, |server, now| server.announce(now, change))
     }
 
-    /// Starts a graceful shutdown: every session ends and its streams get a reconnection hint and
-    /// are finished; new requests get `503`. Requests answered on their own exchange may still be
-    /// replied to; the adapter waits for [`exchange_count`](Self::exchange_count) to reach zero.
-    pub fn shutdown(&mut self, now: Instant) {
+    /// Starts a graceful shutdown that is over by `now + grace`.
+    ///
+    /// New requests get `503` (naming their id); answers to the server's own requests still come
+    /// in. Listen streams end with their completion result. A session with no request in
+    /// flight ends now: its streams get a reconnection hint and finish. One with requests in
+    /// flight loses its standalone stream now and keeps the streams that carry its answers
+    /// until the last is written, then ends. Requests without a session (stateless,
+    /// 2026-07-28) are answered as they come. At `now + grace` whatever is left ends: open
+    /// streams get the hint, and a request still waiting for its answer gets `503` naming its
+    /// id. [`exchange_count`](Self::exchange_count) is zero once nothing is left.
+    pub fn shutdown(&mut self, now: Instant, grace: Duration) {
         self.input(now, |server, now| {
-            server.shutting_down = true;
-            for session in server.sessions.ids() {
-                server.end_session(now, &session, CloseReason::Shutdown);
+            if server.shutting_down {
+                return;
             }
+            server.shutting_down = true;
+            server
+                .fx
+                .timers
+                .arm(now + grace, TimerKind::ShutdownDeadline);
             for listener in server.listeners.streams() {
                 server.end_listener(now, listener);
+            }
+            for session in server.sessions.ids() {
+                if server.requests.in_flight(&session) == 0 {
+                    server.end_session(now, &session, CloseReason::Shutdown);
+                    continue;
+                }
+                if let Some(standalone) = server.streams.standalone_of(&session) {
+                    server.end_stream(now, standalone, true);
+                }
+                if let Some(state) = server.sessions.get_mut(&session) {
+                    state.closing = true;
+                }
             }
         });
     }
@@ -410,22 +449,76 @@ impl Server {
         let now = self.now.map_or(now, |seen| seen.max(now));
         self.now = Some(now);
         let result = apply(self, now);
+        for (id, stream) in self.streams.take_dropped() {
+            self.forget(id, stream);
+        }
         self.prune_timers();
         result
     }
 
     fn prune_timers(&mut self) {
         let (streams, sessions) = (&self.streams, &self.sessions);
+        let shutting_down = self.shutting_down;
         let live = |kind: &TimerKind| match kind {
             TimerKind::SessionExpiry(session) => sessions.get(session).is_some(),
+            TimerKind::ShutdownDeadline => shutting_down,
             other => streams.is_live(other),
         };
         self.fx.timers.prune(live);
-        let targets = streams.timer_targets() + sessions.len();
+        let targets = streams.timer_targets() + sessions.len() + 1;
         self.fx.timers.compact(targets, live);
     }
 
     // ---- across parts ----
+
+    /// The shutdown's grace is over: whatever is left ends.
+    fn shutdown_deadline(&mut self, now: Instant) -> bool {
+        for session in self.sessions.ids() {
+            self.end_session(now, &session, CloseReason::Shutdown);
+        }
+        for stream in self.streams.ids() {
+            self.end_stream(now, stream, true);
+        }
+        true
+    }
+
+    /// Makes room for a new session: at the cap, the least recently active idle session ends
+    /// (S2.40). `Err` with the `Retry-After` to answer when every session is busy.
+    pub(crate) fn make_room(&mut self, now: Instant) -> Result<(), u32> {
+        if !self.sessions.is_full() {
+            return Ok(());
+        }
+        let (requests, streams) = (&self.requests, &self.streams);
+        let busy = |s: &SessionId| requests.in_flight(s) > 0 || streams.has_connection(s);
+        if let Some(session) = self.sessions.evictable(busy) {
+            self.fx.stats.sessions_evicted += 1;
+            self.end_session(now, &session, CloseReason::Evicted);
+            return Ok(());
+        }
+        // Sessions busy with requests only free up as those are answered; a stream holds its
+        // session until its client goes, or stops reading for `stall_timeout`.
+        let base = self.config.retry_after_secs;
+        let wait = match self.requests.sessions_busy() > 0 {
+            true => base,
+            false => self
+                .config
+                .stall_timeout
+                .map_or(base, |t| t.as_secs() as u32),
+        };
+        tracing::info!(
+            retry_after = wait,
+            "session table full and every session busy"
+        );
+        Err(wait.max(base))
+    }
+
+    /// A session closing for the shutdown ends once its last request is answered.
+    fn settle(&mut self, now: Instant, session: &SessionId) {
+        let closing = self.sessions.get(session).is_some_and(|s| s.closing);
+        if closing && self.requests.in_flight(session) == 0 {
+            self.end_session(now, session, CloseReason::Shutdown);
+        }
+    }
 
     /// A new session of `transport`; its id is named on every response of `ctx` from now on.
     pub(crate) fn open_session(
@@ -496,7 +589,13 @@ impl Server {
 
     /// Ends a stream (see [`Streams::end`]) and forgets what it owed.
     pub(crate) fn end_stream(&mut self, now: Instant, stream: StreamId, retry_hint: bool) {
-        if let Some(ended) = self.streams.end(&mut self.fx, now, stream, retry_hint) {
+        // An answer that will not come names its request, if the stream waits for just one.
+        let waiting_for = match self.streams.get(stream).map(|s| s.keys.as_slice()) {
+            Some([key]) => self.requests.get(*key).map(|p| p.id.clone()),
+            _ => None,
+        };
+        let fx = &mut self.fx;
+        if let Some(ended) = self.streams.end(fx, now, stream, retry_hint, waiting_for) {
             self.forget(stream, ended);
         }
     }
@@ -645,6 +744,9 @@ impl Server {
             key,
             reason: params.reason,
         }));
+        if let Some(session) = session {
+            self.settle(now, session);
+        }
     }
 }
 

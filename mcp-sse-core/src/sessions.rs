@@ -1,6 +1,16 @@
 //! [`Sessions`]: what the server remembers between the requests of one client, how sessions
-//! are minted, how many may live at once, and when an idle one expires.
+//! are minted, how many may live at once, which one gives way when the table is full, and when
+//! an idle one expires.
+//!
+//! At the cap the least recently active *idle* session is ended to make room (S2.40: its
+//! client gets `404` and initialises again). Idleness is the caller's to judge (a stream with a
+//! connection or a request in flight makes a session busy). The order is kept lazily: an
+//! activity only moves the session's clock; the entry in the order moves when eviction meets
+//! it, and a session found busy leaves the order ("parked") until its next activity. So an
+//! activity costs a field write, and each entry is looked at once per activity, however many
+//! sessions are busy.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
@@ -20,6 +30,12 @@ pub(crate) struct Session {
     created: Instant,
     /// The last request naming the session, or the last stream of it to close.
     last_active: Instant,
+    /// Its number, which breaks ties in the eviction order.
+    number: u64,
+    /// Its key in the eviction order; `None` while parked (found busy, and not active since).
+    queued: Option<Instant>,
+    /// The server is shutting down: the session ends once its last request is answered.
+    pub(crate) closing: bool,
 }
 
 /// What looks a session up: its [`SessionId`], or the text a request named.
@@ -58,6 +74,9 @@ pub(crate) struct Sessions {
     idle_timeout: Option<Duration>,
     init_timeout: Option<Duration>,
     table: Map<SessionId, Session>,
+    /// Every session not parked, by the activity it was queued at (at most its last).
+    order: BTreeMap<(Instant, u64), SessionId>,
+    next_number: u64,
 }
 
 impl Sessions {
@@ -68,6 +87,8 @@ impl Sessions {
             idle_timeout: config.idle_timeout,
             init_timeout: config.init_timeout,
             table: Map::default(),
+            order: BTreeMap::new(),
+            next_number: 0,
         }
     }
 
@@ -144,6 +165,8 @@ impl Sessions {
         };
         let header = HeaderValue::from_str(id.as_str())
             .expect("session ids are visible ASCII, a valid header value");
+        let number = self.next_number;
+        self.next_number += 1;
         let session = Session {
             transport,
             version: None,
@@ -151,20 +174,58 @@ impl Sessions {
             initialized: false,
             created: now,
             last_active: now,
+            number,
+            queued: Some(now),
+            closing: false,
         };
+        self.order.insert((now, number), id.clone());
         self.table.insert(id.clone(), session);
         id
     }
 
-    /// The client did something with `id`: its idle time starts again.
+    /// The client did something with `id`: its idle time starts again, and a parked session
+    /// may be idle again.
     pub(crate) fn touch<Q: Key + ?Sized>(&mut self, id: &Q, now: Instant) {
-        if let Some(session) = self.table.get_mut(id.as_key()) {
-            session.last_active = now;
+        let Some(session) = self.table.get_mut(id.as_key()) else {
+            return;
+        };
+        session.last_active = now;
+        if session.queued.is_none() {
+            session.queued = Some(now);
+            let number = session.number;
+            let (id, _) = self.table.get_key_value(id.as_key()).expect("found above");
+            self.order.insert((now, number), id.clone());
         }
     }
 
     pub(crate) fn remove<Q: Key + ?Sized>(&mut self, id: &Q) -> Option<Session> {
-        self.table.remove(id.as_key())
+        let session = self.table.remove(id.as_key())?;
+        if let Some(at) = session.queued {
+            self.order.remove(&(at, session.number));
+        }
+        Some(session)
+    }
+
+    /// The least recently active idle session, to end for a new one (`busy` judges idleness).
+    /// Sessions found busy are parked until their next activity. `None`: every session is busy.
+    pub(crate) fn evictable(
+        &mut self,
+        mut busy: impl FnMut(&SessionId) -> bool,
+    ) -> Option<SessionId> {
+        while let Some(((at, number), id)) = self.order.pop_first() {
+            let session = self.table.get_mut(&id).expect("queued sessions are live");
+            if at < session.last_active {
+                // Active since it was queued: its place is further back.
+                session.queued = Some(session.last_active);
+                self.order.insert((session.last_active, number), id);
+                continue;
+            }
+            session.queued = None;
+            if !busy(&id) {
+                return Some(id);
+            }
+        }
+        None
     }
 }
 
@@ -196,6 +257,51 @@ mod tests {
         assert_eq!(table.get(b.as_str()).unwrap().header, b.as_str());
         table.remove(a.as_str());
         assert!(!table.is_full());
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
+    fn the_least_recently_active_idle_session_gives_way_and_busy_ones_never() {
+        let mut table = sessions(3, None, None);
+        let t0 = Instant::now();
+        let secs = |n| t0 + Duration::from_secs(n);
+        let a = table.mint(secs(0), Transport::Streamable);
+        let b = table.mint(secs(1), Transport::Streamable);
+        let c = table.mint(secs(2), Transport::Streamable);
+        table.touch(&a, secs(3));
+        // b is the least recently active; busy, it is passed over for c.
+        assert_eq!(table.evictable(|id| *id == b), Some(c.clone()));
+        table.remove(&c);
+        // b stays parked (busy when last seen) until it is active again.
+        assert_eq!(table.evictable(|_| false), Some(a.clone()));
+        assert_eq!(table.evictable(|_| false), None, "b is parked");
+        table.touch(&b, secs(4));
+        assert_eq!(table.evictable(|_| false), Some(b.clone()));
+        assert!(table.order.is_empty());
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
+    fn every_session_busy_means_none_gives_way_and_each_is_looked_at_once() {
+        let mut table = sessions(100, None, None);
+        let t0 = Instant::now();
+        for _ in 0..100 {
+            table.mint(t0, Transport::Streamable);
+        }
+        let mut looked = 0;
+        assert_eq!(
+            table.evictable(|_| {
+                looked += 1;
+                true
+            }),
+            None
+        );
+        assert_eq!(looked, 100);
+        // Parked: a second attempt looks at nobody until some session is active again.
+        assert_eq!(table.evictable(|_| unreachable!("parked")), None);
+        let removed = table.ids().pop().unwrap();
+        table.remove(&removed);
+        assert!(table.order.is_empty());
     }
 
     #[test]

@@ -24,8 +24,7 @@ impl Server {
         head: &Arc<request::Parts>,
         body: jsonrpc::Body,
     ) {
-        if self.sessions.is_full() {
-            let retry = self.config.retry_after_secs;
+        if let Err(retry) = self.make_room(now) {
             let response = responses::unavailable(retry, first_id(&body), "Too many sessions");
             return ctx.respond(&mut self.fx, response);
         }
@@ -104,9 +103,19 @@ impl Server {
                 Ok(other) => others.push(other),
             }
         }
+        let limit = self.config.max_requests_in_flight;
+        if requests.len() > limit {
+            // Never servable, so no Retry-After.
+            let code = jsonrpc::INVALID_REQUEST;
+            let text = format!(
+                "Invalid Request: a batch of {} requests is more than this server takes at once ({limit})",
+                requests.len()
+            );
+            let response = responses::error(StatusCode::BAD_REQUEST, None, code, &text);
+            return ctx.respond(&mut self.fx, response);
+        }
         if let Some(session) = &session
-            && self.requests.in_flight(session) + requests.len()
-                > self.config.max_requests_in_flight
+            && self.requests.in_flight(session) + requests.len() > limit
         {
             let retry = self.config.retry_after_secs;
             let id = requests.first().map(|r| &r.id);

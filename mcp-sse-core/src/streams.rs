@@ -171,6 +171,24 @@ pub(crate) enum Detached {
     Unknown,
 }
 
+/// Whether `id` is still waiting for a resume since `at` (an entry of `Streams::kept`).
+fn is_kept_since(streams: &Map<StreamId, Stream>, id: StreamId, at: Instant) -> bool {
+    streams
+        .get(&id)
+        .is_some_and(|s| matches!(s.conn, Conn::Detached { since } if since == at))
+}
+
+/// What a stream's timer did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Tick {
+    Nothing,
+    /// A keepalive comment went out.
+    Wrote,
+    /// Its client stopped reading: the exchange was aborted; the stream it carried, if any, has
+    /// lost its connection.
+    Aborted(Option<StreamId>),
+}
+
 /// The bytes of one open SSE response. The backlog is bounded by admission: new work is refused
 /// while [`queued`](Self::queued) is at the bound, so only answers to requests already accepted
 /// wait beyond it.
@@ -182,6 +200,8 @@ struct SseBody {
     backlog_bytes: usize,
     /// When a frame was last written: keepalives fill silences, not busy streams.
     last_write: Instant,
+    /// When the client last made progress: took bytes, or had nothing pending.
+    progress: Instant,
     /// The response ends once the backlog is out.
     finishing: bool,
 }
@@ -193,6 +213,7 @@ impl SseBody {
             backlog: VecDeque::new(),
             backlog_bytes: 0,
             last_write: now,
+            progress: now,
             finishing: false,
         }
     }
@@ -204,6 +225,9 @@ impl SseBody {
 
     /// Takes `chunk` to write: to hand out now, or `None` when it must wait behind the bound.
     fn write(&mut self, now: Instant, bound: usize, chunk: Chunk) -> Option<Chunk> {
+        if self.queued() == 0 {
+            self.progress = now;
+        }
         self.last_write = now;
         if self.backlog.is_empty() && self.unconsumed < bound {
             self.unconsumed += chunk.len();
@@ -216,7 +240,15 @@ impl SseBody {
     }
 
     /// The connection took `bytes`: the waiting chunks that now fit, in order.
-    fn credit(&mut self, bytes: usize, bound: usize) -> impl Iterator<Item = Chunk> + '_ {
+    fn credit(
+        &mut self,
+        now: Instant,
+        bytes: usize,
+        bound: usize,
+    ) -> impl Iterator<Item = Chunk> + '_ {
+        if bytes > 0 {
+            self.progress = now;
+        }
         self.unconsumed = self.unconsumed.saturating_sub(bytes);
         std::iter::from_fn(move || {
             if self.unconsumed >= bound {
@@ -248,6 +280,9 @@ pub(crate) struct Streams {
     retry_after_secs: u32,
     response_mode: ResponseMode,
     json_hold: Duration,
+    stall_timeout: Option<Duration>,
+    /// Most streams kept for replay without a connection.
+    max_kept: usize,
     /// Random per server instance: part of every event id, so ids from before a restart are
     /// recognised (S2.27).
     epoch: u32,
@@ -259,6 +294,13 @@ pub(crate) struct Streams {
     bodies: Map<ExchangeId, SseBody>,
     sessions: Map<SessionId, Owned>,
     store: Box<dyn EventStore>,
+    /// Streams kept for replay without a connection, by when they lost it, oldest first; an
+    /// entry is stale once its stream was resumed or removed since.
+    kept: VecDeque<(Instant, StreamId)>,
+    /// Streams in `kept` that are still waiting there.
+    kept_live: usize,
+    /// See [`take_dropped`](Self::take_dropped).
+    dropped: Vec<(StreamId, Stream)>,
 }
 
 impl Streams {
@@ -271,13 +313,22 @@ impl Streams {
             retry_after_secs: config.retry_after_secs,
             response_mode: config.response_mode,
             json_hold: config.json_hold,
+            stall_timeout: config.stall_timeout,
+            max_kept: (config.replay_total_bytes / 512).max(1),
             epoch,
             next: 0,
             streams: Map::default(),
             exchanges: Map::default(),
             bodies: Map::default(),
             sessions: Map::default(),
-            store: Box::new(MemoryStore::new(config.replay_bytes, config.replay_age)),
+            store: Box::new(MemoryStore::new(
+                config.replay_bytes,
+                config.replay_total_bytes,
+                config.replay_age,
+            )),
+            kept: VecDeque::new(),
+            kept_live: 0,
+            dropped: Vec::new(),
         }
     }
 
@@ -327,6 +378,11 @@ impl Streams {
         self.store.bytes()
     }
 
+    /// Every stream.
+    pub(crate) fn ids(&self) -> Vec<StreamId> {
+        self.streams.keys().copied().collect()
+    }
+
     /// The streams of `session`.
     pub(crate) fn of_session(&self, session: &SessionId) -> Vec<StreamId> {
         self.sessions
@@ -359,14 +415,14 @@ impl Streams {
         match kind {
             TimerKind::Keepalive(exchange) => self.bodies.contains_key(exchange),
             TimerKind::Hold(exchange) => self.exchanges.contains_key(exchange),
-            TimerKind::StreamExpiry(stream) => self.streams.contains_key(stream),
-            TimerKind::SessionExpiry(_) => false,
+            TimerKind::ReplayExpiry => !self.kept.is_empty(),
+            TimerKind::SessionExpiry(_) | TimerKind::ShutdownDeadline => false,
         }
     }
 
     /// How many things stream timers may point at.
     pub(crate) fn timer_targets(&self) -> usize {
-        self.bodies.len() + self.exchanges.len() + self.streams.len()
+        self.bodies.len() + self.exchanges.len() + 1
     }
 
     // ---- opening ----
@@ -504,7 +560,7 @@ impl Streams {
             self.upgrade(fx, sessions, now, id, true);
         }
         self.emit(fx, now, id, answer.body);
-        self.complete_if_answered(fx, id);
+        self.complete_if_answered(fx, now, id);
     }
 
     /// A request was cancelled: its answer is not owed any more.
@@ -528,12 +584,13 @@ impl Streams {
                 return self.respond_json(fx, sessions, id, StatusCode::OK);
             }
         }
-        self.complete_if_answered(fx, id);
+        self.complete_if_answered(fx, now, id);
     }
 
-    /// Ends a `POST`'s stream once every answer it owed was written. Nothing it owed is left,
-    /// so a stream removed here leaves nothing behind.
-    fn complete_if_answered(&mut self, fx: &mut Effects, id: StreamId) {
+    /// Ends a `POST`'s stream once every answer it owed was written. A resumable one stays
+    /// resumable for `replay_age` (its client may lose the last events with its connection,
+    /// S2.29); nothing it owed is left, so a stream removed here leaves nothing behind.
+    fn complete_if_answered(&mut self, fx: &mut Effects, now: Instant, id: StreamId) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
@@ -541,16 +598,17 @@ impl Streams {
             return;
         }
         stream.done = true;
+        let resumable = stream.resumable;
         match stream.conn {
             Conn::Open(exchange) => {
                 self.finish(fx, exchange);
-                self.remove(id);
+                match resumable {
+                    true => self.keep(fx, now, id),
+                    false => drop(self.remove(id)),
+                }
             }
-            // Kept for the client to resume and read the answers (S2.29).
-            Conn::Detached { .. } if stream.resumable => {}
-            _ => {
-                self.remove(id);
-            }
+            Conn::Detached { .. } if resumable => {}
+            _ => drop(self.remove(id)),
         }
     }
 
@@ -635,11 +693,17 @@ impl Streams {
 
     /// The adapter handed `bytes` to the connection: that much room is free, so waiting frames
     /// go out, and a finishing response ends once none wait.
-    pub(crate) fn credit(&mut self, fx: &mut Effects, exchange: ExchangeId, bytes: usize) {
+    pub(crate) fn credit(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        exchange: ExchangeId,
+        bytes: usize,
+    ) {
         let Some(body) = self.bodies.get_mut(&exchange) else {
             return;
         };
-        for chunk in body.credit(bytes, self.queue_bytes) {
+        for chunk in body.credit(now, bytes, self.queue_bytes) {
             fx.stats.frames_out += 1;
             fx.push(Output::Data { exchange, chunk });
         }
@@ -701,9 +765,7 @@ impl Streams {
             // S3.15: closing a 2026-07-28 response stream cancels its request.
             (Role::Post, _) if stream.v2026 => self.removed(id, true),
             (_, Conn::Open(_)) if stream.resumable => {
-                stream.conn = Conn::Detached { since: now };
-                fx.timers
-                    .arm(now + self.replay_age, TimerKind::StreamExpiry(id));
+                self.keep(fx, now, id);
                 Detached::Kept
             }
             // Nothing to resume from: the answers have nowhere to go.
@@ -740,12 +802,10 @@ impl Streams {
         let Conn::Open(exchange) = stream.conn else {
             return Ok(());
         };
-        stream.conn = Conn::Detached { since: now };
         let hint = sse::encode_retry(self.reconnect_hint_ms);
         self.write(fx, now, exchange, hint);
         self.finish(fx, exchange);
-        fx.timers
-            .arm(now + self.replay_age, TimerKind::StreamExpiry(id));
+        self.keep(fx, now, id);
         Ok(())
     }
 
@@ -781,9 +841,11 @@ impl Streams {
         let stream = self.streams.get_mut(&event.stream).expect("checked above");
         let exchange = ctx.exchange;
         let old = std::mem::replace(&mut stream.conn, Conn::Waiting(Waiting::new(ctx)));
-        if let Conn::Open(old) = old {
+        match old {
             // Newest wins: the old connection ends; the client has moved on.
-            self.finish(fx, old);
+            Conn::Open(old) => self.finish(fx, old),
+            Conn::Detached { .. } => self.kept_live -= 1,
+            Conn::Waiting(_) => {}
         }
         let stream = &self.streams[&event.stream];
         let (role, done) = (stream.role, stream.done);
@@ -794,8 +856,9 @@ impl Streams {
         }
         fx.stats.resumes += 1;
         if done {
+            // Still resumable, should this connection break too.
             self.finish(fx, exchange);
-            self.remove(event.stream);
+            self.keep(fx, now, event.stream);
         } else if role == Role::Standalone
             && let Some(owned) = self.sessions.get_mut(session)
         {
@@ -815,6 +878,7 @@ impl Streams {
         now: Instant,
         id: StreamId,
         retry_hint: bool,
+        waiting_for: Option<jsonrpc::Id>,
     ) -> Option<Stream> {
         let stream = self.streams.get(&id)?;
         match &stream.conn {
@@ -832,11 +896,12 @@ impl Streams {
                     cors: waiting.cors.clone(),
                     session: None,
                 };
+                let id = waiting_for.as_ref();
                 let response = if retry_hint {
-                    responses::unavailable(self.retry_after_secs, None, "Shutting down")
+                    responses::unavailable(self.retry_after_secs, id, "Shutting down")
                 } else {
                     let code = jsonrpc::SESSION_NOT_FOUND;
-                    responses::error(StatusCode::NOT_FOUND, None, code, "Session not found")
+                    responses::error(StatusCode::NOT_FOUND, id, code, "Session not found")
                 };
                 ctx.respond(fx, response);
             }
@@ -845,28 +910,80 @@ impl Streams {
         self.remove(id)
     }
 
-    /// A broken stream nobody resumed within the replay window is dropped. Returns it when it
-    /// was, with the requests it still owed answers to.
-    pub(crate) fn expire(
+    /// Keeps a stream without a connection for a resume (S2.29): for `replay_age`, and while
+    /// fewer than `max_kept` are kept (the oldest is forgotten first, and waits in
+    /// [`take_dropped`](Self::take_dropped) with the requests it still owed answers to).
+    fn keep(&mut self, fx: &mut Effects, now: Instant, id: StreamId) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if !matches!(stream.conn, Conn::Detached { .. }) {
+            self.kept_live += 1;
+        }
+        stream.conn = Conn::Detached { since: now };
+        if self.kept.is_empty() {
+            fx.timers
+                .arm(now + self.replay_age, TimerKind::ReplayExpiry);
+        }
+        self.kept.push_back((now, id));
+        if self.kept_live > self.max_kept
+            && let Some(oldest) = self.forget_kept(|_| true)
+        {
+            self.dropped.push(oldest);
+        }
+        if self.kept.len() > 2 * self.kept_live + 64 {
+            let streams = &self.streams;
+            self.kept
+                .retain(|(at, id)| is_kept_since(streams, *id, *at));
+        }
+    }
+
+    /// Streams forgotten to keep within a bound, with the requests they still owed answers
+    /// to: the caller forgets those after each input.
+    pub(crate) fn take_dropped(&mut self) -> Vec<(StreamId, Stream)> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Forgets the oldest stream kept for replay if `due` says its time has come.
+    fn forget_kept(&mut self, due: impl Fn(Instant) -> bool) -> Option<(StreamId, Stream)> {
+        while let Some(&(at, id)) = self.kept.front() {
+            if !is_kept_since(&self.streams, id, at) {
+                self.kept.pop_front();
+                continue;
+            }
+            if !due(at) {
+                return None;
+            }
+            self.kept.pop_front();
+            return self.remove(id).map(|stream| (id, stream));
+        }
+        None
+    }
+
+    /// Forgets the streams kept for replay past `replay_age`, and returns them with the
+    /// requests they still owed answers to.
+    pub(crate) fn expire_kept(
         &mut self,
         fx: &mut Effects,
         now: Instant,
-        id: StreamId,
-    ) -> Option<Stream> {
-        let Some(Conn::Detached { since }) = self.streams.get(&id).map(|s| &s.conn) else {
-            return None;
-        };
-        let due = *since + self.replay_age;
-        if due > now {
-            fx.timers.arm(due, TimerKind::StreamExpiry(id));
-            return None;
+    ) -> Vec<(StreamId, Stream)> {
+        let age = self.replay_age;
+        let mut expired = Vec::new();
+        while let Some(gone) = self.forget_kept(|at| at + age <= now) {
+            expired.push(gone);
         }
-        self.remove(id)
+        if let Some(&(at, _)) = self.kept.front() {
+            fx.timers.arm(at + age, TimerKind::ReplayExpiry);
+        }
+        expired
     }
 
     /// Forgets a stream and its kept events; the caller forgets the requests it owed answers to.
     pub(crate) fn remove(&mut self, id: StreamId) -> Option<Stream> {
         let stream = self.streams.remove(&id)?;
+        if matches!(stream.conn, Conn::Detached { .. }) {
+            self.kept_live -= 1;
+        }
         if let Some(exchange) = stream.exchange() {
             self.exchanges.remove(&exchange);
         }
@@ -896,32 +1013,46 @@ impl Streams {
 
     // ---- timers ----
 
-    /// Writes a comment on a stream that has been idle for the keepalive interval (E5.1) and
-    /// re-arms its timer. Returns whether it wrote.
-    pub(crate) fn keepalive(
-        &mut self,
-        fx: &mut Effects,
-        now: Instant,
-        exchange: ExchangeId,
-    ) -> bool {
-        let Some(body) = self.bodies.get(&exchange).filter(|b| !b.finishing) else {
-            return false;
+    /// Writes a comment on a stream that has been idle for the keepalive interval (E5.1), or
+    /// aborts it when its client has not taken any of its pending bytes for `stall_timeout`,
+    /// and re-arms its timer for whichever comes next.
+    pub(crate) fn tick(&mut self, fx: &mut Effects, now: Instant, exchange: ExchangeId) -> Tick {
+        let Some(body) = self.bodies.get(&exchange) else {
+            return Tick::Nothing;
         };
-        let due = body.last_write + self.keepalive;
-        if due > now {
-            fx.timers.arm(due, TimerKind::Keepalive(exchange));
-            return false;
+        let stalls_at = self
+            .stall_timeout
+            .filter(|_| body.queued() > 0)
+            .map(|stall| body.progress + stall);
+        if stalls_at.is_some_and(|at| at <= now) {
+            self.bodies.remove(&exchange);
+            let stream = self.exchanges.remove(&exchange);
+            fx.stats.stalled += 1;
+            fx.push(Output::Abort { exchange });
+            return Tick::Aborted(stream);
         }
-        // A reader that is not reading needs no keepalive, and must not be sent more.
-        let wrote = body.queued() < self.queue_bytes;
-        if wrote {
-            fx.stats.keepalives += 1;
-            let comment = sse::encode_comment("").expect("an empty comment is valid");
-            self.write(fx, now, exchange, comment);
+        let mut next = stalls_at;
+        let mut tick = Tick::Nothing;
+        if !body.finishing {
+            let due = body.last_write + self.keepalive;
+            // A reader that is not reading needs no keepalive, and must not be sent more.
+            if due <= now && body.queued() < self.queue_bytes {
+                fx.stats.keepalives += 1;
+                let comment = sse::encode_comment("").expect("an empty comment is valid");
+                self.write(fx, now, exchange, comment);
+                tick = Tick::Wrote;
+            }
+            let due = if due <= now {
+                now + self.keepalive
+            } else {
+                due
+            };
+            next = Some(next.map_or(due, |stall| stall.min(due)));
         }
-        fx.timers
-            .arm(now + self.keepalive, TimerKind::Keepalive(exchange));
-        wrote
+        if let Some(at) = next {
+            fx.timers.arm(at, TimerKind::Keepalive(exchange));
+        }
+        tick
     }
 
     /// A silent request's answer becomes an SSE stream so keepalives can flow.
@@ -1003,6 +1134,7 @@ mod tests {
                         format!("data {}", text.trim_end())
                     }
                     Output::Finish { .. } => "finish".into(),
+                    Output::Abort { .. } => "abort".into(),
                     Output::Event(_) => "event".into(),
                 })
                 .collect()
@@ -1109,12 +1241,12 @@ mod tests {
         assert!(
             bench
                 .streams
-                .end(&mut bench.fx, bench.now, shutdown, true)
+                .end(&mut bench.fx, bench.now, shutdown, true, None)
                 .is_some()
         );
         let ended = bench
             .streams
-            .end(&mut bench.fx, bench.now, gone, false)
+            .end(&mut bench.fx, bench.now, gone, false, None)
             .unwrap();
         assert_eq!(
             ended.keys,
@@ -1147,12 +1279,12 @@ mod tests {
             "behind a backlog: waits"
         );
         assert_eq!((body.unconsumed, body.queued()), (16, 23));
-        let out: Vec<usize> = body.credit(7, 10).map(|c| c.len()).collect();
+        let out: Vec<usize> = body.credit(now, 7, 10).map(|c| c.len()).collect();
         assert_eq!(out, [3], "in order, while there is room");
-        let out: Vec<usize> = body.credit(6, 10).map(|c| c.len()).collect();
+        let out: Vec<usize> = body.credit(now, 6, 10).map(|c| c.len()).collect();
         assert_eq!(out, [4]);
         assert_eq!(body.queued(), 10);
-        assert_eq!(body.credit(100, 10).count(), 0);
+        assert_eq!(body.credit(now, 100, 10).count(), 0);
         assert_eq!(body.queued(), 0, "credit never goes below zero");
     }
 }

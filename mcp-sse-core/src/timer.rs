@@ -10,19 +10,22 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use crate::replay::StreamId;
 use crate::{ExchangeId, SessionId};
 
 /// What a timer is for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum TimerKind {
-    /// Write a comment frame on an idle SSE stream (E5.1).
+    /// Write a comment frame on an idle SSE stream (E5.1), or abort it if its client stopped
+    /// reading (`Config::stall_timeout`).
     Keepalive(ExchangeId),
     /// Start the SSE head of an answer whose request stayed silent (`Config::json_hold`).
     Hold(ExchangeId),
-    /// Drop a stream whose connection broke and that nobody resumed (`Config::replay_age`).
-    StreamExpiry(StreamId),
+    /// Forget the streams kept for replay without a connection (broken, closed for polling, or
+    /// finished) for longer than `Config::replay_age`.
+    ReplayExpiry,
+    /// The shutdown's grace period is over: end what is left.
+    ShutdownDeadline,
     /// Check a session for idleness (`Config::idle_timeout`, `Config::init_timeout`).
     SessionExpiry(SessionId),
 }

@@ -30,6 +30,8 @@ pub struct Seen {
     pub items: Vec<Item>,
     /// Whether the server finished the stream.
     pub finished: bool,
+    /// Whether the server aborted the stream (its client stopped reading).
+    pub aborted: bool,
     /// Whether the client reads (credits) what arrives; a slow client does not.
     pub paused: bool,
     /// Bytes received and not credited back yet (while paused).
@@ -281,6 +283,14 @@ impl Sim {
                     );
                     seen.finished = true;
                     seen.decoder.finish();
+                }
+                Output::Abort { exchange } => {
+                    let seen = self.seen.entry(exchange).or_default();
+                    assert!(
+                        seen.head.is_some() && !seen.finished && !seen.aborted,
+                        "abort ends a stream"
+                    );
+                    seen.aborted = true;
                 }
                 Output::Event(event) => self.events.push_back(event),
                 other => panic!("unexpected output {other:?}"),

@@ -388,9 +388,10 @@ async fn every_status_code_of_the_legacy_transport_over_http(adapter: Adapter) {
         (400, json!(-32600))
     );
     assert_eq!(r.json()["id"], 2);
-    // At the session cap: 503 + Retry-After at once.
+    // At the session cap with every session holding a stream: 503 at once, and Retry-After is
+    // the longest a stream can be held by a client that stopped reading (the stall timeout).
     let r = client::fetch(addr, "GET", "/sse", &[("accept", "text/event-stream")], "").await;
-    assert_eq!((r.status(), r.header("retry-after")), (503, Some("2")));
+    assert_eq!((r.status(), r.header("retry-after")), (503, Some("60")));
     // A busy session: 503 + Retry-After, and the session is still there afterwards.
     let slow = r#"{"jsonrpc":"2.0","id":10,"method":"slow"}"#;
     assert_eq!(client::post(addr, &endpoint, &[], slow).await.status(), 202);

@@ -153,7 +153,7 @@ fn flows(streams: &mut BTreeMap<String, Vec<u8>>, bodies: &mut BTreeMap<String, 
     streams.insert("streamable-post".into(), sim.seen(post).raw.clone());
     let standalone = sim.get_stream("/mcp", &headers);
     let now = sim.now;
-    sim.server.shutdown(now);
+    sim.server.shutdown(now, std::time::Duration::from_secs(10));
     sim.drain();
     streams.insert("shutdown".into(), sim.seen(standalone).raw.clone());
     bodies.insert("progress".into(), progress.into());

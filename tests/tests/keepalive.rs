@@ -104,8 +104,17 @@ fn finished_answers_leave_no_pile_of_timers() {
             sim.server.timer_count()
         );
     }
-    // The session's own expiry is the only deadline left.
-    assert_eq!(sim.server.stream_count(), 0);
-    let next = sim.server.poll_timeout().expect("the session's expiry");
+    // The finished streams stay resumable for the replay window (S2.29), under one timer.
+    assert_eq!(
+        sim.server.stream_count(),
+        5_001,
+        "the answers, and initialize's"
+    );
+    let next = sim.server.poll_timeout().expect("the replay window's end");
     assert!(next >= sim.now + Duration::from_secs(60));
+    sim.advance(sim.server.config().replay_age);
+    assert_eq!(sim.server.stream_count(), 0);
+    assert_eq!(sim.server.replay_bytes(), 0);
+    // The session's own expiry is the only deadline left.
+    assert_eq!(sim.server.timer_count(), 1);
 }

@@ -432,7 +432,8 @@ fn s3_34_listen_acknowledges_first_and_tags_every_notification() {
     );
 
     // A graceful end sends the completion result, then closes.
-    sim.server.shutdown(sim.now);
+    sim.server
+        .shutdown(sim.now, std::time::Duration::from_secs(10));
     sim.drain();
     let last = sim.seen(tools).messages().pop().unwrap();
     assert_eq!(last["id"], 21);

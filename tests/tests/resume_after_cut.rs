@@ -65,9 +65,54 @@ fn s2_29_resume_replays_only_what_was_missed_including_the_answer() {
         sim.seen(resumed).finished,
         "the answer ends the stream (S2.14)"
     );
+    assert_eq!(sim.server.stats().resumes, 1);
+    // Still resumable for the replay window, should this connection break too.
+    assert_eq!(sim.server.stream_count(), 1);
+    sim.advance(sim.server.config().replay_age);
     assert_eq!(sim.server.stream_count(), 0);
     assert_eq!(sim.server.replay_bytes(), 0);
-    assert_eq!(sim.server.stats().resumes, 1);
+}
+
+#[test]
+fn a_finished_stream_can_be_resumed_after_its_last_byte_went_out() {
+    let mut sim = Sim::new(Config::default());
+    let (session, post, key) = call_with_progress(&mut sim);
+    let seen_up_to = last_id(&sim, post);
+    // The answer was handed over, and the connection broke before the client read it.
+    sim.reply(key, r#"{"content":[]}"#);
+    assert!(sim.seen(post).finished);
+    let resumed = sim.get_stream("/mcp", &[sid(&session), ("last-event-id", &seen_up_to)]);
+    assert_eq!(sim.seen(resumed).status(), 200);
+    assert_eq!(
+        sim.seen(resumed).messages(),
+        vec![json!({"jsonrpc":"2.0","id":"call","result":{"content":[]}})]
+    );
+    assert!(sim.seen(resumed).finished);
+}
+
+#[test]
+fn a_resumed_stream_cut_again_can_be_resumed_again() {
+    let mut sim = Sim::new(Config::default());
+    let (session, post, key) = call_with_progress(&mut sim);
+    let first_seen = last_id(&sim, post);
+    sim.disconnect(post);
+    sim.send(Target::Request(key), &progress(2)).unwrap();
+    sim.send(Target::Request(key), &progress(3)).unwrap();
+    sim.reply(key, r#"{"content":[]}"#);
+    // The first resume replays three events; the client reads one and is cut again.
+    let again = sim.get_stream("/mcp", &[sid(&session), ("last-event-id", &first_seen)]);
+    assert_eq!(sim.seen(again).messages().len(), 3);
+    let read_up_to = sim.seen(again).events()[0].last_event_id.clone();
+    let resumed = sim.get_stream("/mcp", &[sid(&session), ("last-event-id", &read_up_to)]);
+    assert_eq!(sim.seen(resumed).status(), 200, "resumable again");
+    assert_eq!(
+        sim.seen(resumed).messages(),
+        vec![
+            serde_json::from_str::<serde_json::Value>(&progress(3)).unwrap(),
+            json!({"jsonrpc":"2.0","id":"call","result":{"content":[]}}),
+        ],
+        "the rest, once"
+    );
 }
 
 #[test]

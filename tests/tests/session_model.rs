@@ -1,7 +1,9 @@
 //! A proptest state machine against a small reference model of session lifecycles: sessions of
-//! both transports open until the cap (then 503), live sessions are served, ended ones (closed
-//! stream, DELETE, idle expiry) and unknown ones answer 404, and the server's session count is
-//! always the model's (S1.9, S2.39–S2.42).
+//! both transports open; at the cap the least recently active idle session gives way (a
+//! 2024-11-05 session, whose stream is open, never does) and only when none can is the new one
+//! refused with 503; live sessions are served, ended ones (closed stream, DELETE, idle expiry,
+//! evicted) and unknown ones answer 404, and the server's sessions are always the model's
+//! (S1.9, S2.39–S2.42).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -54,6 +56,30 @@ struct Model {
 }
 
 impl Model {
+    /// Room for one more session: at the cap the least recently active Streamable HTTP session
+    /// (the earliest opened among equals) gives way. False when none can.
+    fn make_room(&mut self) -> bool {
+        if self.alive.len() < CAP {
+            return true;
+        }
+        let order = |id: &String| self.opened.iter().position(|o| o == id);
+        let oldest = self
+            .alive
+            .iter()
+            .filter_map(|(id, kind)| match kind {
+                Kind::Streamable(last) => Some((*last, order(id), id.clone())),
+                Kind::Legacy(_) => None,
+            })
+            .min();
+        match oldest {
+            Some((_, _, id)) => {
+                self.alive.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn expire(&mut self, now: Instant) {
         self.alive.retain(|_, kind| match kind {
             Kind::Legacy(_) => true,
@@ -72,7 +98,7 @@ fn run(ops: Vec<Op>) {
         match op {
             Op::OpenLegacy => {
                 let x = sim.get_stream("/sse", &[]);
-                if model.alive.len() < CAP {
+                if model.make_room() {
                     let endpoint = sim.seen(x).events()[0].data.clone();
                     let id = endpoint.split("sessionId=").nth(1).unwrap().to_owned();
                     model.opened.push(id.clone());
@@ -82,7 +108,7 @@ fn run(ops: Vec<Op>) {
                 }
             }
             Op::Initialize => {
-                if model.alive.len() < CAP {
+                if model.make_room() {
                     let id = sim.initialize("2025-11-25");
                     model.opened.push(id.clone());
                     model.alive.insert(id, Kind::Streamable(sim.now));

@@ -1,5 +1,5 @@
-//! Backpressure: per-stream byte bounds, 503 + Retry-After instead of a closed session (the
-//! seed's review finding), and isolation of slow readers.
+//! Backpressure: per-stream byte bounds, 503 + Retry-After instead of a closed session, and
+//! isolation of slow readers; a reader that stopped reading is cut after the stall timeout.
 
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ fn full_queue_is_backpressure_not_a_closed_session() {
         Err(SendError::QueueFull)
     );
     // No keepalives pile up on a reader that does not read.
-    sim.advance(Duration::from_secs(60));
+    sim.advance(Duration::from_secs(45));
     assert_eq!(sim.seen(stream).comments(), 0);
     // Once the client reads, the session takes work again.
     sim.resume(stream);
@@ -146,4 +146,58 @@ fn in_flight_requests_are_bounded_per_session() {
     sim.reply(key, "{}");
     let x = sim.post(&endpoint, &[], ping);
     assert_eq!(sim.seen(x).status(), 202);
+}
+
+#[test]
+fn a_stream_whose_client_stopped_reading_is_aborted_after_the_stall_timeout() {
+    let mut config = small_queue();
+    config.stall_timeout = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(config);
+    let session = sim.initialize("2025-11-25");
+    let stream = sim.get_stream("/mcp", &[("mcp-session-id", &session)]);
+    sim.pause(stream);
+    let id = SessionId::parse(&session).unwrap();
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"n":1}}"#;
+    sim.send(Target::Session(id.clone()), note).unwrap();
+    // Still within the timeout: nothing happens while the client may yet read.
+    sim.advance(Duration::from_secs(59));
+    assert!(!sim.seen(stream).aborted);
+    // No progress for the whole timeout: the connection is cut, the stream kept for a resume.
+    sim.advance(Duration::from_secs(16));
+    assert!(sim.seen(stream).aborted);
+    assert_eq!(sim.server.stats().stalled, 1);
+    assert_eq!(sim.server.exchange_count(), 0);
+    assert!(sim.server.has_session(&session), "the session lives on");
+    let last = sim
+        .seen(stream)
+        .events()
+        .last()
+        .unwrap()
+        .last_event_id
+        .clone();
+    let resumed = sim.get_stream(
+        "/mcp",
+        &[("mcp-session-id", &session), ("last-event-id", &last)],
+    );
+    assert_eq!(sim.seen(resumed).status(), 200);
+}
+
+#[test]
+fn a_slow_reader_that_makes_progress_is_never_cut() {
+    let mut config = small_queue();
+    config.stall_timeout = Some(Duration::from_secs(60));
+    let mut sim = Sim::new(config);
+    let (stream, endpoint) = sim.open_legacy("/sse");
+    let session = SessionId::parse(endpoint.split('=').nth(1).unwrap()).unwrap();
+    sim.pause(stream);
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"n":1}}"#;
+    for _ in 0..10 {
+        let _ = sim.send(Target::Session(session.clone()), note);
+        sim.advance(Duration::from_secs(50));
+        // The client reads a little, then stops again.
+        sim.resume(stream);
+        sim.pause(stream);
+    }
+    assert!(!sim.seen(stream).aborted);
+    assert_eq!(sim.server.stats().stalled, 0);
 }

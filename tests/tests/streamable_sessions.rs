@@ -454,7 +454,9 @@ fn session_cap_applies_to_initialize() {
     let mut config = Config::default();
     config.max_sessions = 2;
     let mut sim = Sim::new(config);
-    sim.initialize("2025-11-25");
+    // Both sessions busy (each holds a stream), so neither gives way.
+    let session = sim.initialize("2025-11-25");
+    sim.get_stream("/mcp", &[("mcp-session-id", &session)]);
     sim.open_legacy("/sse");
     let x = sim.post(
         "/mcp",
@@ -608,4 +610,29 @@ fn s5_5_answers_gathered_before_a_batch_turns_into_a_stream_are_sent_on_it() {
         assert!(messages.contains(&json!({"jsonrpc":"2.0","id":2,"result":"b"})));
         assert!(messages.iter().any(|m| m["error"]["code"] == -32600));
     }
+}
+
+/// A batch with more requests than a session may have in flight can never be served: a
+/// permanent 400, not a 503 that invites a retry; a smaller one that only has to wait gets 503.
+#[test]
+fn a_batch_larger_than_the_in_flight_bound_is_400_not_503() {
+    let mut config = Config::default();
+    config.max_requests_in_flight = 2;
+    let mut sim = Sim::new(config);
+    let session = sim.initialize("2025-03-26");
+    let three = r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":2,"method":"b"},{"jsonrpc":"2.0","id":3,"method":"c"}]"#;
+    let x = sim.post("/mcp", &[sid(&session)], three);
+    assert_eq!(sim.seen(x).status(), 400);
+    assert!(sim.seen(x).header("retry-after").is_none());
+    assert_eq!(sim.seen(x).json()["error"]["code"], -32600);
+    assert!(sim.take_events().is_empty(), "nothing delivered");
+    let one = r#"{"jsonrpc":"2.0","id":4,"method":"a"}"#;
+    sim.post("/mcp", &[sid(&session)], one);
+    let two = r#"[{"jsonrpc":"2.0","id":5,"method":"a"},{"jsonrpc":"2.0","id":6,"method":"b"}]"#;
+    let x = sim.post("/mcp", &[sid(&session)], two);
+    assert_eq!(
+        sim.seen(x).status(),
+        503,
+        "it fits once the first is answered"
+    );
 }

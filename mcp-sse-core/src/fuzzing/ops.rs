@@ -19,8 +19,8 @@ use serde_json::value::RawValue;
 use crate::jsonrpc::ErrorObject;
 use crate::sse::{Decoder, Item};
 use crate::{
-    Change, Config, Cors, Event, ExchangeId, ListenSupport, Output, RequestKey, ResponseMode,
-    SequentialIds, Server, SessionId, Target,
+    Change, CloseReason, Config, Cors, Event, ExchangeId, ListenSupport, Output, RequestKey,
+    ResponseMode, SequentialIds, Server, SessionId, Target,
 };
 
 /// Turns fuzz input into bounded decisions; past the end every decision is 0.
@@ -81,6 +81,8 @@ struct World {
     delivered: HashSet<RequestKey>,
     /// Statuses of complete responses and stream heads, by exchange.
     statuses: HashMap<ExchangeId, u16>,
+    /// Requests answered (the server took the reply) or cancelled.
+    settled: HashSet<RequestKey>,
     /// Requests delivered during the current step.
     step_keys: Vec<RequestKey>,
     /// Notifications, responses and cancellations delivered during the current step.
@@ -216,7 +218,13 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
         keepalive_interval: Duration::from_millis(500),
         json_hold: Duration::from_millis(100),
         replay_bytes: 256 << input.below(4),
+        replay_total_bytes: 512 << input.below(6),
         replay_age: Duration::from_secs(5),
+        stall_timeout: [
+            None,
+            Some(Duration::from_secs(1)),
+            Some(Duration::from_secs(3)),
+        ][input.below(3)],
         idle_timeout: Some(Duration::from_secs(10)),
         init_timeout: Some(Duration::from_secs(3)),
         stateless: input.below(8) == 0,
@@ -313,7 +321,8 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                 }
                 _ => {
                     if input.below(16) == 0 {
-                        server.shutdown(now);
+                        let grace = [0, 500, 3_000][input.below(3)];
+                        server.shutdown(now, Duration::from_millis(grace));
                         world.shut_down = true;
                     }
                 }
@@ -465,13 +474,13 @@ fn request(
     if resumes {
         world.resumed.insert(exchange);
     }
-    if let Some(session) = &named {
-        world.exchange_session.insert(exchange, session.clone());
-    }
     // Only a session that had ended before this request must be refused: a DELETE ends its own
     // session and is answered 200; a 2026-07-28 request ignores the header (S3.35); a GET on
     // the SSE endpoint opens a new session whatever it names.
     let judged = !modern && path != "/sse" && method != "OPTIONS";
+    if let Some(session) = named.as_ref().filter(|_| judged) {
+        world.exchange_session.insert(exchange, session.clone());
+    }
     let refused_for = named.filter(|_| judged && was_dead);
     let inbound = if method == "POST" {
         inbound
@@ -590,6 +599,7 @@ fn reply(server: &mut Server, world: &mut World, now: Instant, key: RequestKey, 
     let outcome = error.as_ref().map_or(Ok(&*result), Err);
     // A key may be answered, cancelled or gone: the server says so, it never panics.
     if server.reply(now, key, outcome).is_ok() {
+        world.settled.insert(key);
         world.owed.push(Owed {
             tag,
             session: None,
@@ -699,6 +709,20 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                 world.unconsumed.remove(&exchange);
                 world.heads.remove(&exchange);
             }
+            Output::Abort { exchange } => {
+                world.reached.insert("abort".into());
+                assert!(
+                    world.streams.remove(&exchange).is_some(),
+                    "abort ends an open stream"
+                );
+                let pending = world.unconsumed.remove(&exchange).unwrap_or(0);
+                assert!(
+                    pending > 0,
+                    "an aborted stream had bytes its client did not read"
+                );
+                world.heads.remove(&exchange);
+                world.lose_exchange(exchange);
+            }
             Output::Event(Event::Request {
                 key,
                 session,
@@ -713,11 +737,38 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                     world.key_session.insert(key, session.to_string());
                 }
             }
-            Output::Event(
-                Event::Notification { .. } | Event::Response { .. } | Event::Cancelled { .. },
-            ) => world.step_inbound += 1,
+            Output::Event(Event::Cancelled { key, .. }) => {
+                world.settled.insert(key);
+                world.step_inbound += 1;
+            }
+            Output::Event(Event::Notification { .. } | Event::Response { .. }) => {
+                world.step_inbound += 1
+            }
             Output::Event(Event::SessionClosed { session, reason }) => {
                 world.reached.insert(format!("closed {reason:?}"));
+                if reason == CloseReason::Evicted {
+                    // Only an idle session gives way: no connection, no request in flight.
+                    let session = session.to_string();
+                    let connected = world.heads.keys().any(|exchange| {
+                        world.exchange_session.get(exchange) == Some(&session)
+                            && !world.lost_exchanges.contains(exchange)
+                    });
+                    // A request whose connection was lost may have been dropped with it.
+                    let in_flight = world.keys.iter().any(|key| {
+                        let lost = world
+                            .key_exchange
+                            .get(key)
+                            .is_some_and(|e| world.lost_exchanges.contains(e));
+                        world.key_session.get(key) == Some(&session)
+                            && !world.settled.contains(key)
+                            && !lost
+                    });
+                    assert!(!connected, "evicted session {session} had a connection");
+                    assert!(
+                        !in_flight,
+                        "evicted session {session} had a request in flight"
+                    );
+                }
                 world.lost_sessions.insert(session.to_string());
                 if world.dead.insert(session.to_string()) {
                     world.ended.push(session.to_string());
