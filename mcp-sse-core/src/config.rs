@@ -24,6 +24,13 @@ pub struct Config {
     /// that strips it. Used only to build the `endpoint` URI (S1.2), which is always relative.
     /// Default empty.
     pub base_path: String,
+    /// Whether the `X-Forwarded-Prefix` of a request replaces [`base_path`](Self::base_path) in
+    /// the `endpoint` URI it gets, for a reverse proxy that mounts the server under a prefix and
+    /// says so per request. Default false: turn it on only behind a proxy that sets the header
+    /// (a client could otherwise only misdirect its own session). The `endpoint` URI is the one
+    /// URI the server produces, and it is relative, so `Forwarded`, `X-Forwarded-Host` and
+    /// `X-Forwarded-Proto` never matter. A value that is not an absolute path is ignored.
+    pub trust_forwarded_prefix: bool,
     /// Stateless serving: `initialize` mints no session (S2.35, S2.45), every `POST` is answered
     /// on its own ([`Transport::Stateless`](crate::Transport::Stateless)), and `GET` and `DELETE`
     /// on the MCP endpoint get `405`. Default false: `initialize` mints a session.
@@ -124,7 +131,10 @@ pub struct Config {
     /// Which `Origin` values are allowed (S1.4, S4.1). A request whose `Origin` is present and
     /// not allowed gets `403 Forbidden`. Requests without `Origin` pass (non-browser clients).
     pub origins: OriginPolicy,
-    /// CORS headers for browser clients (docs/requirements.md §8). Default off.
+    /// CORS headers for browser clients (docs/requirements.md §8). Default on: a browser page
+    /// from an allowed origin (see [`origins`](Self::origins), loopback only by default) can
+    /// call the server, and others get `403` without CORS headers. `None` sends no CORS
+    /// headers at all.
     pub cors: Option<Cors>,
 }
 
@@ -135,6 +145,7 @@ impl Default for Config {
             sse_path: "/sse".into(),
             messages_path: "/messages".into(),
             base_path: String::new(),
+            trust_forwarded_prefix: false,
             stateless: false,
             allow_delete: true,
             response_mode: ResponseMode::Auto,
@@ -159,7 +170,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             request_head_timeout: Duration::from_secs(30),
             origins: OriginPolicy::default(),
-            cors: None,
+            cors: Some(Cors::default()),
         }
     }
 }

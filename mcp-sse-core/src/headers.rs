@@ -8,6 +8,8 @@ pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id")
 pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// `Last-Event-ID` (E3.3).
 pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+/// `X-Forwarded-Prefix`: where a reverse proxy mounted the server.
+pub const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
 /// `X-Accel-Buffering`, which stops nginx from buffering a stream (S3.11, E5.2).
 pub const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
@@ -52,6 +54,21 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The path prefix a reverse proxy names in `X-Forwarded-Prefix`, without a trailing `/`: an
+/// absolute path of visible ASCII with no query or fragment (one header; a list is refused).
+pub(crate) fn forwarded_prefix(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(X_FORWARDED_PREFIX).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let prefix = value.to_str().ok()?.trim();
+    let path_like = prefix.starts_with('/')
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b',' | b'\\'));
+    path_like.then(|| prefix.trim_end_matches('/'))
 }
 
 /// The value of query parameter `name`, undecoded (the server only looks up values it minted,
@@ -110,6 +127,20 @@ mod tests {
         )])));
         assert!(!is_json(&headers(&[("content-type", "text/plain")])));
         assert!(!is_json(&headers(&[])));
+    }
+
+    #[test]
+    fn forwarded_prefixes() {
+        let prefix = |value: &'static str| {
+            forwarded_prefix(&headers(&[("x-forwarded-prefix", value)])).map(str::to_owned)
+        };
+        assert_eq!(prefix("/prefix").as_deref(), Some("/prefix"));
+        assert_eq!(prefix("/a/b/").as_deref(), Some("/a/b"));
+        assert_eq!(prefix("/").as_deref(), Some(""));
+        for bad in ["prefix", "/a?b", "/a#b", "/a,/b", "/a b", "", "http://x/a"] {
+            assert_eq!(prefix(bad), None, "{bad}");
+        }
+        assert_eq!(forwarded_prefix(&headers(&[])), None);
     }
 
     #[test]

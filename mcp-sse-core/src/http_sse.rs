@@ -40,7 +40,13 @@ impl Server {
             Endpoint::Mcp => &self.config.mcp_path,
             _ => &self.config.messages_path,
         };
-        let uri = format!("{}{path}?sessionId={session}", self.config.base_path);
+        let prefix = self
+            .config
+            .trust_forwarded_prefix
+            .then(|| headers::forwarded_prefix(&head.headers))
+            .flatten()
+            .unwrap_or(&self.config.base_path);
+        let uri = format!("{prefix}{path}?sessionId={session}");
         let frame = sse::encode(&sse::Fields {
             event: Some("endpoint"),
             data: Some(Bytes::from(uri)),

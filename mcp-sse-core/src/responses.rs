@@ -26,8 +26,18 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Sends a complete response with the headers every response of the exchange carries.
     pub(crate) fn respond(&self, fx: &mut Effects, mut response: Response<Bytes>) {
-        if response.status().is_client_error() || response.status().is_server_error() {
+        let status = response.status();
+        if status.is_client_error() || status.is_server_error() {
             fx.stats.rejected += 1;
+            // The body is the JSON-RPC error that says why; a peer's mistake is a debug line,
+            // a refusal for capacity or shutdown an info one.
+            let why = || String::from_utf8_lossy(response.body()).into_owned();
+            match status.is_server_error() {
+                true => tracing::info!(exchange = %self.exchange, %status, body = why(), "refused"),
+                false => {
+                    tracing::debug!(exchange = %self.exchange, %status, body = why(), "refused")
+                }
+            }
         }
         self.decorate(response.headers_mut());
         fx.push(Output::Respond {

@@ -124,3 +124,52 @@ fn any_origin_without_credentials_answers_star() {
     let x = sim.get_stream("/sse", &[("origin", "https://anywhere.example")]);
     assert_eq!(sim.seen(x).header("access-control-allow-origin"), Some("*"));
 }
+
+/// CORS is on by default for the allowed origins (loopback only by default), so a local web
+/// client (an inspector page on another port) can talk to a default server; a foreign page is
+/// still refused, and `cors: None` turns the headers off.
+#[test]
+fn cors_is_on_by_default_for_the_allowed_origins() {
+    let mut sim = Sim::new(Config::default());
+    let local = ("origin", "http://localhost:3000");
+    let stream = sim.get_stream("/sse", &[local]);
+    let seen = sim.seen(stream);
+    assert_eq!(
+        seen.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    assert!(
+        seen.header("access-control-expose-headers")
+            .unwrap()
+            .contains("Mcp-Session-Id")
+    );
+    assert_eq!(seen.header("vary"), Some("Origin"));
+    let preflight = sim.request(
+        "OPTIONS",
+        "/mcp",
+        &[local, ("access-control-request-method", "POST")],
+        "",
+    );
+    assert_eq!(sim.seen(preflight).status(), 204);
+    assert_eq!(
+        sim.seen(preflight).header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    let foreign = sim.get_stream("/sse", &[APP]);
+    assert_eq!(sim.seen(foreign).status(), 403);
+    assert!(
+        sim.seen(foreign)
+            .header("access-control-allow-origin")
+            .is_none()
+    );
+
+    let mut config = Config::default();
+    config.cors = None;
+    let mut sim = Sim::new(config);
+    let stream = sim.get_stream("/sse", &[local]);
+    assert!(
+        sim.seen(stream)
+            .header("access-control-allow-origin")
+            .is_none()
+    );
+}

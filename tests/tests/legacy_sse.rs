@@ -302,3 +302,25 @@ fn application_can_close_a_session() {
     );
     assert_eq!(sim.seen(x).status(), 404);
 }
+
+/// Behind a reverse proxy that mounts the server under a prefix, the `endpoint` URI names the
+/// prefix: from `base_path`, or per request from `X-Forwarded-Prefix` when trusted (S1.2).
+#[test]
+fn the_endpoint_uri_names_the_prefix_a_proxy_mounted_the_server_under() {
+    let forwarded = ("x-forwarded-prefix", "/prefix");
+    let endpoint = |config: Config, headers: &[(&str, &str)]| {
+        let mut sim = Sim::new(config);
+        let stream = sim.get_stream("/sse", headers);
+        sim.seen(stream).events()[0].data.clone()
+    };
+    // Not trusted by default: a client cannot move its own endpoint.
+    assert!(endpoint(Config::default(), &[forwarded]).starts_with("/messages?sessionId="));
+    let mut config = Config::default();
+    config.base_path = "/static".into();
+    assert!(endpoint(config.clone(), &[forwarded]).starts_with("/static/messages?"));
+    config.trust_forwarded_prefix = true;
+    assert!(endpoint(config.clone(), &[forwarded]).starts_with("/prefix/messages?"));
+    assert!(endpoint(config.clone(), &[]).starts_with("/static/messages?"));
+    let bad = ("x-forwarded-prefix", "https://evil.example/");
+    assert!(endpoint(config, &[bad]).starts_with("/static/messages?"));
+}
