@@ -131,6 +131,16 @@ pub struct Config {
     /// Which `Origin` values are allowed (S1.4, S4.1). A request whose `Origin` is present and
     /// not allowed gets `403 Forbidden`. Requests without `Origin` pass (non-browser clients).
     pub origins: OriginPolicy,
+    /// Authorization as an OAuth 2.1 resource server (S4.4–S4.6). Default `None`: no token is
+    /// asked for. When set, every request but a preflight and the metadata document needs a
+    /// valid bearer token (the adapter's verifier puts its outcome in the request's extensions,
+    /// [`Credentials`](crate::Credentials)): none or a refused one gets `401` with a
+    /// `WWW-Authenticate` challenge naming the metadata document, too few scopes `403`
+    /// `insufficient_scope`; every session is bound to the principal that created it, and
+    /// another principal naming it gets `404` as if it did not exist; a stream ends with a
+    /// reconnection hint when its token expires. The metadata document (RFC 9728) is served at
+    /// `/.well-known/oauth-protected-resource` and with the resource's path appended.
+    pub auth: Option<crate::Authorization>,
     /// CORS headers for browser clients (docs/requirements.md §8). Default on: a browser page
     /// from an allowed origin (see [`origins`](Self::origins), loopback only by default) can
     /// call the server, and others get `403` without CORS headers. `None` sends no CORS
@@ -170,6 +180,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             request_head_timeout: Duration::from_secs(30),
             origins: OriginPolicy::default(),
+            auth: None,
             cors: Some(Cors::default()),
         }
     }

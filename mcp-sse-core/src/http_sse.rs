@@ -33,7 +33,7 @@ impl Server {
             let response = responses::unavailable(retry, None, "Too many sessions");
             return ctx.respond(&mut self.fx, response);
         }
-        let session = self.open_session(now, ctx, Transport::HttpSse);
+        let session = self.open_session(now, ctx, head, Transport::HttpSse);
         let opening = Opening::new(Some(session.clone()), Role::HttpSse);
         self.open_stream(now, ctx.clone(), opening);
         let path = match posts_to {

@@ -84,6 +84,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 mod chunk;
 mod config;
 mod cors;
@@ -111,6 +112,7 @@ mod timer;
 mod v2026;
 mod version;
 
+pub use auth::{Authorization, Credentials, Principal};
 pub use chunk::Chunk;
 pub use config::{
     Config, Cors, HostPolicy, ListenSupport, OriginPolicy, ParamKind, ResponseMode, ToolHeader,

@@ -154,6 +154,9 @@ pub enum CloseReason {
     /// It was idle for `Config::idle_timeout`, or its client never spoke after `initialize`
     /// within `Config::init_timeout`.
     Expired,
+    /// The bearer token its stream was opened with expired (a 2024-11-05 session, whose stream
+    /// is the session): the client opens a new one with a fresh token.
+    TokenExpired,
     /// The session table was full (`Config::max_sessions`) and this was the least recently
     /// active idle session: a new client took its place.
     Evicted,

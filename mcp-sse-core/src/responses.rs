@@ -1,6 +1,8 @@
 //! The responses the server builds: JSON bodies, JSON-RPC errors over HTTP, `202`, `405`,
 //! `503`, the SSE head; and [`Ctx`], what every response of one exchange carries.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
@@ -21,6 +23,8 @@ pub(crate) struct Ctx {
     pub(crate) cors: CorsHeaders,
     /// The session the response belongs to: named on every response of it (S2.44).
     pub(crate) session: Option<HeaderValue>,
+    /// When the request's bearer token expires: the streams it opens end then.
+    pub(crate) token_expires: Option<Instant>,
 }
 
 impl Ctx {

@@ -16,8 +16,9 @@ use crate::headers::{self, MCP_SESSION_ID};
 use crate::jsonrpc::{self, ErrorObject};
 use crate::responses::{self, Ctx};
 use crate::server::Server;
+use crate::sessions::Session;
 use crate::v2026::{self, Revision};
-use crate::{Output, ProtocolVersion, Transport};
+use crate::{Credentials, Output, Principal, ProtocolVersion, SessionId, Transport};
 
 /// The paths the server answers on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub(crate) enum Endpoint {
     Mcp,
     Sse,
     Messages,
+    /// The protected-resource metadata document (RFC 9728), with authorization on.
+    ResourceMetadata,
 }
 
 impl Server {
@@ -33,7 +36,7 @@ impl Server {
         now: Instant,
         ctx: &mut Ctx,
         origin: &Origin,
-        head: request::Parts,
+        mut head: request::Parts,
         body: Bytes,
     ) {
         let Some(endpoint) = self.endpoint_of(head.uri.path()) else {
@@ -45,6 +48,14 @@ impl Server {
                 exchange: ctx.exchange,
                 response,
             });
+        }
+        if endpoint == Endpoint::ResourceMetadata {
+            // Never behind authorization: it says how to get authorized (S4.4).
+            let response = match (&head.method, &self.config.auth) {
+                (&Method::GET, Some(auth)) => auth.metadata(),
+                _ => responses::method_not_allowed("GET, OPTIONS"),
+            };
+            return ctx.respond(&mut self.fx, response);
         }
         match self.host_allowed(&head) {
             Some(true) => {}
@@ -58,6 +69,9 @@ impl Server {
         }
         if matches!(origin, Origin::Forbidden) {
             return ctx.reject(&mut self.fx, StatusCode::FORBIDDEN, "Origin not allowed");
+        }
+        if let Some(response) = self.authenticate(ctx, &mut head) {
+            return ctx.respond(&mut self.fx, response);
         }
         // While shutting down only answers to the server's own requests still come in (a
         // handler finishing may wait for them); `post` refuses the rest.
@@ -84,7 +98,7 @@ impl Server {
             (Endpoint::Mcp, &Method::POST) => self.post(now, ctx, head, body, endpoint),
             (Endpoint::Mcp, &Method::GET) if sessions => self.get_mcp(now, ctx, &head),
             (Endpoint::Mcp, &Method::DELETE) if sessions => self.delete_mcp(now, ctx, &head),
-            (Endpoint::Mcp, _) => {
+            (Endpoint::Mcp | Endpoint::ResourceMetadata, _) => {
                 let allow = match (sessions, self.config.allow_delete) {
                     (false, _) => "POST, OPTIONS",
                     (true, false) => "GET, POST, OPTIONS",
@@ -96,6 +110,11 @@ impl Server {
     }
 
     fn endpoint_of(&self, path: &str) -> Option<Endpoint> {
+        if let Some(auth) = &self.config.auth
+            && auth.is_metadata_path(path)
+        {
+            return Some(Endpoint::ResourceMetadata);
+        }
         if path == self.config.mcp_path {
             Some(Endpoint::Mcp)
         } else if path == self.config.sse_path {
@@ -159,7 +178,7 @@ impl Server {
         // Shared by every message of the body, and handed to the application with each.
         let head = Arc::new(head);
         let named = named_session(&head);
-        let session = named.and_then(|id| self.sessions.lookup(id));
+        let session = named.and_then(|id| self.session_of(id, &head));
         let transport = session.map(|(_, s)| s.transport);
         if let Some((_, state)) = session {
             ctx.session = Some(state.header.clone());
@@ -195,6 +214,9 @@ impl Server {
                 return ctx.respond(&mut self.fx, response);
             }
         };
+        if let Some(response) = self.check_scopes(&head, &body) {
+            return ctx.respond(&mut self.fx, response);
+        }
         if self.shutting_down && (session.is_none() || has_request(&body)) {
             let retry = self.config.retry_after_secs;
             let response = responses::unavailable(retry, first_id(&body), "Shutting down");
@@ -259,6 +281,73 @@ impl Server {
         }
     }
 
+    /// With authorization on, a request needs valid credentials and the scopes every request
+    /// needs (S4.4, S4.5); its principal goes into its extensions for the application, and the
+    /// expiry of its token to `ctx` for the streams it opens. `Some`: the `401`/`403` to send.
+    fn authenticate(
+        &self,
+        ctx: &mut Ctx,
+        head: &mut request::Parts,
+    ) -> Option<http::Response<Bytes>> {
+        let auth = self.config.auth.as_ref()?;
+        let principal = match head.extensions.get::<Credentials>() {
+            None => return Some(auth.unauthorized(None)),
+            Some(Credentials::Invalid(why)) => return Some(auth.unauthorized(Some(why))),
+            Some(Credentials::Valid(principal)) => principal.clone(),
+        };
+        if !principal.has_scopes(&auth.required_scopes) {
+            let needed: Vec<&String> = auth.required_scopes.iter().collect();
+            return Some(auth.insufficient_scope(&needed, None));
+        }
+        ctx.token_expires = principal.expires;
+        head.extensions.insert(principal);
+        None
+    }
+
+    /// A token without the scopes the body's requests need (a method's, a tool's) gets `403`
+    /// naming them (S4.5).
+    fn check_scopes(
+        &self,
+        head: &request::Parts,
+        body: &jsonrpc::Body,
+    ) -> Option<http::Response<Bytes>> {
+        let auth = self.config.auth.as_ref()?;
+        let principal = head.extensions.get::<Principal>()?;
+        let messages: Vec<&jsonrpc::Message> = match body {
+            jsonrpc::Body::Single(message) => vec![message],
+            jsonrpc::Body::Batch(items) => items.iter().filter_map(|m| m.as_ref().ok()).collect(),
+        };
+        for message in messages {
+            let jsonrpc::Message::Request(request) = message else {
+                continue;
+            };
+            let tool = (request.method == "tools/call")
+                .then(|| tool_name(request))
+                .flatten();
+            let needed = auth.scopes_for(&request.method, tool.as_deref());
+            if !principal.has_scopes(needed.iter().copied()) {
+                return Some(auth.insufficient_scope(&needed, Some(&request.id)));
+            }
+        }
+        None
+    }
+
+    /// The live session `id` names, if the request's principal may use it: a session is bound
+    /// to the principal that created it, and to anyone else it does not exist (S4.6).
+    pub(crate) fn session_of<'a>(
+        &'a self,
+        id: &str,
+        head: &request::Parts,
+    ) -> Option<(&'a SessionId, &'a Session)> {
+        let subject = head
+            .extensions
+            .get::<Principal>()
+            .map(|p| p.subject.as_str());
+        self.sessions
+            .lookup(id)
+            .filter(|(_, session)| session.owner.as_deref() == subject)
+    }
+
     /// An unsupported `MCP-Protocol-Version` gets `400` naming the supported ones (S2.48). A
     /// version other than the negotiated one is tolerated: clients send older ones (the
     /// conformance suite sends 2025-03-26 on 2025-11-25 sessions).
@@ -290,6 +379,18 @@ impl Server {
             jsonrpc::encode_error(None, &error),
         ))
     }
+}
+
+/// The tool a `tools/call` names.
+fn tool_name(request: &jsonrpc::Request) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: String,
+    }
+    let params = request.params.as_ref()?;
+    serde_json::from_str::<Params>(params.get())
+        .ok()
+        .map(|p| p.name)
 }
 
 fn has_request(body: &jsonrpc::Body) -> bool {

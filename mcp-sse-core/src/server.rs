@@ -25,10 +25,11 @@ use crate::replay::{EventStore, StreamId};
 use crate::requests::{Pending, Requests};
 use crate::responses::Ctx;
 use crate::sessions::{Expiry, Sessions};
-use crate::streams::{Answer, Detached, Opening, Stream, Streams, Tick};
+use crate::streams::{Answer, Detached, Opening, Role, Stream, Streams, Tick};
 use crate::timer::TimerKind;
 use crate::{
-    CloseReason, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SessionId, Transport,
+    CloseReason, Event, ExchangeId, Output, Principal, ProtocolVersion, RequestKey, SessionId,
+    Transport,
 };
 
 /// The MCP transport state machine: HTTP exchanges in, responses, SSE bytes and application
@@ -202,6 +203,7 @@ impl Server {
                 exchange,
                 cors: CorsHeaders::new(&server.config, &origin),
                 session: None,
+                token_expires: None,
             };
             server.route(now, &mut ctx, &origin, head, body);
             exchange
@@ -240,6 +242,10 @@ impl Server {
                                 if let Some(stream) = stream {
                                     server.detach(now, stream);
                                 }
+                                true
+                            }
+                            Tick::TokenExpired(stream) => {
+                                server.token_expired(now, stream);
                                 true
                             }
                         }
@@ -512,6 +518,26 @@ impl Server {
         Err(wait.max(base))
     }
 
+    /// The token a stream's connection was opened with expired: the connection ends with a
+    /// reconnection hint, so the client comes back with a fresh token and resumes where it was
+    /// (a resumable stream), or opens a new one (a 2024-11-05 stream, whose session ends).
+    fn token_expired(&mut self, now: Instant, id: StreamId) {
+        let Some(stream) = self.streams.get(id) else {
+            return;
+        };
+        tracing::debug!(stream = %id, "bearer token expired: the stream's connection ends");
+        if stream.resumable() {
+            return self.streams.cut(&mut self.fx, now, id);
+        }
+        let legacy = (stream.role == Role::HttpSse)
+            .then(|| stream.session.clone())
+            .flatten();
+        match legacy {
+            Some(session) => drop(self.end_session(now, &session, CloseReason::TokenExpired)),
+            None => self.end_stream(now, id, true),
+        }
+    }
+
     /// A session closing for the shutdown ends once its last request is answered.
     fn settle(&mut self, now: Instant, session: &SessionId) {
         let closing = self.sessions.get(session).is_some_and(|s| s.closing);
@@ -521,13 +547,19 @@ impl Server {
     }
 
     /// A new session of `transport`; its id is named on every response of `ctx` from now on.
+    /// It belongs to the request's principal, if authorization is on (S4.6).
     pub(crate) fn open_session(
         &mut self,
         now: Instant,
         ctx: &mut Ctx,
+        head: &request::Parts,
         transport: Transport,
     ) -> SessionId {
-        let session = self.sessions.mint(now, transport);
+        let owner = head
+            .extensions
+            .get::<Principal>()
+            .map(|p| p.subject.as_str());
+        let session = self.sessions.mint(now, transport, owner);
         ctx.session = self.sessions.get(&session).map(|s| s.header.clone());
         self.fx.stats.sessions_opened += 1;
         self.fx.push(Output::Event(Event::SessionOpened {

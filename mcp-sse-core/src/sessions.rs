@@ -11,6 +11,7 @@
 //! sessions are busy.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
@@ -36,6 +37,8 @@ pub(crate) struct Session {
     queued: Option<Instant>,
     /// The server is shutting down: the session ends once its last request is answered.
     pub(crate) closing: bool,
+    /// The subject of the principal that created it, with authorization on (S4.6).
+    pub(crate) owner: Option<Arc<str>>,
 }
 
 /// What looks a session up: its [`SessionId`], or the text a request named.
@@ -154,7 +157,12 @@ impl Sessions {
     // ---- changes ----
 
     /// A new session with a fresh unguessable id (S2.36).
-    pub(crate) fn mint(&mut self, now: Instant, transport: Transport) -> SessionId {
+    pub(crate) fn mint(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        owner: Option<&str>,
+    ) -> SessionId {
         let id = loop {
             let mut bytes = [0; 16];
             self.ids.fill(&mut bytes);
@@ -177,6 +185,7 @@ impl Sessions {
             number,
             queued: Some(now),
             closing: false,
+            owner: owner.map(Arc::from),
         };
         self.order.insert((now, number), id.clone());
         self.table.insert(id.clone(), session);
@@ -249,9 +258,9 @@ mod tests {
     fn minted_ids_are_unique_and_count_against_the_cap() {
         let mut table = sessions(2, None, None);
         let now = Instant::now();
-        let a = table.mint(now, Transport::Streamable);
+        let a = table.mint(now, Transport::Streamable, None);
         assert!(!table.is_full());
-        let b = table.mint(now, Transport::HttpSse);
+        let b = table.mint(now, Transport::HttpSse, None);
         assert_ne!(a, b);
         assert!(table.is_full());
         assert_eq!(table.get(b.as_str()).unwrap().header, b.as_str());
@@ -265,9 +274,9 @@ mod tests {
         let mut table = sessions(3, None, None);
         let t0 = Instant::now();
         let secs = |n| t0 + Duration::from_secs(n);
-        let a = table.mint(secs(0), Transport::Streamable);
-        let b = table.mint(secs(1), Transport::Streamable);
-        let c = table.mint(secs(2), Transport::Streamable);
+        let a = table.mint(secs(0), Transport::Streamable, None);
+        let b = table.mint(secs(1), Transport::Streamable, None);
+        let c = table.mint(secs(2), Transport::Streamable, None);
         table.touch(&a, secs(3));
         // b is the least recently active; busy, it is passed over for c.
         assert_eq!(table.evictable(|id| *id == b), Some(c.clone()));
@@ -286,7 +295,7 @@ mod tests {
         let mut table = sessions(100, None, None);
         let t0 = Instant::now();
         for _ in 0..100 {
-            table.mint(t0, Transport::Streamable);
+            table.mint(t0, Transport::Streamable, None);
         }
         let mut looked = 0;
         assert_eq!(
@@ -309,7 +318,7 @@ mod tests {
     fn idle_sessions_expire_unless_busy_s2_40() {
         let mut table = sessions(8, Some(100), Some(10));
         let t0 = Instant::now();
-        let s = table.mint(t0, Transport::Streamable);
+        let s = table.mint(t0, Transport::Streamable, None);
         let secs = |n| t0 + Duration::from_secs(n);
         // The first check comes at the earlier timeout.
         assert_eq!(table.first_check(t0), Some(secs(10)));

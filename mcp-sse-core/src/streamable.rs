@@ -28,7 +28,7 @@ impl Server {
             let response = responses::unavailable(retry, first_id(&body), "Too many sessions");
             return ctx.respond(&mut self.fx, response);
         }
-        let session = self.open_session(now, ctx, Transport::Streamable);
+        let session = self.open_session(now, ctx, head, Transport::Streamable);
         self.arm_session_expiry(now, &session);
         self.post_body(now, ctx, head, Some(session), body, true);
     }
@@ -203,7 +203,7 @@ impl Server {
         let Some(id) = named_session(head) else {
             return Ok(None);
         };
-        let Some((session, state)) = self.sessions.lookup(id) else {
+        let Some((session, state)) = self.session_of(id, head) else {
             let code = jsonrpc::SESSION_NOT_FOUND;
             let response = responses::error(StatusCode::NOT_FOUND, None, code, "Session not found");
             ctx.respond(&mut self.fx, response);

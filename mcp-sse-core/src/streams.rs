@@ -74,6 +74,7 @@ impl Waiting {
             exchange: self.exchange,
             cors: self.cors.clone(),
             session: session.map(|s| s.header.clone()),
+            token_expires: None,
         }
     }
 }
@@ -87,6 +88,8 @@ pub(crate) struct Stream {
     resumable: bool,
     /// Whether it answers a 2026-07-28 request: closing it cancels the request (S3.15).
     v2026: bool,
+    /// When the bearer token of its connection expires: the connection ends then.
+    token_expires: Option<Instant>,
     /// The next event's sequence number (the priming event is 0).
     next_seq: u64,
     /// Requests whose answers this stream carries and that are not answered yet.
@@ -119,6 +122,11 @@ impl Stream {
 
     fn is_waiting(&self) -> bool {
         matches!(self.conn, Conn::Waiting(_))
+    }
+
+    /// Whether its events carry ids and are kept for a resume.
+    pub(crate) fn resumable(&self) -> bool {
+        self.resumable
     }
 }
 
@@ -187,6 +195,8 @@ pub(crate) enum Tick {
     /// Its client stopped reading: the exchange was aborted; the stream it carried, if any, has
     /// lost its connection.
     Aborted(Option<StreamId>),
+    /// The bearer token of the stream's connection expired: the caller ends the connection.
+    TokenExpired(StreamId),
 }
 
 /// The bytes of one open SSE response. The backlog is bounded by admission: new work is refused
@@ -442,6 +452,7 @@ impl Streams {
         self.next += 1;
         let exchange = ctx.exchange;
         let stream = Stream {
+            token_expires: ctx.token_expires,
             session: opening.session,
             role: opening.role,
             conn: Conn::Waiting(Waiting::new(ctx)),
@@ -512,9 +523,11 @@ impl Streams {
                 .and_then(|s| s.version)
                 .is_some_and(|v| v.primes_streams());
         let collected = std::mem::take(&mut stream.collected);
+        // The stream's timer: its keepalive, or its token's expiry if that comes first.
+        let first = now + self.keepalive;
+        let first = stream.token_expires.map_or(first, |at| at.min(first));
         self.bodies.insert(exchange, SseBody::new(now));
-        fx.timers
-            .arm(now + self.keepalive, TimerKind::Keepalive(exchange));
+        fx.timers.arm(first, TimerKind::Keepalive(exchange));
         if primes {
             let event_id = self.event_id(id, 0);
             let frame = sse::encode(&sse::Fields {
@@ -798,15 +811,21 @@ impl Streams {
             return Err(SendError::NotResumable);
         }
         self.upgrade(fx, sessions, now, id, true);
-        let stream = self.streams.get_mut(&id).expect("looked up above");
-        let Conn::Open(exchange) = stream.conn else {
-            return Ok(());
+        self.cut(fx, now, id);
+        Ok(())
+    }
+
+    /// Ends the connection of a resumable stream with a reconnection hint, keeping the stream
+    /// for the client to resume (S2.32).
+    pub(crate) fn cut(&mut self, fx: &mut Effects, now: Instant, id: StreamId) {
+        let Some(Conn::Open(exchange)) = self.streams.get(&id).map(|s| &s.conn) else {
+            return;
         };
+        let exchange = *exchange;
         let hint = sse::encode_retry(self.reconnect_hint_ms);
         self.write(fx, now, exchange, hint);
         self.finish(fx, exchange);
         self.keep(fx, now, id);
-        Ok(())
     }
 
     /// Replays the events of stream `last` names after it, then continues the stream on `ctx`'s
@@ -840,6 +859,7 @@ impl Streams {
             .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
         let stream = self.streams.get_mut(&event.stream).expect("checked above");
         let exchange = ctx.exchange;
+        stream.token_expires = ctx.token_expires;
         let old = std::mem::replace(&mut stream.conn, Conn::Waiting(Waiting::new(ctx)));
         match old {
             // Newest wins: the old connection ends; the client has moved on.
@@ -895,6 +915,7 @@ impl Streams {
                     exchange: waiting.exchange,
                     cors: waiting.cors.clone(),
                     session: None,
+                    token_expires: None,
                 };
                 let id = waiting_for.as_ref();
                 let response = if retry_hint {
@@ -1031,7 +1052,17 @@ impl Streams {
             fx.push(Output::Abort { exchange });
             return Tick::Aborted(stream);
         }
-        let mut next = stalls_at;
+        let carried = self.exchanges.get(&exchange).copied();
+        let token_expires = carried.and_then(|id| self.streams.get(&id)?.token_expires);
+        if let (Some(id), Some(at)) = (carried, token_expires)
+            && at <= now
+        {
+            return Tick::TokenExpired(id);
+        }
+        let mut next = match (stalls_at, token_expires) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let mut tick = Tick::Nothing;
         if !body.finishing {
             let due = body.last_write + self.keepalive;
@@ -1106,6 +1137,7 @@ mod tests {
                 exchange: ExchangeId(exchange),
                 cors: CorsHeaders::default(),
                 session: None,
+                token_expires: None,
             };
             let (fx, sessions) = (&mut self.fx, &self.sessions);
             self.streams.open(fx, sessions, self.now, ctx, opening)
@@ -1181,7 +1213,7 @@ mod tests {
     #[test]
     fn a_resumable_stream_outlives_its_connection_and_replays_what_came_after_s2_29() {
         let mut bench = Bench::new(ResponseMode::Auto);
-        let session = bench.sessions.mint(bench.now, Transport::Streamable);
+        let session = bench.sessions.mint(bench.now, Transport::Streamable, None);
         let mut opening = Opening::new(Some(session.clone()), Role::Standalone);
         opening.resumable = true;
         let id = bench.open(1, opening);
@@ -1203,6 +1235,7 @@ mod tests {
             exchange: ExchangeId(2),
             cors: CorsHeaders::default(),
             session: None,
+            token_expires: None,
         };
         let (fx, sessions, now) = (&mut bench.fx, &bench.sessions, bench.now);
         let last = format!("{:08x}-{}-1", 7, id.0);
@@ -1224,6 +1257,7 @@ mod tests {
             exchange: ExchangeId(3),
             cors: CorsHeaders::default(),
             session: None,
+            token_expires: None,
         };
         let (fx, sessions, now) = (&mut bench.fx, &bench.sessions, bench.now);
         let refused = bench

@@ -116,6 +116,9 @@ pub struct Sim {
     pub events: VecDeque<Event>,
     /// Most timer wake-ups one `advance` may take before it is called a storm.
     pub wakeup_budget: usize,
+    /// What the adapter's token verifier says of every request from now on (authorization);
+    /// `None`: the client presents no token.
+    pub credentials: Option<mcp_sse_core::Credentials>,
 }
 
 impl Sim {
@@ -127,6 +130,7 @@ impl Sim {
             seen: HashMap::new(),
             events: VecDeque::new(),
             wakeup_budget: 100_000,
+            credentials: None,
         }
     }
 
@@ -142,7 +146,10 @@ impl Sim {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let (head, ()) = builder.body(()).expect("a valid request").into_parts();
+        let (mut head, ()) = builder.body(()).expect("a valid request").into_parts();
+        if let Some(credentials) = &self.credentials {
+            head.extensions.insert(credentials.clone());
+        }
         let exchange =
             self.server
                 .handle_request(self.now, head, Bytes::copy_from_slice(body.as_bytes()));

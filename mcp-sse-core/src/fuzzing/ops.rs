@@ -19,8 +19,9 @@ use serde_json::value::RawValue;
 use crate::jsonrpc::ErrorObject;
 use crate::sse::{Decoder, Item};
 use crate::{
-    Change, CloseReason, Config, Cors, Event, ExchangeId, ListenSupport, Output, RequestKey,
-    ResponseMode, SequentialIds, Server, SessionId, Target,
+    Authorization, Change, CloseReason, Config, Cors, Credentials, Event, ExchangeId,
+    ListenSupport, Output, Principal, RequestKey, ResponseMode, SequentialIds, Server, SessionId,
+    Target,
 };
 
 /// Turns fuzz input into bounded decisions; past the end every decision is 0.
@@ -102,6 +103,11 @@ struct World {
     lost_sessions: HashSet<String>,
     lost_exchanges: HashSet<ExchangeId>,
     shut_down: bool,
+    /// Whether authorization is on, and the subject of the request being sent.
+    auth: bool,
+    principal: Option<String>,
+    /// Each session's owner: the subject that opened it (S4.6).
+    owners: HashMap<String, Option<String>>,
     /// The behaviours reached.
     reached: BTreeSet<String>,
 }
@@ -235,6 +241,13 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
         ..Config::default()
     };
     config.v2026.listen = ListenSupport::all();
+    if input.below(4) == 0 {
+        let mut auth = Authorization::default();
+        auth.resource = "https://mcp.example/mcp".into();
+        auth.tool_scopes = vec![("echo".into(), vec!["tools".into()])];
+        config.auth = Some(auth);
+    }
+    let auth = config.auth.is_some();
     if input.below(2) == 0 {
         config.cors = Some(Cors::default());
     }
@@ -243,7 +256,10 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
     let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
     #[allow(clippy::disallowed_methods)] // the base of virtual time; the server sees only offsets
     let mut now = Instant::now();
-    let mut world = World::default();
+    let mut world = World {
+        auth,
+        ..World::default()
+    };
 
     let mut steps = 0;
     while !input.done() && steps < 200 {
@@ -462,7 +478,27 @@ fn request(
     let request = builder
         .body(())
         .expect("every part is a valid header or URI");
-    let (head, ()) = request.into_parts();
+    let (mut head, ()) = request.into_parts();
+    // What the adapter's verifier found: no token, a refused one, or alice's or bob's.
+    world.principal = None;
+    match input.below(5) {
+        0 => {}
+        1 => {
+            let refused = Credentials::Invalid("expired".into());
+            head.extensions.insert(refused);
+        }
+        n => {
+            let subject = ["alice", "bob", "alice"][n - 2];
+            let scopes = if input.below(2) == 0 {
+                vec!["tools"]
+            } else {
+                vec![]
+            };
+            let principal = Principal::new(subject).with_scopes(scopes);
+            head.extensions.insert(Credentials::Valid(principal));
+            world.principal = world.auth.then(|| subject.to_owned());
+        }
+    }
     if std::env::var_os("MCP_OPS_TRACE").is_some() {
         eprintln!(
             "{} {} {:?} {:?} dead={was_dead}",
@@ -727,8 +763,27 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                 key,
                 session,
                 transport,
+                head,
                 ..
             }) => {
+                // Only the session's own principal reaches the application under it (S4.6).
+                if world.auth {
+                    let subject = head
+                        .extensions
+                        .get::<Principal>()
+                        .map(|p| p.subject.clone());
+                    assert!(
+                        subject.is_some(),
+                        "a request reached the application unauthenticated"
+                    );
+                    if let Some(session) = &session {
+                        assert_eq!(
+                            world.owners.get(session.as_str()),
+                            Some(&subject),
+                            "a request of session {session} under another principal"
+                        );
+                    }
+                }
                 world.reached.insert(format!("request {transport:?}"));
                 assert!(world.delivered.insert(key), "{key} delivered twice");
                 world.keys.push(key);
@@ -741,9 +796,23 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                 world.settled.insert(key);
                 world.step_inbound += 1;
             }
-            Output::Event(Event::Notification { .. } | Event::Response { .. }) => {
+            Output::Event(Event::Notification { session, head, .. }) => {
+                if world.auth
+                    && let Some(session) = &session
+                {
+                    let subject = head
+                        .extensions
+                        .get::<Principal>()
+                        .map(|p| p.subject.clone());
+                    assert_eq!(
+                        world.owners.get(session.as_str()),
+                        Some(&subject),
+                        "a notification of session {session} under another principal"
+                    );
+                }
                 world.step_inbound += 1
             }
+            Output::Event(Event::Response { .. }) => world.step_inbound += 1,
             Output::Event(Event::SessionClosed { session, reason }) => {
                 world.reached.insert(format!("closed {reason:?}"));
                 if reason == CloseReason::Evicted {
@@ -774,7 +843,11 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                     world.ended.push(session.to_string());
                 }
             }
-            Output::Event(_) => {}
+            Output::Event(Event::SessionOpened { session, .. }) => {
+                world
+                    .owners
+                    .insert(session.to_string(), world.principal.clone());
+            }
         }
     }
     world.sessions.retain(|s| !world.dead.contains(s));
