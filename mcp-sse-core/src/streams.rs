@@ -214,11 +214,14 @@ struct SseBody {
     progress: Instant,
     /// The response ends once the backlog is out.
     finishing: bool,
+    /// The session of the stream it carries, if any.
+    session: Option<SessionId>,
 }
 
 impl SseBody {
-    fn new(now: Instant) -> Self {
+    fn new(now: Instant, session: Option<SessionId>) -> Self {
         Self {
+            session,
             unconsumed: 0,
             backlog: VecDeque::new(),
             backlog_bytes: 0,
@@ -278,6 +281,9 @@ struct Owned {
     all: Vec<StreamId>,
     /// The standalone `GET` stream (S2.18), newest wins.
     standalone: Option<StreamId>,
+    /// Responses of its streams still finishing behind a backlog: a connection of the session
+    /// still carrying its data, though the streams themselves are over.
+    finishing: usize,
 }
 
 /// Every stream, the exchanges that carry them, and the events kept for replay.
@@ -413,10 +419,11 @@ impl Streams {
     /// Whether a stream of `session` has a connection (then the session is not idle).
     pub(crate) fn has_connection(&self, session: &SessionId) -> bool {
         self.sessions.get(session).is_some_and(|owned| {
-            owned
-                .all
-                .iter()
-                .any(|id| self.streams.get(id).is_some_and(|s| s.exchange().is_some()))
+            owned.finishing > 0
+                || owned
+                    .all
+                    .iter()
+                    .any(|id| self.streams.get(id).is_some_and(|s| s.exchange().is_some()))
         })
     }
 
@@ -526,7 +533,8 @@ impl Streams {
         // The stream's timer: its keepalive, or its token's expiry if that comes first.
         let first = now + self.keepalive;
         let first = stream.token_expires.map_or(first, |at| at.min(first));
-        self.bodies.insert(exchange, SseBody::new(now));
+        let body = SseBody::new(now, stream.session.clone());
+        self.bodies.insert(exchange, body);
         fx.timers.arm(first, TimerKind::Keepalive(exchange));
         if primes {
             let event_id = self.event_id(id, 0);
@@ -721,7 +729,7 @@ impl Streams {
             fx.push(Output::Data { exchange, chunk });
         }
         if body.finishing && body.backlog.is_empty() {
-            self.bodies.remove(&exchange);
+            self.drop_body(exchange);
             fx.push(Output::Finish { exchange });
         }
     }
@@ -735,8 +743,26 @@ impl Streams {
         if body.backlog.is_empty() {
             self.bodies.remove(&exchange);
             fx.push(Output::Finish { exchange });
-        } else {
+        } else if !body.finishing {
             body.finishing = true;
+            if let Some(session) = &body.session {
+                self.sessions.entry(session.clone()).or_default().finishing += 1;
+            }
+        }
+    }
+
+    /// Forgets a response body, and that its session had a connection finishing.
+    fn drop_body(&mut self, exchange: ExchangeId) {
+        let Some(body) = self.bodies.remove(&exchange) else {
+            return;
+        };
+        if let (true, Some(session)) = (body.finishing, &body.session)
+            && let Some(owned) = self.sessions.get_mut(session)
+        {
+            owned.finishing -= 1;
+            if owned.all.is_empty() && owned.finishing == 0 {
+                self.sessions.remove(session);
+            }
         }
     }
 
@@ -1018,7 +1044,7 @@ impl Streams {
             if owned.standalone == Some(id) {
                 owned.standalone = None;
             }
-            if owned.all.is_empty() {
+            if owned.all.is_empty() && owned.finishing == 0 {
                 self.sessions.remove(session);
             }
         }
@@ -1028,7 +1054,7 @@ impl Streams {
     /// Forgets an exchange whose client went away: its response body and the stream it
     /// carried, if any.
     pub(crate) fn disconnect(&mut self, exchange: ExchangeId) -> Option<StreamId> {
-        self.bodies.remove(&exchange);
+        self.drop_body(exchange);
         self.exchanges.remove(&exchange)
     }
 
@@ -1046,7 +1072,7 @@ impl Streams {
             .filter(|_| body.queued() > 0)
             .map(|stall| body.progress + stall);
         if stalls_at.is_some_and(|at| at <= now) {
-            self.bodies.remove(&exchange);
+            self.drop_body(exchange);
             let stream = self.exchanges.remove(&exchange);
             fx.stats.stalled += 1;
             fx.push(Output::Abort { exchange });
@@ -1297,7 +1323,7 @@ mod tests {
     #[allow(clippy::disallowed_methods)] // any instant will do as the start of a test
     fn a_body_hands_out_at_most_the_bound_plus_one_frame_and_keeps_the_rest_in_order() {
         let now = Instant::now();
-        let mut body = SseBody::new(now);
+        let mut body = SseBody::new(now, None);
         let frame = |n: usize| Chunk::from(Bytes::from(vec![b'x'; n]));
         assert!(body.write(now, 10, frame(8)).is_some());
         assert!(

@@ -242,10 +242,11 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
     };
     config.v2026.listen = ListenSupport::all();
     if input.below(4) == 0 {
-        let mut auth = Authorization::default();
-        auth.resource = "https://mcp.example/mcp".into();
-        auth.tool_scopes = vec![("echo".into(), vec!["tools".into()])];
-        config.auth = Some(auth);
+        config.auth = Some(Authorization {
+            resource: "https://mcp.example/mcp".into(),
+            tool_scopes: vec![("echo".into(), vec!["tools".into()])],
+            ..Authorization::default()
+        });
     }
     let auth = config.auth.is_some();
     if input.below(2) == 0 {
@@ -275,7 +276,9 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                 posted = Some((exchange, inbound));
             }
             5 => {
-                let open: Vec<_> = world.unconsumed.keys().copied().collect();
+                // Sorted: a hash map's order differs between runs, and scripts must replay.
+                let mut open: Vec<_> = world.unconsumed.keys().copied().collect();
+                open.sort();
                 if let Some(&exchange) = input.pick(&open) {
                     let owed = world.unconsumed[&exchange];
                     let bytes = input.below(owed + 2);
@@ -285,7 +288,8 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                 }
             }
             6 => {
-                let live: Vec<_> = world.heads.keys().copied().collect();
+                let mut live: Vec<_> = world.heads.keys().copied().collect();
+                live.sort();
                 if let Some(&exchange) = input.pick(&live) {
                     server.handle_disconnect(now, exchange);
                     world.streams.remove(&exchange);
