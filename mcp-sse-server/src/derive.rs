@@ -2,11 +2,50 @@
 //! assumes when a schema names none, SEP-1613), and [`NoArguments`].
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use crate::context::Context;
+use crate::error::Error;
+
+/// A handler of JSON arguments, as the server calls it.
+pub(crate) type Erased<T> =
+    Arc<dyn Fn(Value, Context) -> BoxFuture<'static, Result<T, Error>> + Send + Sync>;
+
+/// `handler`, taking JSON arguments: absent arguments count as `{}`, and arguments that do not
+/// deserialize into `A` are answered with `refuse` of a message naming `what` and the reason.
+pub(crate) fn typed<A, T, F, Fut>(
+    what: String,
+    refuse: fn(String) -> Error,
+    handler: F,
+) -> Erased<T>
+where
+    A: DeserializeOwned + Send + 'static,
+    F: Fn(A, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    Arc::new(move |arguments, cx| {
+        let arguments = match arguments {
+            Value::Null => Value::Object(Map::new()),
+            given => given,
+        };
+        match serde_json::from_value::<A>(arguments) {
+            Ok(arguments) => Box::pin(handler(arguments, cx)),
+            Err(error) => {
+                let error = refuse(format!("Invalid arguments for {what}: {error}"));
+                Box::pin(async move { Err(error) })
+            }
+        }
+    })
+}
 
 /// The schema of `T` as a JSON object, in JSON Schema 2020-12 with `$schema` naming it.
 /// schemars' `title` (the Rust type's name) is left out: it says nothing to a client.

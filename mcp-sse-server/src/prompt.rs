@@ -5,14 +5,13 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use rust_mcp_schema::{GetPromptResult, PromptMessage};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::context::Context;
-use crate::derive;
+use crate::derive::{self, Erased};
 use crate::error::Error;
 
 /// What a prompt may return: its messages, or a whole [`GetPromptResult`].
@@ -37,9 +36,6 @@ impl IntoPromptResult for Vec<PromptMessage> {
     }
 }
 
-type Get =
-    dyn Fn(Value, Context) -> BoxFuture<'static, Result<GetPromptResult, Error>> + Send + Sync;
-
 /// Suggests values for an argument from what the user typed so far.
 pub(crate) type Completer = Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 
@@ -52,7 +48,7 @@ pub(crate) type Completer = Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 pub struct Prompt {
     pub(crate) name: String,
     pub(crate) descriptor: Map<String, Value>,
-    pub(crate) get: Arc<Get>,
+    pub(crate) get: Erased<GetPromptResult>,
     pub(crate) completions: HashMap<String, Completer>,
 }
 
@@ -85,30 +81,16 @@ impl Prompt {
         if !arguments.is_empty() {
             descriptor.insert("arguments".into(), Value::Array(arguments));
         }
-        let prompt = name.clone();
         let handler = Arc::new(handler);
-        let get = move |arguments: Value,
-                        cx: Context|
-              -> BoxFuture<'static, Result<GetPromptResult, Error>> {
-            let arguments = match arguments {
-                Value::Null => Value::Object(Map::new()),
-                given => given,
-            };
-            match serde_json::from_value::<A>(arguments) {
-                Ok(arguments) => {
-                    let rendering = handler(arguments, cx);
-                    Box::pin(async move { Ok(rendering.await?.into_prompt_result()) })
-                }
-                Err(error) => {
-                    let message = format!("Invalid arguments for prompt {prompt}: {error}");
-                    Box::pin(async move { Err(Error::invalid_params(message)) })
-                }
-            }
+        let render = move |arguments: A, cx: Context| {
+            let rendering = handler(arguments, cx);
+            async move { Ok(rendering.await?.into_prompt_result()) }
         };
+        let get = derive::typed(format!("prompt {name}"), Error::invalid_params, render);
         Self {
             name,
             descriptor,
-            get: Arc::new(get),
+            get,
             completions: HashMap::new(),
         }
     }

@@ -405,9 +405,10 @@ impl McpServer {
     /// `logging/setLevel`: later log messages below `level` are not sent to this session.
     fn set_log_level(&self, cx: &RequestContext, params: &Value) -> Result<Value, ErrorObject> {
         let Some(level) = params["level"].as_str().and_then(level::parse) else {
-            return Err(ErrorObject::invalid_params(
-                "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency",
-            ));
+            let levels = "debug, info, notice, warning, error, critical, alert, emergency";
+            return Err(ErrorObject::invalid_params(format!(
+                "`level` must be one of {levels}"
+            )));
         };
         if let Some(session) = cx.session() {
             self.0
@@ -463,14 +464,9 @@ impl McpServer {
         modern: bool,
         params: &Value,
     ) -> Result<Value, ErrorObject> {
-        let Some(name) = params["name"].as_str() else {
-            return Err(ErrorObject::invalid_params(
-                "tools/call needs a string `name`",
-            ));
-        };
-        let Some(tool) = self.0.tools.iter().find(|tool| tool.name == name) else {
-            return Err(ErrorObject::invalid_params(format!("Unknown tool: {name}")));
-        };
+        let name = name_in("tools/call", params)?;
+        let tool = self.0.tools.iter().find(|tool| tool.name == name);
+        let tool = tool.ok_or_else(|| unknown("tool", name))?;
         let arguments = params["arguments"].clone();
         let context = self.context(cx, modern, params, format!("tools/call:{name}"))?;
         let tasks = modern && declares_tasks(&params["_meta"]);
@@ -755,16 +751,9 @@ impl McpServer {
         modern: bool,
         params: &Value,
     ) -> Result<Value, ErrorObject> {
-        let Some(name) = params["name"].as_str() else {
-            return Err(ErrorObject::invalid_params(
-                "prompts/get needs a string `name`",
-            ));
-        };
-        let Some(prompt) = self.0.prompts.iter().find(|prompt| prompt.name == name) else {
-            return Err(ErrorObject::invalid_params(format!(
-                "Unknown prompt: {name}"
-            )));
-        };
+        let name = name_in("prompts/get", params)?;
+        let prompt = self.0.prompts.iter().find(|prompt| prompt.name == name);
+        let prompt = prompt.ok_or_else(|| unknown("prompt", name))?;
         let context = self.context(cx, modern, params, format!("prompts/get:{name}"))?;
         match (prompt.get)(params["arguments"].clone(), context.clone()).await {
             Ok(result) => Ok(to_json(&result)),
@@ -784,9 +773,7 @@ impl McpServer {
             Some("ref/prompt") => {
                 let name = reference["name"].as_str().unwrap_or_default();
                 let prompt = shared.prompts.iter().find(|prompt| prompt.name == name);
-                let prompt = prompt.ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("Unknown prompt: {name}"))
-                })?;
+                let prompt = prompt.ok_or_else(|| unknown("prompt", name))?;
                 prompt.completions.get(argument)
             }
             Some("ref/resource") => {
@@ -808,9 +795,8 @@ impl McpServer {
             .unwrap_or_default();
         let total = values.len();
         values.truncate(MAX_COMPLETIONS);
-        Ok(
-            json!({ "completion": { "values": values, "total": total, "hasMore": total > MAX_COMPLETIONS } }),
-        )
+        let more = total > MAX_COMPLETIONS;
+        Ok(json!({ "completion": { "values": values, "total": total, "hasMore": more } }))
     }
 }
 
@@ -827,6 +813,17 @@ pub(crate) fn negotiate(asked: &str) -> ProtocolVersion {
         .into_iter()
         .find(|version| version.as_str() == asked)
         .unwrap_or(newest)
+}
+
+/// The `name` a `tools/call` or `prompts/get` names; `-32602` without one.
+fn name_in<'a>(method: &str, params: &'a Value) -> Result<&'a str, ErrorObject> {
+    let name = params["name"].as_str();
+    name.ok_or_else(|| ErrorObject::invalid_params(format!("{method} needs a string `name`")))
+}
+
+/// `-32602` for a tool or prompt the server does not have.
+fn unknown(what: &str, name: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!("Unknown {what}: {name}"))
 }
 
 /// Whether a 2026-07-28 request declares the tasks extension in its `_meta`.

@@ -4,7 +4,6 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use rust_mcp_schema::CallToolResult;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -12,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::content::IntoToolResult;
 use crate::context::Context;
-use crate::derive;
+use crate::derive::{self, Erased};
 use crate::error::Error;
 
 /// Whether a tool runs as a task (the tasks extension, SEP-2663) when the client supports it.
@@ -38,9 +37,6 @@ impl TaskSupport {
     }
 }
 
-type Call =
-    dyn Fn(Value, Context) -> BoxFuture<'static, Result<CallToolResult, Error>> + Send + Sync;
-
 /// A tool: name, description, schemas, and the async function that runs it.
 ///
 /// The function takes the arguments, deserialized into `A` (whose [`JsonSchema`] is the tool's
@@ -53,7 +49,7 @@ pub struct Tool {
     pub(crate) descriptor: Map<String, Value>,
     pub(crate) task_support: TaskSupport,
     pub(crate) starts_task_itself: bool,
-    pub(crate) call: Arc<Call>,
+    pub(crate) call: Erased<CallToolResult>,
 }
 
 impl fmt::Debug for Tool {
@@ -86,32 +82,18 @@ impl Tool {
         if let Some(output) = R::output_schema() {
             descriptor.insert("outputSchema".into(), output);
         }
-        let tool = name.clone();
         let handler = Arc::new(handler);
-        let call = move |arguments: Value,
-                         cx: Context|
-              -> BoxFuture<'static, Result<CallToolResult, Error>> {
-            let arguments = match arguments {
-                Value::Null => Value::Object(Map::new()),
-                given => given,
-            };
-            match serde_json::from_value::<A>(arguments) {
-                Ok(arguments) => {
-                    let running = handler(arguments, cx);
-                    Box::pin(async move { running.await?.into_tool_result() })
-                }
-                Err(error) => {
-                    let message = format!("Invalid arguments for tool {tool}: {error}");
-                    Box::pin(async move { Err(Error::failed(message)) })
-                }
-            }
+        let run = move |arguments: A, cx: Context| {
+            let running = handler(arguments, cx);
+            async move { running.await?.into_tool_result() }
         };
+        let call = derive::typed(format!("tool {name}"), Error::failed, run);
         Self {
             name,
             descriptor,
             task_support: TaskSupport::Forbidden,
             starts_task_itself: false,
-            call: Arc::new(call),
+            call,
         }
     }
 
