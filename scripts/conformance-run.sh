@@ -10,10 +10,8 @@
 #                                                   runs, including the ones the suite itself
 #                                                   marks "not scored": server-session-lifecycle,
 #                                                   json-schema-2020-12, server-sse-polling)
-#   (c) 0.2.0-alpha.12  --requirements 2026-07-28   required: no FAILURE, except in the scenarios
-#                                                   of the optional tasks extension (tasks-*),
-#                                                   which the suite itself does not score: they
-#                                                   are listed, not counted
+#   (c) 0.2.0-alpha.12  --requirements 2026-07-28   required: no FAILURE, the scenarios of the
+#                                                   optional tasks extension (tasks-*) included
 # Each run writes checks.json per scenario (plus console.txt) under target/conformance/<run>/.
 # Prints, per run, one line per non-SUCCESS check (scenario, check id, status, message; the
 # suite's per-request trace INFO checks are left out) and the suite's own `Total:` line, then a
@@ -56,9 +54,7 @@ done
 # shellcheck disable=SC2016
 SUMMARIZE='
 const fs = require("fs"), path = require("path");
-const [dir, warnIsFail, verbose, exclude] = process.argv.slice(1);
-const excluded = exclude ? new RegExp(exclude) : null;
-const skipped = [];
+const [dir, warnIsFail, verbose] = process.argv.slice(1);
 const trace = new Set(["outgoing-request", "incoming-response", "incoming-sse-event", "stream-closed"]);
 let pass = 0, fail = 0, warn = 0, scenarios = 0;
 let consoleLines = [];
@@ -68,7 +64,6 @@ for (const d of dirs) {
   const scenario = d.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, "");
   const file = path.join(dir, d, "checks.json");
   scenarios++;
-  if (excluded && excluded.test(scenario)) { skipped.push(scenario); continue; }
   let checks;
   try { checks = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) {
     // The suite leaves no checks.json when a scenario throws; its console names the error.
@@ -88,14 +83,13 @@ for (const d of dirs) {
     console.log(`  ${c.status.padEnd(8)} ${scenario} [${c.id}] ${msg}`);
   }
 }
-if (skipped.length) console.log(`  (not counted: ${skipped.length} scenarios of an optional extension the suite does not score: ${skipped.join(", ")})`);
 console.log(`counts ${pass} ${fail} ${warn} ${scenarios}`);
 '
 
-# run_suite NAME DIR REQUIRED(1|0) WARN_IS_FAIL(1|0) EXCLUDE(regex of scenarios, or "") ARGS...
+# run_suite NAME DIR REQUIRED(1|0) WARN_IS_FAIL(1|0) ARGS...
 run_suite() {
-    local name=$1 dir=$2 required=$3 warn_is_fail=$4 exclude=$5
-    shift 5
+    local name=$1 dir=$2 required=$3 warn_is_fail=$4
+    shift 4
     local out="$OUT/$name" rc start secs expected ran summary counts p f w n total_line
     rm -rf "$out"
     mkdir -p "$out"
@@ -108,7 +102,7 @@ run_suite() {
     secs=$(( $(date +%s) - start ))
     [ "$VERBOSE" = 1 ] && cat "$out/console.txt"
 
-    summary=$("$NODE22" -e "$SUMMARIZE" "$out" "$warn_is_fail" "$VERBOSE" "$exclude" 2>&1)
+    summary=$("$NODE22" -e "$SUMMARIZE" "$out" "$warn_is_fail" "$VERBOSE" 2>&1)
     counts=$(printf '%s\n' "$summary" | tail -n 1)
     printf '%s\n' "$summary" | sed '$d'
     if [[ "$counts" =~ ^counts\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
@@ -152,14 +146,14 @@ run_suite() {
     return 0
 }
 
-run_suite v0.1.16-all v0.1.16 1 1 "" --suite all
-run_suite v0.2.0-alpha.12-2025-11-25 v0.2.0-alpha.12 1 0 "" \
+run_suite v0.1.16-all v0.1.16 1 1 --suite all
+run_suite v0.2.0-alpha.12-2025-11-25 v0.2.0-alpha.12 1 0 \
     --requirements 2025-11-25 --timeout "$SCENARIO_TIMEOUT_MS"
 if [ "${CONFORMANCE_2026:-required}" = required ]; then
-    run_suite v0.2.0-alpha.12-2026-07-28 v0.2.0-alpha.12 1 0 "^tasks-" \
+    run_suite v0.2.0-alpha.12-2026-07-28 v0.2.0-alpha.12 1 0 \
         --requirements 2026-07-28 --timeout "$SCENARIO_TIMEOUT_MS"
 else
-    run_suite v0.2.0-alpha.12-2026-07-28 v0.2.0-alpha.12 0 0 "^tasks-" \
+    run_suite v0.2.0-alpha.12-2026-07-28 v0.2.0-alpha.12 0 0 \
         --requirements 2026-07-28 --timeout "$SCENARIO_TIMEOUT_MS"
 fi
 

@@ -254,6 +254,8 @@ impl Server {
         let name_field = match request.method.as_str() {
             "tools/call" | "prompts/get" => Some("name"),
             "resources/read" => Some("uri"),
+            // The tasks extension routes by task (SEP-2663, "Streamable HTTP: Routing Headers").
+            "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
             _ => None,
         };
         if let Some(field) = name_field

@@ -13,6 +13,13 @@
 export const url = process.argv[2] || process.env.MCP_URL;
 export const GLOBAL_TIMEOUT_MS = Number(process.env.MCP_TIMEOUT_MS || 20000);
 export const SHOW_WIRE = process.env.MCP_WIRE === '1';
+// The tools the checks call, by role: the conformance fixture's names unless the environment names
+// others (an empty name skips the checks that need that tool, with a `# skip` line).
+export const TOOLS = {
+  progress: process.env.MCP_PROGRESS_TOOL || 'test_tool_with_progress',
+  reconnect: process.env.MCP_RECONNECT_TOOL ?? 'test_reconnection',
+  change: process.env.MCP_CHANGE_TOOL ?? 'test_trigger_tool_change',
+};
 export const T0 = Date.now();
 
 const settings = { label: 'ts', whyLimit: Infinity, diagLimit: 400 };
@@ -35,6 +42,11 @@ export function notOk(what, why) {
   failed++;
   const text = String(why instanceof Error ? why.message : why).replace(/\s+/g, ' ');
   console.log(`not ok - ${what}: ${text.length > settings.whyLimit ? `${text.slice(0, settings.whyLimit)}…` : text}`);
+}
+
+// A check not run (its tool is not offered): neither passed nor failed.
+export function skip(what, why) {
+  console.log(`# skip - ${what}: ${why}`);
 }
 
 export function diag(line) {

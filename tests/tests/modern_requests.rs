@@ -41,6 +41,7 @@ fn modern_config() -> Config {
         "tools/call",
         "resources/read",
         "server/discover",
+        "tasks/get",
     ]
     .map(String::from)
     .to_vec();
@@ -265,6 +266,16 @@ fn s3_22_s3_24_names_and_parameter_headers() {
         )
         .is_none()
     );
+    // The tasks extension's methods name their task (SEP-2663).
+    let get = body(3, "tasks/get", json!({"taskId":"t-1"}));
+    for name in [None, Some("t-2")] {
+        let (status, error) = try_post(&mut sim, &headers("tasks/get", name), &get).unwrap();
+        assert_eq!(
+            (status, error["error"]["code"].clone()),
+            (400, json!(-32020))
+        );
+    }
+    assert!(try_post(&mut sim, &headers("tasks/get", Some("t-1")), &get).is_none());
 }
 
 #[test]

@@ -26,6 +26,11 @@ import httpx2
 URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MCP_URL", "")
 GLOBAL_TIMEOUT_S = float(os.environ.get("MCP_TIMEOUT_S", "20"))
 SHOW_WIRE = os.environ.get("MCP_WIRE") == "1"
+# The tools the checks call, by role: the conformance fixture's names unless the environment names others
+# (an empty name skips the checks that need that tool, with a `# skip` line).
+PROGRESS_TOOL = os.environ.get("MCP_PROGRESS_TOOL") or "test_tool_with_progress"
+RECONNECT_TOOL = os.environ.get("MCP_RECONNECT_TOOL", "test_reconnection")
+CHANGE_TOOL = os.environ.get("MCP_CHANGE_TOOL", "test_trigger_tool_change")
 T0 = time.monotonic()
 
 _lock = threading.Lock()
@@ -55,6 +60,11 @@ def not_ok(what: str, why: object) -> None:
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
     print(f"not ok - {what}: {text}", flush=True)
+
+
+def skip(what: str, why: str) -> None:
+    """A check not run (its tool is not offered): neither passed nor failed."""
+    print(f"# skip - {what}: {why}", flush=True)
 
 
 def diag(line: str) -> None:

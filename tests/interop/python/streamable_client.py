@@ -7,7 +7,9 @@ Env:   MCP_TIMEOUT_S  global deadline for the whole run in seconds (default 20)
        MCP_WIRE=1     print the HTTP flow of every check (by default only for the resumption checks
                       and for failed checks)
 
-Needs the conformance fixture tools `echo`, `test_tool_with_progress` and `test_reconnection`.
+Needs the tools `echo`, a progress tool ($MCP_PROGRESS_TOOL, default `test_tool_with_progress`: progress
+0/50/100 of 100, then a result) and a tool that closes its stream ($MCP_RECONNECT_TOOL, default
+`test_reconnection`; empty: that check is skipped).
 Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
 seen by the SDK's httpx2 client, through a wrapping transport), and ends with
 `py-streamable: N passed, M failed`. Exits 0 only when every check passed.
@@ -268,11 +270,11 @@ def make_http_client(transport: WireTransport) -> httpx2.AsyncClient:
 C_INIT = "initialize"
 C_LIST = "tools/list contains echo"
 C_ECHO = "tools/call echo"
-C_PROGRESS = "tools/call test_tool_with_progress (3 progress notifications, then result)"
-C_CUT = "resumption after a network cut (test_tool_with_progress via GET + Last-Event-ID)"
-C_RECONNECT = "test_reconnection (server closes the stream, client resumes)"
+C_PROGRESS = f"tools/call {harness.PROGRESS_TOOL} (3 progress notifications, then result)"
+C_CUT = f"resumption after a network cut ({harness.PROGRESS_TOOL} via GET + Last-Event-ID)"
+C_RECONNECT = f"{harness.RECONNECT_TOOL} (server closes the stream, client resumes)"
 C_TERMINATE = "terminate session (DELETE on close), then old session id gets 404"
-ALL = [C_INIT, C_LIST, C_ECHO, C_PROGRESS, C_CUT, C_RECONNECT, C_TERMINATE]
+ALL = [C_INIT, C_LIST, C_ECHO, C_PROGRESS, C_CUT, *([C_RECONNECT] if harness.RECONNECT_TOOL else []), C_TERMINATE]
 
 
 def check_progress(progress: list[tuple[float, float | None]]) -> None:
@@ -287,14 +289,14 @@ async def progress_call(session: ClientSession, events: list[Any], cut: Cut | No
         if cut is not None:
             cut.first_progress_seen.set()
 
-    return await session.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+    return await session.call_tool(harness.PROGRESS_TOOL, {}, progress_callback=on_progress)
 
 
 async def check_cut(checks: harness.Checks) -> None:
     """(5) Its own session (client B) whose transport cuts the tools/call POST after progress 0."""
 
     async def body() -> str:
-        cut = Cut("test_tool_with_progress")
+        cut = Cut(harness.PROGRESS_TOOL)
         from_n = len(WIRE) + 1
         async with make_http_client(WireTransport("B", cut)) as http_b:
             async with streamable_http_client(URL, http_client=http_b) as (read, write):
@@ -395,11 +397,11 @@ async def run() -> None:
 
                         async def c_reconnect() -> str:
                             from_n = len(WIRE) + 1
-                            result = await session.call_tool("test_reconnection", {})
+                            result = await session.call_tool(harness.RECONNECT_TOOL, {})
                             assert_text_result(result)
                             await anyio.sleep(0.15)
                             mine = [e for e in WIRE if e["n"] >= from_n and e["tag"] == "A"]
-                            post = next((e for e in mine if e["method"] == "POST" and "test_reconnection" in e["rpc"]),
+                            post = next((e for e in mine if e["method"] == "POST" and harness.RECONNECT_TOOL in e["rpc"]),
                                         None)
                             if post is None or not (post["ctype"] or "").startswith("text/event-stream"):
                                 raise AssertionError(f"POST answered {post and post['status']} {post and post['ctype']}")
@@ -417,7 +419,10 @@ async def run() -> None:
                             if connected:
                                 await checks.run(name, fn)
                         await check_cut(checks)
-                        if connected:
+                        if not harness.RECONNECT_TOOL:
+                            harness.skip("server closes the stream, client resumes",
+                                         "no tool for it ($MCP_RECONNECT_TOOL is empty)")
+                        elif connected:
                             await checks.run(C_RECONNECT, c_reconnect, always_show_wire=True)
                     delete_from = len(WIRE) + 1
                 # Leaving streamable_http_client sent DELETE (terminate_on_close=True).

@@ -7,7 +7,9 @@
 //        MCP_WIRE=1      print the HTTP flow of every check (by default only for the resumption checks
 //                        and for failed checks)
 //
-// Needs the conformance fixture tools `echo`, `test_tool_with_progress` and `test_reconnection`.
+// Needs the tools `echo`, a progress tool ($MCP_PROGRESS_TOOL, default `test_tool_with_progress`: progress
+// 0/50/100 of 100, then a result) and a tool that closes its stream ($MCP_RECONNECT_TOOL, default
+// `test_reconnection`; empty: that check is skipped).
 // Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
 // seen by the SDK's fetch), and ends with `ts-streamable: N passed, M failed`. Exits 0 only when every
 // check passed.
@@ -27,7 +29,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
   GLOBAL_TIMEOUT_MS, T0, addWireEntry, assert, assertEq, assertTextResult, checkRunner, configure, fetchLogged,
   headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors, rpcSummary as messageRpcSummary, runMain,
-  sleep, sseTap, url, wire, withTimeout,
+  skip, sleep, sseTap, TOOLS, url, wire, withTimeout,
 } from '../harness.mjs';
 
 configure({ label: 'ts-streamable' });
@@ -261,10 +263,10 @@ async function main() {
     assertTextResult(await client.callTool({ name: 'echo', arguments: { text } }, undefined, reqOpts), text);
   }]);
 
-  checks.push(['tools/call test_tool_with_progress (3 progress notifications, then result)', async () => {
+  checks.push([`tools/call ${TOOLS.progress} (3 progress notifications, then result)`, async () => {
     const events = [];
     const tapFrom = tap.length;
-    const result = await progressCall(client, 'test_tool_with_progress', events);
+    const result = await progressCall(client, TOOLS.progress, events);
     events.push({ kind: 'result' });
     assertTextResult(result);
     await sleep(150); // anything arriving late would be out of order
@@ -284,11 +286,11 @@ async function main() {
   }
 
   // (5) resumption after a client-side network cut, on its own session (client B).
-  await runCheck('resumption after a network cut (test_tool_with_progress via GET + Last-Event-ID)', async () => {
+  await runCheck(`resumption after a network cut (${TOOLS.progress} via GET + Last-Event-ID)`, async () => {
     let resolveFirst;
     const cut = {
       armed: false,
-      match: (body) => /^tools\/call#\S+ test_tool_with_progress$/.test(rpcSummary(body)),
+      match: (body) => /^tools\/call#\S+ (\S+)$/.exec(rpcSummary(body))?.[1] === TOOLS.progress,
       firstProgressSeen: new Promise((r) => {
         resolveFirst = r;
       }),
@@ -301,7 +303,7 @@ async function main() {
       const events = [];
       const tokens = [];
       cut.armed = true;
-      const result = await progressCall(cb, 'test_tool_with_progress', events, {
+      const result = await progressCall(cb, TOOLS.progress, events, {
         onprogress: (p) => {
           events.push({ kind: 'progress', progress: p.progress, total: p.total });
           resolveFirst();
@@ -337,16 +339,18 @@ async function main() {
 
   // (6) server-initiated close: test_reconnection ends the POST's SSE stream after the priming event;
   // the SDK resumes with GET + Last-Event-ID and gets the result replayed.
-  if (!connected) notOk('test_reconnection (server closes the stream, client resumes)', 'not connected');
+  const C_RECONNECT = `${TOOLS.reconnect} (server closes the stream, client resumes)`;
+  if (!TOOLS.reconnect) skip('server closes the stream, client resumes', 'no tool for it ($MCP_RECONNECT_TOOL is empty)');
+  else if (!connected) notOk(C_RECONNECT, 'not connected');
   else {
-    await runCheck('test_reconnection (server closes the stream, client resumes)', async () => {
+    await runCheck(C_RECONNECT, async () => {
       const from = nextWireSeq();
       const tapFrom = tap.length;
-      const result = await client.callTool({ name: 'test_reconnection', arguments: {} }, undefined, reqOpts);
+      const result = await client.callTool({ name: TOOLS.reconnect, arguments: {} }, undefined, reqOpts);
       assertTextResult(result);
       await sleep(150);
       const mine = wire.filter((e) => e.n >= from);
-      const post = mine.find((e) => e.method === 'POST' && e.rpc.includes('test_reconnection'));
+      const post = mine.find((e) => e.method === 'POST' && e.rpc.includes(TOOLS.reconnect));
       assert(post && (post.ctype || '').startsWith('text/event-stream'), `POST answered ${post?.status} ${post?.ctype}`);
       const resumes = mine.filter((e) => e.method === 'GET' && e.lastEventId);
       assert(resumes.length >= 1, 'result arrived but no GET with Last-Event-ID was sent (server did not close the stream?)');
