@@ -255,7 +255,7 @@ impl Server {
                 if let Some(response) = self.check_protocol_version(&head.headers) {
                     return ctx.respond(&mut self.fx, response);
                 }
-                self.post_streamable(now, ctx, &head, Some(session), body)
+                self.post_streamable(now, ctx, &head, Some(session), body, false)
             }
             _ if named.is_some() => {
                 let id = first_id(&body);
@@ -265,7 +265,7 @@ impl Server {
                 ctx.respond(&mut self.fx, response)
             }
             _ if endpoint == Endpoint::Mcp && self.config.stateless => {
-                self.post_streamable(now, ctx, &head, None, body)
+                self.post_streamable(now, ctx, &head, None, body, false)
             }
             _ if endpoint == Endpoint::Mcp && is_initialize(&body) => {
                 self.initialize_session(now, ctx, &head, body)

@@ -30,24 +30,13 @@ impl Server {
         }
         let session = self.open_session(now, ctx, head, Transport::Streamable);
         self.arm_session_expiry(now, &session);
-        self.post_body(now, ctx, head, Some(session), body, true);
+        self.post_streamable(now, ctx, head, Some(session), body, true);
     }
 
-    /// A `POST` to a Streamable HTTP session, or with no session when serving statelessly.
+    /// A `POST` to a Streamable HTTP session (`fresh`: the `initialize` that opened it), or
+    /// with no session when serving statelessly. Hands its messages to the application: `202`
+    /// when none is a request (S2.8), else a stream that answers them, as JSON or SSE (S2.9).
     pub(crate) fn post_streamable(
-        &mut self,
-        now: Instant,
-        ctx: &Ctx,
-        head: &Arc<request::Parts>,
-        session: Option<SessionId>,
-        body: jsonrpc::Body,
-    ) {
-        self.post_body(now, ctx, head, session, body, false);
-    }
-
-    /// Hands the messages of a `POST` to the application: `202` when none is a request (S2.8),
-    /// else a stream that answers them, as JSON or SSE (S2.9).
-    fn post_body(
         &mut self,
         now: Instant,
         ctx: &Ctx,
