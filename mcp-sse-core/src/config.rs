@@ -3,6 +3,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::cors::{Cors, OriginPolicy};
+
 /// Settings of a [`Server`](crate::Server).
 ///
 /// Every bound is explicit. The doc of each field gives its default and what happens when the
@@ -229,46 +231,6 @@ impl HostPolicy {
             Self::Auto if local.is_loopback() => Self::Loopback,
             Self::Auto => Self::Any,
             other => other,
-        }
-    }
-}
-
-/// Which browser origins may talk to the server (DNS-rebinding defence, S1.4/S4.1).
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub enum OriginPolicy {
-    /// `http(s)://localhost`, `127.0.0.1` and `[::1]` on any port. The default: a local server
-    /// is not reachable from pages of other sites.
-    #[default]
-    Loopback,
-    /// Exactly these origins (e.g. `https://app.example.com`), compared byte for byte, plus the
-    /// loopback ones when `with_loopback` is set.
-    List {
-        /// The allowed origins.
-        origins: Vec<String>,
-        /// Whether loopback origins are allowed too.
-        with_loopback: bool,
-    },
-    /// Any origin. Only for servers that authenticate every request.
-    Any,
-}
-
-/// CORS settings. The allowed origins are those of [`Config::origins`] (one allow-list, C5).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Cors {
-    /// `Access-Control-Max-Age` on preflight answers, in seconds. Default 600.
-    pub max_age_secs: u32,
-    /// Whether to answer with `Access-Control-Allow-Credentials: true` (the origin is then echoed,
-    /// never `*`, C4). Default false.
-    pub allow_credentials: bool,
-}
-
-impl Default for Cors {
-    fn default() -> Self {
-        Self {
-            max_age_secs: 600,
-            allow_credentials: false,
         }
     }
 }

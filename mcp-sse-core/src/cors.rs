@@ -4,7 +4,45 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
-use crate::config::{Config, OriginPolicy};
+/// Which browser origins may talk to the server (DNS-rebinding defence, S1.4/S4.1).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum OriginPolicy {
+    /// `http(s)://localhost`, `127.0.0.1` and `[::1]` on any port. The default: a local server
+    /// is not reachable from pages of other sites.
+    #[default]
+    Loopback,
+    /// Exactly these origins (e.g. `https://app.example.com`), compared byte for byte, plus the
+    /// loopback ones when `with_loopback` is set.
+    List {
+        /// The allowed origins.
+        origins: Vec<String>,
+        /// Whether loopback origins are allowed too.
+        with_loopback: bool,
+    },
+    /// Any origin. Only for servers that authenticate every request.
+    Any,
+}
+
+/// CORS settings. The allowed origins are those of [`Config::origins`](crate::Config::origins) (one allow-list, C5).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Cors {
+    /// `Access-Control-Max-Age` on preflight answers, in seconds. Default 600.
+    pub max_age_secs: u32,
+    /// Whether to answer with `Access-Control-Allow-Credentials: true` (the origin is then echoed,
+    /// never `*`, C4). Default false.
+    pub allow_credentials: bool,
+}
+
+impl Default for Cors {
+    fn default() -> Self {
+        Self {
+            max_age_secs: 600,
+            allow_credentials: false,
+        }
+    }
+}
 
 /// What the `Origin` header of a request says about it.
 #[derive(Debug)]
@@ -87,12 +125,13 @@ pub(crate) struct CorsHeaders {
 }
 
 impl CorsHeaders {
-    /// The headers for a request from `origin` under `config`.
-    pub(crate) fn new(config: &Config, origin: &Origin) -> Self {
-        let (Some(cors), Origin::Allowed(value)) = (&config.cors, origin) else {
+    /// The headers for a request from `origin`, with CORS set to `cors` and the allowed
+    /// origins `origins`.
+    pub(crate) fn new(cors: Option<&Cors>, origins: &OriginPolicy, origin: &Origin) -> Self {
+        let (Some(cors), Origin::Allowed(value)) = (cors, origin) else {
             return Self::default();
         };
-        let any = matches!(config.origins, OriginPolicy::Any) && !cors.allow_credentials;
+        let any = matches!(origins, OriginPolicy::Any) && !cors.allow_credentials;
         Self {
             allow_origin: Some(match any {
                 true => HeaderValue::from_static("*"),
@@ -113,13 +152,18 @@ impl CorsHeaders {
 }
 
 /// The answer to `OPTIONS` (C3): never `405`, never behind authentication.
-pub(crate) fn preflight(config: &Config, origin: &Origin, request: &HeaderMap) -> Response<Bytes> {
+pub(crate) fn preflight(
+    cors: Option<&Cors>,
+    origins: &OriginPolicy,
+    origin: &Origin,
+    request: &HeaderMap,
+) -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
     headers.insert(header::ALLOW, ALLOW_METHODS);
-    let decided = CorsHeaders::new(config, origin);
-    let (Some(cors), Some(allow_origin)) = (&config.cors, &decided.allow_origin) else {
+    let decided = CorsHeaders::new(cors, origins, origin);
+    let (Some(cors), Some(allow_origin)) = (cors, &decided.allow_origin) else {
         return response;
     };
     set_allow_origin(allow_origin, decided.credentials, headers);

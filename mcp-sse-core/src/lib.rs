@@ -114,10 +114,8 @@ mod version;
 
 pub use auth::{Authorization, Credentials, Principal};
 pub use chunk::Chunk;
-pub use config::{
-    Config, Cors, HostPolicy, ListenSupport, OriginPolicy, ParamKind, ResponseMode, ToolHeader,
-    V2026,
-};
+pub use config::{Config, HostPolicy, ListenSupport, ParamKind, ResponseMode, ToolHeader, V2026};
+pub use cors::{Cors, OriginPolicy};
 pub use effects::Stats;
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};

@@ -43,7 +43,9 @@ impl Server {
             return ctx.reject(&mut self.fx, StatusCode::NOT_FOUND, "Not found");
         };
         if head.method == Method::OPTIONS {
-            let response = cors::preflight(&self.config, origin, &head.headers);
+            let config = &self.config;
+            let response =
+                cors::preflight(config.cors.as_ref(), &config.origins, origin, &head.headers);
             return self.fx.push(Output::Respond {
                 exchange: ctx.exchange,
                 response,

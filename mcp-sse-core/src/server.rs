@@ -201,7 +201,11 @@ impl Server {
             let origin = Origin::of(&server.config.origins, &head.headers);
             let mut ctx = Ctx {
                 exchange,
-                cors: CorsHeaders::new(&server.config, &origin),
+                cors: CorsHeaders::new(
+                    server.config.cors.as_ref(),
+                    &server.config.origins,
+                    &origin,
+                ),
                 session: None,
                 token_expires: None,
             };
