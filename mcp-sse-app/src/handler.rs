@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::request;
 
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
@@ -160,6 +161,16 @@ impl RequestContext {
             &params,
         );
         answer.await.unwrap_or(Err(RequestError::Gone))
+    }
+
+    /// Sends a JSON-RPC notification or request the application encoded itself on the stream that
+    /// carries this request's answer, as it is (its bytes are not parsed again). For layers that
+    /// own their message types and request ids, such as a bridge to another SDK. Returns at
+    /// once; a full stream
+    /// refuses with [`SendError::QueueFull`], and 2026-07-28 streams refuse requests
+    /// ([`SendError::Forbidden`]).
+    pub fn send_message(&self, message: impl Into<Bytes>) -> Result<(), SendError> {
+        self.driver.send(Target::Request(self.key), message.into())
     }
 
     /// Closes the connection of this request's SSE stream without ending the stream: the client

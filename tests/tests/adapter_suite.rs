@@ -67,6 +67,7 @@ for_both_adapters!(
     a_panicking_handler_answers_internal_error_and_frees_its_slot,
     a_cancelled_request_stops_its_handler_s2_17,
     a_connection_without_a_request_head_is_closed,
+    the_applications_own_encoded_messages_go_out_as_they_are,
 );
 
 /// Tags of `hang` handlers whose futures were dropped: stopped, not left running.
@@ -80,6 +81,11 @@ impl Drop for StopProbe {
         STOPPED.lock().unwrap().push(std::mem::take(&mut self.0));
     }
 }
+
+/// A progress notification as the application encodes it itself, spacing and all.
+const RAW_PROGRESS: &str = r#"{"jsonrpc":"2.0", "method":"notifications/progress", "params":{"progressToken":"raw","progress":1}}"#;
+/// A notification for the session's stream, encoded by the application.
+const RAW_CHANGED: &str = r#"{ "jsonrpc":"2.0","method":"notifications/tools/list_changed" }"#;
 
 struct TestApp(Adapter);
 
@@ -168,6 +174,12 @@ impl Handler for TestApp {
                     }
                 }
                 Ok(json!({ "sent": sent, "full": refused > 0 }))
+            }
+            // Messages encoded by the application, on the request's and the session's stream.
+            "raw_notify" => {
+                let request = cx.send_message(RAW_PROGRESS);
+                let session = cx.handle().send_message(cx.session().unwrap(), RAW_CHANGED);
+                Ok(json!({ "request": request.is_ok(), "session": session.is_ok() }))
             }
             "publish" => {
                 cx.handle().publish(Change::ToolsListChanged);
@@ -1164,5 +1176,47 @@ async fn a_slow_reader_holds_up_no_other_stream(adapter: Adapter) {
         next_message(&mut standalone).await["method"],
         "notifications/tools/list_changed"
     );
+    server.stop().await;
+}
+
+/// `RequestContext::send_message` and `Handle::send_message`: what the application encoded
+/// itself leaves byte for byte, on the request's stream and on the session's.
+async fn the_applications_own_encoded_messages_go_out_as_they_are(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let session = initialize(server.addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    let mut standalone = client::open_stream(server.addr, "/mcp", &[sid]).await;
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"raw_notify"}"#;
+    let r = client::post(server.addr, "/mcp", &[sid], call).await;
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let data: Vec<String> = mcp_sse_core::sse::Decoder::new()
+        .feed(&r.body)
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Event(event) if !event.data.is_empty() => Some(event.data),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        data[0], RAW_PROGRESS,
+        "the request's stream carries it unchanged"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&data[1]).unwrap(),
+        json!({"jsonrpc":"2.0","id":1,"result":{"request":true,"session":true}})
+    );
+    loop {
+        let event = standalone
+            .next_event()
+            .await
+            .expect("the session's message");
+        if !event.data.is_empty() {
+            assert_eq!(
+                event.data, RAW_CHANGED,
+                "the session's stream carries it unchanged"
+            );
+            break;
+        }
+    }
     server.stop().await;
 }
