@@ -119,7 +119,8 @@ impl Handle {
     }
 
     /// Sends a JSON-RPC notification or request the application encoded itself to a session, on
-    /// its stream for messages unrelated to a request, as it is. Returns at once; it
+    /// its stream for messages unrelated to a request, as it is. A client's answer to such a
+    /// request reaches [`Handler::response`](crate::Handler::response). Returns at once; it
     /// fails when the session has no such stream open ([`SendError::NoStream`]) or the stream is
     /// full ([`SendError::QueueFull`]).
     pub fn send_message(

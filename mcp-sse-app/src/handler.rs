@@ -40,6 +40,19 @@ pub trait Handler: Send + Sync + 'static {
         async {}
     }
 
+    /// A client's answer (a result or an error) to a request the driver did not send: one the
+    /// application sent itself with [`RequestContext::send_message`] or
+    /// [`Handle::send_message`], with ids of its own. Answers to [`RequestContext::request`] and
+    /// [`Handle::request`] go to their callers and never come here. Runs in the task that brought
+    /// it, under no lock, so keep it short (hand it on, don't wait). The default drops it.
+    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message) {
+        tracing::debug!(
+            ?session,
+            ?response,
+            "client response to no pending request dropped"
+        );
+    }
+
     /// A session ended (closed by the client, expired, deleted, or the server shut down):
     /// forget what was kept for it. Runs in the task whose input ended it (a connection, the
     /// timer), so keep it short. The default does nothing.
@@ -165,8 +178,8 @@ impl RequestContext {
 
     /// Sends a JSON-RPC notification or request the application encoded itself on the stream that
     /// carries this request's answer, as it is (its bytes are not parsed again). For layers that
-    /// own their message types and request ids, such as a bridge to another SDK. Returns at
-    /// once; a full stream
+    /// own their message types and request ids, such as a bridge to another SDK: a client's
+    /// answer to such a request reaches [`Handler::response`]. Returns at once; a full stream
     /// refuses with [`SendError::QueueFull`], and 2026-07-28 streams refuse requests
     /// ([`SendError::Forbidden`]).
     pub fn send_message(&self, message: impl Into<Bytes>) -> Result<(), SendError> {

@@ -68,6 +68,7 @@ for_both_adapters!(
     a_cancelled_request_stops_its_handler_s2_17,
     a_connection_without_a_request_head_is_closed,
     the_applications_own_encoded_messages_go_out_as_they_are,
+    answers_to_the_applications_own_requests_reach_its_response_handler,
 );
 
 /// Tags of `hang` handlers whose futures were dropped: stopped, not left running.
@@ -81,6 +82,9 @@ impl Drop for StopProbe {
         STOPPED.lock().unwrap().push(std::mem::take(&mut self.0));
     }
 }
+
+/// Client answers that reached `Handler::response`, by the request id the application gave.
+static ANSWERS: std::sync::Mutex<Vec<(String, Value)>> = std::sync::Mutex::new(Vec::new());
 
 /// A progress notification as the application encodes it itself, spacing and all.
 const RAW_PROGRESS: &str = r#"{"jsonrpc":"2.0", "method":"notifications/progress", "params":{"progressToken":"raw","progress":1}}"#;
@@ -181,6 +185,26 @@ impl Handler for TestApp {
                 let session = cx.handle().send_message(cx.session().unwrap(), RAW_CHANGED);
                 Ok(json!({ "request": request.is_ok(), "session": session.is_ok() }))
             }
+            // Asks the client with a request id of its own, on the request's stream, and waits
+            // until `Handler::response` has the answer.
+            "raw_ask" => {
+                let id = params["id"].as_str().unwrap().to_owned();
+                let question = json!({"jsonrpc":"2.0","id":id,"method":"roots/list"});
+                cx.send_message(question.to_string())
+                    .map_err(|e| ErrorObject::new(-32603, e.to_string()))?;
+                loop {
+                    let found = ANSWERS
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|(i, _)| *i == id)
+                        .cloned();
+                    if let Some((_, answer)) = found {
+                        return Ok(json!({ "client said": answer }));
+                    }
+                    self.sleep(Duration::from_millis(5)).await;
+                }
+            }
             "publish" => {
                 cx.handle().publish(Change::ToolsListChanged);
                 Ok(json!({}))
@@ -196,6 +220,14 @@ impl Handler for TestApp {
                 jsonrpc::METHOD_NOT_FOUND,
                 "Method not found",
             )),
+        }
+    }
+
+    fn response(&self, session: Option<&mcp_sse_core::SessionId>, response: jsonrpc::Message) {
+        // Kept only when it came in a session, as the question went out in one.
+        if let (Some(_), Some(jsonrpc::Id::String(id))) = (session, response.id()) {
+            let answer = serde_json::from_slice(&jsonrpc::encode_message(&response)).unwrap();
+            ANSWERS.lock().unwrap().push((id.to_string(), answer));
         }
     }
 }
@@ -1218,5 +1250,38 @@ async fn the_applications_own_encoded_messages_go_out_as_they_are(adapter: Adapt
             break;
         }
     }
+    server.stop().await;
+}
+
+/// A request the application sent with an id of its own is answered by a POST; the answer is
+/// no ask of the driver's, so it reaches `Handler::response`.
+async fn answers_to_the_applications_own_requests_reach_its_response_handler(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let id = format!("app-{adapter:?}");
+    let ask = json!({"jsonrpc":"2.0","id":7,"method":"raw_ask","params":{"id":id}}).to_string();
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], &ask)
+            .await
+            .status(),
+        202
+    );
+    let question = stream.next_message().await;
+    assert_eq!(
+        question,
+        json!({"jsonrpc":"2.0","id":id,"method":"roots/list"})
+    );
+    let answer = json!({"jsonrpc":"2.0","id":id,"result":{"roots":[]}}).to_string();
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], &answer)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        stream.next_message().await,
+        json!({"jsonrpc":"2.0","id":7,"result":{"client said":
+            {"jsonrpc":"2.0","id":id,"result":{"roots":[]}}}})
+    );
     server.stop().await;
 }
