@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy]
-//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]
-//! mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]
+//!          [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]
+//! mcp-load serve <tokio|smol|rmcp|bridge|hyper> [--mode sse|json|legacy]
 //! ```
 //!
 //! Each server runs in a child process (this binary, `serve`), so that RSS is per server and
@@ -29,8 +29,8 @@ use report::{IdleRow, LoadRow, Outcome};
 use servers::{Kind, Mode};
 
 const USAGE: &str = "usage: mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy] \
-    [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n       \
-    mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]";
+    [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n       \
+    mcp-load serve <tokio|smol|rmcp|bridge|hyper> [--mode sse|json|legacy]";
 
 struct Options {
     seconds: Duration,

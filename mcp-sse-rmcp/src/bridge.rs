@@ -181,7 +181,8 @@ impl<S: ServerHandler> Handler for Bridge<S> {
         let request = wire::request(&cx, &request)?;
         match cx.session().cloned() {
             Some(session) => self.in_session(session, cx, request).await,
-            None => oneshot::serve(self.make()?, &cx, request).await,
+            // Boxed: rmcp's serve futures are large, and this one would size every request's.
+            None => Box::pin(oneshot::serve(self.make()?, &cx, request)).await,
         }
     }
 
