@@ -192,6 +192,7 @@ fn run(options: &Options) -> ExitCode {
                     let outcome = with_server(server, mode, options.pin, |process| {
                         runtime.block_on(client::load(
                             process.addr,
+                            process.child.id(),
                             server,
                             mode,
                             sessions,
@@ -201,10 +202,11 @@ fn run(options: &Options) -> ExitCode {
                     });
                     match &outcome {
                         Outcome::Done(r) => eprintln!(
-                            "{:.0} req/s, p50 {} µs, p99 {} µs, {} errors{}",
+                            "{:.0} req/s, p50 {} µs, p99 {} µs, server CPU {:.1} µs/req, {} errors{}",
                             r.rps(),
                             r.p50_us,
                             r.p99_us,
+                            r.cpu_us_per_request(),
                             r.errors,
                             first_error_note(&r.first_error)
                         ),

@@ -60,7 +60,13 @@ pub(crate) enum Mode {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 5] = [Kind::Tokio, Kind::Smol, Kind::Rmcp, Kind::Bridge, Kind::Hyper];
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::Tokio,
+        Kind::Smol,
+        Kind::Rmcp,
+        Kind::Bridge,
+        Kind::Hyper,
+    ];
 
     /// Whether the server speaks `mode` (rmcp has no 2024-11-05 server transport; hyper
     /// answers everything with one JSON body, in every mode).

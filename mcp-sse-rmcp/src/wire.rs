@@ -27,8 +27,7 @@ pub(crate) fn request(
     cx: &RequestContext,
     request: &jsonrpc::Request,
 ) -> Result<JsonRpcRequest<ClientRequest>, ErrorObject> {
-    let encoded =
-        jsonrpc::encode_request(&request.id, &request.method, request.params.as_deref());
+    let encoded = jsonrpc::encode_request(&request.id, &request.method, request.params.as_deref());
     let mut typed = client_request(&request.method, &encoded)
         .map_err(|error| ErrorObject::invalid_params(format!("Invalid params: {error}")))?;
     let extensions = typed.extensions_mut();
