@@ -82,20 +82,8 @@ async fn an_ended_session_reaches_every_tools_token() {
 async fn a_request_rmcp_cancels_is_cancelled_on_the_stream_that_carried_it() {
     let server = start(Config::default()).await;
     let session = initialize(server.addr).await;
-    let sid = ("mcp-session-id", session.as_str());
-    let (head, body) = client::send(
-        server.addr,
-        "POST",
-        "/mcp",
-        &[
-            ("content-type", "application/json"),
-            ("accept", "application/json, text/event-stream"),
-            sid,
-        ],
-        call(4, "ask_briefly", json!({})),
-    )
-    .await;
-    let mut stream = client::EventStream::new(head, body);
+    let mut stream =
+        support::post_streaming(server.addr, &session, call(4, "ask_briefly", json!({}))).await;
     let question = next_message(&mut stream).await;
     assert_eq!(question["method"], "roots/list");
     let cancelled = next_message(&mut stream).await;

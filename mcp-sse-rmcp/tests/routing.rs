@@ -82,19 +82,8 @@ async fn a_server_request_rides_the_stream_of_the_request_that_caused_it() {
     let session = initialize(server.addr).await;
     let sid = ("mcp-session-id", session.as_str());
     let mut standalone = client::open_stream(server.addr, "/mcp", &[sid]).await;
-    let (head, body) = client::send(
-        server.addr,
-        "POST",
-        "/mcp",
-        &[
-            ("content-type", "application/json"),
-            ("accept", "application/json, text/event-stream"),
-            sid,
-        ],
-        call(5, "ask", json!({})),
-    )
-    .await;
-    let mut stream = client::EventStream::new(head, body);
+    let mut stream =
+        support::post_streaming(server.addr, &session, call(5, "ask", json!({}))).await;
     let question = next_message(&mut stream).await;
     assert_eq!(question["method"], "roots/list");
     let answer =
@@ -206,17 +195,7 @@ async fn a_2024_11_05_session_gets_everything_on_its_stream() {
 #[tokio::test]
 async fn a_2026_request_gets_its_progress_and_publishes_its_list_changes() {
     let server = start(Config::default()).await;
-    let (head, body) = support::modern(
-        server.addr,
-        1,
-        "subscriptions/listen",
-        json!({"notifications": {"toolsListChanged": true}}),
-        &[],
-    )
-    .await;
-    let mut listen = client::EventStream::new(head, body);
-    let ack = next_message(&mut listen).await;
-    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    let mut listen = support::listen_for_tool_changes(server.addr).await;
 
     let params = json!({"name":"progress","arguments":{},"_meta":{"progressToken":"m"}});
     let (head, body) = support::modern(server.addr, 2, "tools/call", params, &[]).await;
@@ -248,17 +227,7 @@ async fn a_2026_request_gets_its_progress_and_publishes_its_list_changes() {
 #[tokio::test]
 async fn a_sessions_list_changes_reach_2026_listen_streams() {
     let server = start(Config::default()).await;
-    let (head, body) = support::modern(
-        server.addr,
-        1,
-        "subscriptions/listen",
-        json!({"notifications": {"toolsListChanged": true}}),
-        &[],
-    )
-    .await;
-    let mut listen = client::EventStream::new(head, body);
-    let ack = next_message(&mut listen).await;
-    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    let mut listen = support::listen_for_tool_changes(server.addr).await;
     let session = initialize(server.addr).await;
     let sid = [("mcp-session-id", session.as_str())];
     let reply = client::post(server.addr, "/mcp", &sid, &call(2, "announce", json!({}))).await;

@@ -303,3 +303,24 @@ pub async fn modern(
     headers.extend_from_slice(extra);
     client::send(addr, "POST", "/mcp", &headers, body).await
 }
+
+/// A `POST` in a session whose answer is read as it streams.
+pub async fn post_streaming(addr: SocketAddr, session: &str, body: String) -> EventStream {
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-session-id", session),
+    ];
+    let (head, body) = client::send(addr, "POST", "/mcp", &headers, body).await;
+    EventStream::new(head, body)
+}
+
+/// A 2026-07-28 `subscriptions/listen` stream for tool list changes, past its acknowledgement.
+pub async fn listen_for_tool_changes(addr: SocketAddr) -> EventStream {
+    let filter = json!({"notifications": {"toolsListChanged": true}});
+    let (head, body) = modern(addr, 1, "subscriptions/listen", filter, &[]).await;
+    let mut listen = EventStream::new(head, body);
+    let ack = next_message(&mut listen).await;
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    listen
+}
