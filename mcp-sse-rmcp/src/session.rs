@@ -58,9 +58,14 @@ pub(crate) struct Routes {
 /// How often a request waiting for the session's stream checks for it.
 const STREAM_POLL: Duration = Duration::from_millis(25);
 
-/// A request for the session's stream, which is not open yet.
+/// What became of a message the service sent.
 #[derive(Debug)]
-struct Unsent(Bytes);
+enum Routed {
+    /// Sent, answered, or dropped for good, with what the service is told.
+    Done(Result<(), SendError>),
+    /// A request for the session's stream, which is not open yet.
+    AwaitsStream(Bytes),
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -132,20 +137,19 @@ impl Routes {
         state.asked.clear();
     }
 
-    /// Routes one message the service sends: `Ok` with the outcome, or the request that must
-    /// wait for the session's stream.
-    fn route(&self, message: ServerJsonRpcMessage) -> Result<Result<(), SendError>, Unsent> {
+    /// Routes one message the service sends.
+    fn route(&self, message: ServerJsonRpcMessage) -> Routed {
         let target = match &message {
             JsonRpcMessage::Response(response) => {
                 self.answer(&response.id, wire::result(&response.result));
-                return Ok(Ok(()));
+                return Routed::Done(Ok(()));
             }
             JsonRpcMessage::Error(error) => {
                 match &error.id {
                     Some(id) => self.answer(id, Err(wire::error(&error.error))),
                     None => tracing::debug!(?error, "an error answer without an id dropped"),
                 }
-                return Ok(Ok(()));
+                return Routed::Done(Ok(()));
             }
             JsonRpcMessage::Notification(notification) => {
                 let notification = &notification.notification;
@@ -192,7 +196,7 @@ impl Routes {
                 // A request nobody could answer yet: it waits for the client to open the
                 // session's stream (a Streamable HTTP client opens it after `initialized`).
                 Err(SendError::NoStream) if matches!(message, JsonRpcMessage::Request(_)) => {
-                    return Err(Unsent(encoded));
+                    return Routed::AwaitsStream(encoded);
                 }
                 sent => sent,
             },
@@ -202,15 +206,15 @@ impl Routes {
             // never come; here it has nowhere to go.
             Err(SendError::NoStream) => {
                 tracing::debug!(session = %self.session, "no stream open: notification dropped");
-                Ok(Ok(()))
+                Routed::Done(Ok(()))
             }
-            sent => Ok(sent),
+            sent => Routed::Done(sent),
         }
     }
 
     /// Sends a request on the session's stream once the client has opened one, checking every
     /// [`STREAM_POLL`] for at most `stream_wait`.
-    async fn send_when_open(self: Arc<Self>, Unsent(message): Unsent) -> Result<(), SendError> {
+    async fn send_when_open(self: Arc<Self>, message: Bytes) -> Result<(), SendError> {
         let deadline = tokio::time::Instant::now() + self.stream_wait;
         loop {
             tokio::time::sleep(STREAM_POLL).await;
@@ -285,8 +289,8 @@ impl rmcp::transport::Transport<RoleServer> for SessionTransport {
         let routes = self.routes.clone();
         async move {
             match routed {
-                Ok(sent) => sent,
-                Err(unsent) => routes.send_when_open(unsent).await,
+                Routed::Done(outcome) => outcome,
+                Routed::AwaitsStream(message) => routes.send_when_open(message).await,
             }
         }
     }
