@@ -31,6 +31,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct LoadResult {
     pub(crate) requests: u64,
     pub(crate) seconds: f64,
+    /// CPU time the server process used in the measured window (user + system), in µs: what
+    /// the requests cost it, whatever else shared the machine.
+    pub(crate) server_cpu_us: u64,
     pub(crate) p50_us: u64,
     pub(crate) p99_us: u64,
     pub(crate) errors: u64,
@@ -40,6 +43,11 @@ pub(crate) struct LoadResult {
 impl LoadResult {
     pub(crate) fn rps(&self) -> f64 {
         self.requests as f64 / self.seconds
+    }
+
+    /// The server's CPU time per request, in µs.
+    pub(crate) fn cpu_us_per_request(&self) -> f64 {
+        self.server_cpu_us as f64 / self.requests.max(1) as f64
     }
 }
 
@@ -70,6 +78,7 @@ struct Window {
 /// `seconds` of back-to-back `tools/call echo`.
 pub(crate) async fn load(
     addr: SocketAddr,
+    server: u32,
     kind: Kind,
     mode: Mode,
     sessions: usize,
@@ -93,6 +102,12 @@ pub(crate) async fn load(
         start,
         end: start + seconds,
     }));
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let before = cpu_us(server);
+        tokio::time::sleep_until((start + seconds).into()).await;
+        cpu_us(server).saturating_sub(before)
+    });
     let mut samples = Vec::new();
     let mut result = LoadResult {
         seconds: seconds.as_secs_f64(),
@@ -110,11 +125,32 @@ pub(crate) async fn load(
             result.first_error = stats.first_error;
         }
     }
+    result.server_cpu_us = cpu.await.unwrap_or(0);
     samples.sort_unstable();
     result.requests = samples.len() as u64;
     result.p50_us = percentile(&samples, 50.0);
     result.p99_us = percentile(&samples, 99.0);
     result
+}
+
+/// The CPU time (user + system) process `pid` has used, in µs, from `/proc/<pid>/stat`; 0 when
+/// unreadable. Its clock ticks are USER_HZ, 100 per second on Linux.
+fn cpu_us(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // The fields after the command (which may hold spaces, inside parentheses): utime and stime
+    // are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) * 10_000
 }
 
 /// The exact percentile (nearest rank) of sorted samples.

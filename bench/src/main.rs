@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy]
-//!          [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]
-//! mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]
+//!          [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]
+//! mcp-load serve <tokio|smol|rmcp|bridge|hyper> [--mode sse|json|legacy]
 //! ```
 //!
 //! Each server runs in a child process (this binary, `serve`), so that RSS is per server and
@@ -29,8 +29,8 @@ use report::{IdleRow, LoadRow, Outcome};
 use servers::{Kind, Mode};
 
 const USAGE: &str = "usage: mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy] \
-    [--servers tokio,smol,rmcp,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n       \
-    mcp-load serve <tokio|smol|rmcp|hyper> [--mode sse|json|legacy]";
+    [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n       \
+    mcp-load serve <tokio|smol|rmcp|bridge|hyper> [--mode sse|json|legacy]";
 
 struct Options {
     seconds: Duration,
@@ -192,6 +192,7 @@ fn run(options: &Options) -> ExitCode {
                     let outcome = with_server(server, mode, options.pin, |process| {
                         runtime.block_on(client::load(
                             process.addr,
+                            process.child.id(),
                             server,
                             mode,
                             sessions,
@@ -201,10 +202,11 @@ fn run(options: &Options) -> ExitCode {
                     });
                     match &outcome {
                         Outcome::Done(r) => eprintln!(
-                            "{:.0} req/s, p50 {} µs, p99 {} µs, {} errors{}",
+                            "{:.0} req/s, p50 {} µs, p99 {} µs, server CPU {:.1} µs/req, {} errors{}",
                             r.rps(),
                             r.p50_us,
                             r.p99_us,
+                            r.cpu_us_per_request(),
                             r.errors,
                             first_error_note(&r.first_error)
                         ),

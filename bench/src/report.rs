@@ -63,9 +63,9 @@ fn ratio(value: f64, base: Option<f64>) -> String {
 pub(crate) fn load_table(rows: &[LoadRow]) -> String {
     let mut out = String::new();
     out.push_str(
-        "| mode | sessions | server | req/s | p50 µs | p99 µs | errors | × rmcp req/s | × rmcp p99 | × hyper req/s |\n",
+        "| mode | sessions | server | req/s | p50 µs | p99 µs | errors | server CPU µs/req | × rmcp req/s | × rmcp p99 | × rmcp CPU/req | × hyper req/s |\n",
     );
-    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut notes = Vec::new();
     for row in rows {
         let peer = |kind: Kind| {
@@ -77,10 +77,12 @@ pub(crate) fn load_table(rows: &[LoadRow]) -> String {
         };
         let (mode, sessions, server) = (row.mode, row.sessions, row.server);
         let cells = match &row.outcome {
-            Outcome::NotApplicable => "n/a | n/a | n/a | n/a | n/a | n/a | n/a".to_owned(),
+            Outcome::NotApplicable => {
+                "n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a".to_owned()
+            }
             Outcome::Failed(error) => {
                 notes.push(format!("{mode}/{sessions}/{server}: failed: {error}"));
-                "failed | | | | | |".to_owned()
+                "failed | | | | | | | |".to_owned()
             }
             Outcome::Done(result) => {
                 if let Some(error) = &result.first_error {
@@ -91,13 +93,18 @@ pub(crate) fn load_table(rows: &[LoadRow]) -> String {
                 }
                 let rmcp = peer(Kind::Rmcp);
                 format!(
-                    "{:.0} | {} | {} | {} | {} | {} | {}",
+                    "{:.0} | {} | {} | {} | {:.1} | {} | {} | {} | {}",
                     result.rps(),
                     result.p50_us,
                     result.p99_us,
                     result.errors,
+                    result.cpu_us_per_request(),
                     ratio(result.rps(), rmcp.map(LoadResult::rps)),
                     ratio(result.p99_us as f64, rmcp.map(|r| r.p99_us as f64)),
+                    ratio(
+                        result.cpu_us_per_request(),
+                        rmcp.map(LoadResult::cpu_us_per_request)
+                    ),
                     ratio(result.rps(), peer(Kind::Hyper).map(LoadResult::rps)),
                 )
             }

@@ -43,6 +43,9 @@ pub(crate) enum Kind {
     Tokio,
     Smol,
     Rmcp,
+    /// rmcp's echo server (the same `ServerHandler` as the `Rmcp` row) served by mcp-sse through
+    /// `mcp-sse-rmcp`, on tokio.
+    Bridge,
     Hyper,
 }
 
@@ -57,7 +60,13 @@ pub(crate) enum Mode {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 4] = [Kind::Tokio, Kind::Smol, Kind::Rmcp, Kind::Hyper];
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::Tokio,
+        Kind::Smol,
+        Kind::Rmcp,
+        Kind::Bridge,
+        Kind::Hyper,
+    ];
 
     /// Whether the server speaks `mode` (rmcp has no 2024-11-05 server transport; hyper
     /// answers everything with one JSON body, in every mode).
@@ -70,7 +79,7 @@ impl Kind {
     /// (`axum::serve`, HTTP/1.1 alone with axum's default features); the bare server is
     /// HTTP/1.1 too.
     pub(crate) fn speaks_h2c(self) -> bool {
-        matches!(self, Kind::Tokio | Kind::Smol)
+        matches!(self, Kind::Tokio | Kind::Smol | Kind::Bridge)
     }
 }
 
@@ -84,6 +93,7 @@ impl fmt::Display for Kind {
             Kind::Tokio => "tokio",
             Kind::Smol => "smol",
             Kind::Rmcp => "rmcp",
+            Kind::Bridge => "bridge",
             Kind::Hyper => "hyper",
         })
     }
@@ -105,7 +115,7 @@ impl FromStr for Kind {
         Kind::ALL
             .into_iter()
             .find(|kind| kind.to_string() == s)
-            .ok_or_else(|| format!("unknown server `{s}` (tokio, smol, rmcp, hyper)"))
+            .ok_or_else(|| format!("unknown server `{s}` (tokio, smol, rmcp, bridge, hyper)"))
     }
 }
 
@@ -152,6 +162,10 @@ pub(crate) fn serve(kind: Kind, mode: Mode) -> io::Result<()> {
         match kind {
             Kind::Tokio => mcp_sse_tokio::serve(listener, config(mode), Echo).await,
             Kind::Rmcp => serve_rmcp(listener, mode).await,
+            Kind::Bridge => {
+                let server = RmcpEcho::new();
+                mcp_sse_rmcp::serve(listener, config(mode), move || Ok(server.clone())).await
+            }
             Kind::Hyper | Kind::Smol => serve_hyper(listener).await,
         }
     })
@@ -252,6 +266,12 @@ struct RmcpEcho {
 
 #[tool_router]
 impl RmcpEcho {
+    fn new() -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+        }
+    }
+
     #[tool(description = "Returns its message argument unchanged.")]
     fn echo(&self, Parameters(EchoRequest { message }): Parameters<EchoRequest>) -> String {
         message
@@ -277,9 +297,7 @@ async fn serve_rmcp(listener: tokio::net::TcpListener, mode: Mode) -> io::Result
     };
     // One router, built once; each session (or stateless request) gets a clone, as the
     // service factory is called per session.
-    let server = RmcpEcho {
-        tool_router: RmcpEcho::tool_router(),
-    };
+    let server = RmcpEcho::new();
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(LocalSessionManager::default()),

@@ -88,6 +88,11 @@ enum Work {
         notification: jsonrpc::Notification,
         head: Arc<http::request::Parts>,
     },
+    /// A client's answer no request of the driver's claimed.
+    Response {
+        session: Option<SessionId>,
+        response: jsonrpc::Message,
+    },
     SessionClosed(SessionId),
 }
 
@@ -107,6 +112,8 @@ trait App: Send + Sync + 'static {
         cx: NotificationContext,
         notification: jsonrpc::Notification,
     ) -> BoxFuture;
+
+    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message);
 
     fn session_closed(&self, session: &SessionId);
 }
@@ -143,6 +150,10 @@ impl<H: Handler> App for Arc<H> {
     ) -> BoxFuture {
         let handler = self.clone();
         Box::pin(async move { Handler::notification(&*handler, cx, notification).await })
+    }
+
+    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message) {
+        Handler::response(&**self, session, response);
     }
 
     fn session_closed(&self, session: &SessionId) {
@@ -349,6 +360,9 @@ impl Driver {
                 let task = self.0.app.notification(cx, notification);
                 self.0.runtime.spawn(task);
             }
+            Work::Response { session, response } => {
+                self.0.app.response(session.as_ref(), response);
+            }
             Work::SessionClosed(session) => self.0.app.session_closed(&session),
         }
     }
@@ -493,7 +507,7 @@ impl State {
                 notification,
                 head,
             }),
-            Event::Response { session, response } => self.answer(session, response),
+            Event::Response { session, response } => self.answer(session, response, work),
             Event::SessionOpened { session, transport } => {
                 tracing::debug!(%session, ?transport, "session opened");
             }
@@ -508,27 +522,29 @@ impl State {
         }
     }
 
-    /// Hands a client's response to the handler that asked.
-    fn answer(&mut self, session: Option<SessionId>, response: jsonrpc::Message) {
-        let (id, outcome) = match response {
-            jsonrpc::Message::Response(response) => {
-                let value = serde_json::from_str(response.result.get()).unwrap_or(Value::Null);
-                (response.id, Ok(value))
-            }
-            jsonrpc::Message::Error(jsonrpc::ErrorResponse {
-                id: Some(id),
-                error,
-            }) => (id, Err(RequestError::Rejected(error))),
-            other => {
-                tracing::debug!(?other, "client response without a usable id dropped");
-                return;
-            }
+    /// Hands a client's response to the handler that asked, or, when no ask of the driver's
+    /// claims it, to the application.
+    fn answer(
+        &mut self,
+        session: Option<SessionId>,
+        response: jsonrpc::Message,
+        work: &mut Vec<Work>,
+    ) {
+        let id = match &response {
+            jsonrpc::Message::Response(response) => Some(response.id.clone()),
+            jsonrpc::Message::Error(error) => error.id.clone(),
+            _ => None,
         };
-        match self.asks.remove(&(session, id)) {
-            Some((done, _)) => {
-                let _ = done.send(outcome);
+        let ask = id.and_then(|id| self.asks.remove(&(session.clone(), id)));
+        match (ask, response) {
+            (Some((done, _)), jsonrpc::Message::Response(response)) => {
+                let value = serde_json::from_str(response.result.get()).unwrap_or(Value::Null);
+                let _ = done.send(Ok(value));
             }
-            None => tracing::debug!("client response to no pending request dropped"),
+            (Some((done, _)), jsonrpc::Message::Error(error)) => {
+                let _ = done.send(Err(RequestError::Rejected(error.error)));
+            }
+            (_, response) => work.push(Work::Response { session, response }),
         }
     }
 }

@@ -118,6 +118,20 @@ impl Handle {
         self.driver.send(Target::Session(session.clone()), message)
     }
 
+    /// Sends a JSON-RPC notification or request the application encoded itself to a session, on
+    /// its stream for messages unrelated to a request, as it is. A client's answer to such a
+    /// request reaches [`Handler::response`](crate::Handler::response). Returns at once; it
+    /// fails when the session has no such stream open ([`SendError::NoStream`]) or the stream is
+    /// full ([`SendError::QueueFull`]).
+    pub fn send_message(
+        &self,
+        session: &SessionId,
+        message: impl Into<Bytes>,
+    ) -> Result<(), SendError> {
+        self.driver
+            .send(Target::Session(session.clone()), message.into())
+    }
+
     /// Sends a request to a session's client (sampling, elicitation, roots) on its stream for
     /// messages unrelated to a request (the 2024-11-05 stream, or the standalone `GET` stream),
     /// and waits for the answer. It fails at once when the session has no such stream open, and

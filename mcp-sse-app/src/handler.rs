@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::request;
 
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
@@ -37,6 +38,19 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send {
         let _ = (cx, notification);
         async {}
+    }
+
+    /// A client's answer (a result or an error) to a request the driver did not send: one the
+    /// application sent itself with [`RequestContext::send_message`] or
+    /// [`Handle::send_message`], with ids of its own. Answers to [`RequestContext::request`] and
+    /// [`Handle::request`] go to their callers and never come here. Runs in the task that brought
+    /// it, under no lock, so keep it short (hand it on, don't wait). The default drops it.
+    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message) {
+        tracing::debug!(
+            ?session,
+            ?response,
+            "client response to no pending request dropped"
+        );
     }
 
     /// A session ended (closed by the client, expired, deleted, or the server shut down):
@@ -160,6 +174,16 @@ impl RequestContext {
             &params,
         );
         answer.await.unwrap_or(Err(RequestError::Gone))
+    }
+
+    /// Sends a JSON-RPC notification or request the application encoded itself on the stream that
+    /// carries this request's answer, as it is (its bytes are not parsed again). For layers that
+    /// own their message types and request ids, such as a bridge to another SDK: a client's
+    /// answer to such a request reaches [`Handler::response`]. Returns at once; a full stream
+    /// refuses with [`SendError::QueueFull`], and 2026-07-28 streams refuse requests
+    /// ([`SendError::Forbidden`]).
+    pub fn send_message(&self, message: impl Into<Bytes>) -> Result<(), SendError> {
+        self.driver.send(Target::Request(self.key), message.into())
     }
 
     /// Closes the connection of this request's SSE stream without ending the stream: the client

@@ -83,9 +83,3 @@ pub use mcp_sse_app::{Config, Handle, RequestContext, Runtime, SessionId};
 
 /// MCP's schema types (the 2025-11-25 revision's, which 2026-07-28 results extend).
 pub use rust_mcp_schema as schema;
-
-/// The workspace README's Rust snippets, built by `cargo test` as doc tests: each must work when
-/// pasted.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct Readme;

@@ -8,19 +8,38 @@
 // check runner that prints the wire log of a failed check.
 //
 // Settings: argv[2] or $MCP_URL (the URL), $MCP_TIMEOUT_MS (global deadline, default 20000),
-// $MCP_WIRE=1 (print the wire log of every check).
+// $MCP_WIRE=1 (print the wire log of every check), and the tools the clients call (`tools` below).
 
 export const url = process.argv[2] || process.env.MCP_URL;
 export const GLOBAL_TIMEOUT_MS = Number(process.env.MCP_TIMEOUT_MS || 20000);
 export const SHOW_WIRE = process.env.MCP_WIRE === '1';
-// The tools the checks call, by role: the conformance fixture's names unless the environment names
-// others (an empty name skips the checks that need that tool, with a `# skip` line).
-export const TOOLS = {
-  progress: process.env.MCP_PROGRESS_TOOL || 'test_tool_with_progress',
+export const T0 = Date.now();
+
+// The tools the clients call besides `echo` {text}, by what they do; the defaults are the example
+// server's (the conformance fixture). A server with other tools names its own, and an empty name skips
+// the checks that need that tool (each skip is printed as a `#` line):
+//   MCP_PROGRESS_TOOL   progress 0, 50 and 100 of 100 under the request's token, then a text result
+//   MCP_RECONNECT_TOOL  closes its SSE stream after the priming event, then answers (2025-11-25 polling)
+//   MCP_CHANGE_TOOL     announces notifications/tools/list_changed to subscriptions/listen streams
+//   MCP_ELICIT_TOOL     called with {message}: asks the client by elicitation/create and answers with a
+//                       text that contains what the client gave (default: none, skipped)
+export const tools = {
+  progress: process.env.MCP_PROGRESS_TOOL ?? 'test_tool_with_progress',
   reconnect: process.env.MCP_RECONNECT_TOOL ?? 'test_reconnection',
   change: process.env.MCP_CHANGE_TOOL ?? 'test_trigger_tool_change',
+  elicit: process.env.MCP_ELICIT_TOOL ?? '',
 };
-export const T0 = Date.now();
+
+// What the clients answer to an elicitation/create: accept, with every string field of the form set
+// to ELICITED.
+export const ELICITED = 'Ada Lovelace';
+export function elicitAnswer(params) {
+  const properties = params?.requestedSchema?.properties ?? {};
+  const content = Object.fromEntries(
+    Object.entries(properties).filter(([, p]) => p.type === 'string').map(([name]) => [name, ELICITED]),
+  );
+  return { action: 'accept', content };
+}
 
 const settings = { label: 'ts', whyLimit: Infinity, diagLimit: 400 };
 let passed = 0;
@@ -44,7 +63,7 @@ export function notOk(what, why) {
   console.log(`not ok - ${what}: ${text.length > settings.whyLimit ? `${text.slice(0, settings.whyLimit)}…` : text}`);
 }
 
-// A check not run (its tool is not offered): neither passed nor failed.
+// A check left out because the server offers no tool for it.
 export function skip(what, why) {
   console.log(`# skip - ${what}: ${why}`);
 }

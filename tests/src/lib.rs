@@ -356,3 +356,9 @@ impl Sim {
         (stream, endpoint.data)
     }
 }
+
+/// The workspace README's Rust snippets, built by `cargo test` as doc tests of this crate (which
+/// may depend on every crate of the workspace and on rmcp): each must work when pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;

@@ -67,6 +67,8 @@ for_both_adapters!(
     a_panicking_handler_answers_internal_error_and_frees_its_slot,
     a_cancelled_request_stops_its_handler_s2_17,
     a_connection_without_a_request_head_is_closed,
+    the_applications_own_encoded_messages_go_out_as_they_are,
+    answers_to_the_applications_own_requests_reach_its_response_handler,
 );
 
 /// Tags of `hang` handlers whose futures were dropped: stopped, not left running.
@@ -80,6 +82,14 @@ impl Drop for StopProbe {
         STOPPED.lock().unwrap().push(std::mem::take(&mut self.0));
     }
 }
+
+/// Client answers that reached `Handler::response`, by the request id the application gave.
+static ANSWERS: std::sync::Mutex<Vec<(String, Value)>> = std::sync::Mutex::new(Vec::new());
+
+/// A progress notification as the application encodes it itself, spacing and all.
+const RAW_PROGRESS: &str = r#"{"jsonrpc":"2.0", "method":"notifications/progress", "params":{"progressToken":"raw","progress":1}}"#;
+/// A notification for the session's stream, encoded by the application.
+const RAW_CHANGED: &str = r#"{ "jsonrpc":"2.0","method":"notifications/tools/list_changed" }"#;
 
 struct TestApp(Adapter);
 
@@ -169,6 +179,32 @@ impl Handler for TestApp {
                 }
                 Ok(json!({ "sent": sent, "full": refused > 0 }))
             }
+            // Messages encoded by the application, on the request's and the session's stream.
+            "raw_notify" => {
+                let request = cx.send_message(RAW_PROGRESS);
+                let session = cx.handle().send_message(cx.session().unwrap(), RAW_CHANGED);
+                Ok(json!({ "request": request.is_ok(), "session": session.is_ok() }))
+            }
+            // Asks the client with a request id of its own, on the request's stream, and waits
+            // until `Handler::response` has the answer.
+            "raw_ask" => {
+                let id = params["id"].as_str().unwrap().to_owned();
+                let question = json!({"jsonrpc":"2.0","id":id,"method":"roots/list"});
+                cx.send_message(question.to_string())
+                    .map_err(|e| ErrorObject::new(-32603, e.to_string()))?;
+                loop {
+                    let found = ANSWERS
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|(i, _)| *i == id)
+                        .cloned();
+                    if let Some((_, answer)) = found {
+                        return Ok(json!({ "client said": answer }));
+                    }
+                    self.sleep(Duration::from_millis(5)).await;
+                }
+            }
             "publish" => {
                 cx.handle().publish(Change::ToolsListChanged);
                 Ok(json!({}))
@@ -184,6 +220,14 @@ impl Handler for TestApp {
                 jsonrpc::METHOD_NOT_FOUND,
                 "Method not found",
             )),
+        }
+    }
+
+    fn response(&self, session: Option<&mcp_sse_core::SessionId>, response: jsonrpc::Message) {
+        // Kept only when it came in a session, as the question went out in one.
+        if let (Some(_), Some(jsonrpc::Id::String(id))) = (session, response.id()) {
+            let answer = serde_json::from_slice(&jsonrpc::encode_message(&response)).unwrap();
+            ANSWERS.lock().unwrap().push((id.to_string(), answer));
         }
     }
 }
@@ -1164,6 +1208,81 @@ async fn a_slow_reader_holds_up_no_other_stream(adapter: Adapter) {
     assert_eq!(
         next_message(&mut standalone).await["method"],
         "notifications/tools/list_changed"
+    );
+    server.stop().await;
+}
+
+/// `RequestContext::send_message` and `Handle::send_message`: what the application encoded
+/// itself leaves byte for byte, on the request's stream and on the session's.
+async fn the_applications_own_encoded_messages_go_out_as_they_are(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let session = initialize(server.addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    let mut standalone = client::open_stream(server.addr, "/mcp", &[sid]).await;
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"raw_notify"}"#;
+    let r = client::post(server.addr, "/mcp", &[sid], call).await;
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let data: Vec<String> = mcp_sse_core::sse::Decoder::new()
+        .feed(&r.body)
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Event(event) if !event.data.is_empty() => Some(event.data),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        data[0], RAW_PROGRESS,
+        "the request's stream carries it unchanged"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&data[1]).unwrap(),
+        json!({"jsonrpc":"2.0","id":1,"result":{"request":true,"session":true}})
+    );
+    loop {
+        let event = standalone
+            .next_event()
+            .await
+            .expect("the session's message");
+        if !event.data.is_empty() {
+            assert_eq!(
+                event.data, RAW_CHANGED,
+                "the session's stream carries it unchanged"
+            );
+            break;
+        }
+    }
+    server.stop().await;
+}
+
+/// A request the application sent with an id of its own is answered by a POST; the answer is
+/// no ask of the driver's, so it reaches `Handler::response`.
+async fn answers_to_the_applications_own_requests_reach_its_response_handler(adapter: Adapter) {
+    let server = adapter.start(Config::default()).await;
+    let (mut stream, endpoint) = client::open_legacy(server.addr, "/sse").await;
+    let id = format!("app-{adapter:?}");
+    let ask = json!({"jsonrpc":"2.0","id":7,"method":"raw_ask","params":{"id":id}}).to_string();
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], &ask)
+            .await
+            .status(),
+        202
+    );
+    let question = stream.next_message().await;
+    assert_eq!(
+        question,
+        json!({"jsonrpc":"2.0","id":id,"method":"roots/list"})
+    );
+    let answer = json!({"jsonrpc":"2.0","id":id,"result":{"roots":[]}}).to_string();
+    assert_eq!(
+        client::post(server.addr, &endpoint, &[], &answer)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        stream.next_message().await,
+        json!({"jsonrpc":"2.0","id":7,"result":{"client said":
+            {"jsonrpc":"2.0","id":id,"result":{"roots":[]}}}})
     );
     server.stop().await;
 }

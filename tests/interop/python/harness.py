@@ -7,7 +7,7 @@ at least one did); the URL and deadline settings; the hard watchdog; the wire lo
 printing; and the per-check runner that prints the wire log of a failed check.
 
 Settings: argv[1] or $MCP_URL (the URL), $MCP_TIMEOUT_S (global deadline in seconds, default 20),
-$MCP_WIRE=1 (print the wire log of every check).
+$MCP_WIRE=1 (print the wire log of every check), and the tools the clients call (TOOLS below).
 """
 
 from __future__ import annotations
@@ -26,12 +26,31 @@ import httpx2
 URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MCP_URL", "")
 GLOBAL_TIMEOUT_S = float(os.environ.get("MCP_TIMEOUT_S", "20"))
 SHOW_WIRE = os.environ.get("MCP_WIRE") == "1"
-# The tools the checks call, by role: the conformance fixture's names unless the environment names others
-# (an empty name skips the checks that need that tool, with a `# skip` line).
-PROGRESS_TOOL = os.environ.get("MCP_PROGRESS_TOOL") or "test_tool_with_progress"
-RECONNECT_TOOL = os.environ.get("MCP_RECONNECT_TOOL", "test_reconnection")
-CHANGE_TOOL = os.environ.get("MCP_CHANGE_TOOL", "test_trigger_tool_change")
 T0 = time.monotonic()
+
+# The tools the clients call besides `echo` {text}, by what they do (the same settings as harness.mjs);
+# the defaults are the example server's. An empty name skips the checks that need that tool.
+TOOLS = {
+    "progress": os.environ.get("MCP_PROGRESS_TOOL", "test_tool_with_progress"),
+    "reconnect": os.environ.get("MCP_RECONNECT_TOOL", "test_reconnection"),
+    "change": os.environ.get("MCP_CHANGE_TOOL", "test_trigger_tool_change"),
+    "elicit": os.environ.get("MCP_ELICIT_TOOL", ""),
+}
+
+# What the clients answer to an elicitation/create: accept, every string field of the form set to this.
+ELICITED = "Ada Lovelace"
+
+
+def elicit_answer(requested_schema: object) -> dict[str, Any]:
+    """The content of the answer to a form with `requested_schema` (a dict or a pydantic model)."""
+    schema = requested_schema if isinstance(requested_schema, dict) else requested_schema.model_dump(by_alias=True)
+    properties = schema.get("properties") or {}
+    return {name: ELICITED for name, p in properties.items() if (p or {}).get("type") == "string"}
+
+
+def skip(what: str, why: str) -> None:
+    """A check left out because the server offers no tool for it."""
+    print(f"# skip - {what}: {why}", flush=True)
 
 _lock = threading.Lock()
 _counts = {"passed": 0, "failed": 0}
@@ -60,11 +79,6 @@ def not_ok(what: str, why: object) -> None:
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
     print(f"not ok - {what}: {text}", flush=True)
-
-
-def skip(what: str, why: str) -> None:
-    """A check not run (its tool is not offered): neither passed nor failed."""
-    print(f"# skip - {what}: {why}", flush=True)
 
 
 def diag(line: str) -> None:

@@ -6,9 +6,10 @@ Usage: python modern_client.py [URL]   (URL defaults to $MCP_URL, e.g. http://12
 Env:   MCP_TIMEOUT_S  global deadline for the whole run in seconds (default 20)
        MCP_WIRE=1     print the HTTP flow of every check (by default only for failed checks)
 
-Needs the tools `echo` {text}, a progress tool ($MCP_PROGRESS_TOOL, default `test_tool_with_progress`:
-progress 0/50/100 of 100, then a result) and a tool that publishes notifications/tools/list_changed to open
-listen streams ($MCP_CHANGE_TOOL, default `test_trigger_tool_change`; empty: that check is skipped).
+Needs the tools `echo` {text} and those harness.py names by role: a progress tool (progress 0/50/100 of
+100, then a result; default `test_tool_with_progress`) and a change tool (publishes
+notifications/tools/list_changed to open listen streams; default `test_trigger_tool_change`; an empty
+MCP_CHANGE_TOOL skips the listen checks).
 Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
 seen by the SDK's httpx2 client, through a wrapping transport), and ends with
 `py-modern: N passed, M failed`. Exits 0 only when every check passed.
@@ -48,6 +49,7 @@ from mcp.client.subscriptions import ToolsListChanged
 import harness
 from harness import (
     GLOBAL_TIMEOUT_S,
+    TOOLS,
     URL,
     WIRE,
     assert_eq,
@@ -296,14 +298,16 @@ def response_on_wire(e: dict[str, Any]) -> dict[str, Any] | None:
 
 C_CONNECT = f"connect mode=auto negotiates {V26} (server/discover probe, no initialize)"
 C_DISCOVER = "server/discover: supportedVersions contains 2026-07-28"
-LISTED = [name for name in ("echo", harness.PROGRESS_TOOL, harness.CHANGE_TOOL) if name]
+LISTED = [name for name in ("echo", TOOLS["progress"], TOOLS["change"]) if name]
 C_LIST = f"tools/list contains {', '.join(LISTED)}"
 C_ECHO = "tools/call echo"
-C_PROGRESS = f"tools/call {harness.PROGRESS_TOOL} (3 progress notifications, then result)"
+C_PROGRESS = f"tools/call {TOOLS['progress']} (3 progress notifications, then result)"
 C_LISTEN = "subscriptions/listen {toolsListChanged} acknowledged first, with subscriptionId"
-C_CHANGED = f"{harness.CHANGE_TOOL}: notifications/tools/list_changed on the listen stream, with subscriptionId"
+C_CHANGED = f"{TOOLS['change']}: notifications/tools/list_changed on the listen stream, with subscriptionId"
 C_CLOSE = "close the listen stream and the client (no session ids minted, no GET/DELETE)"
-ALL = [C_CONNECT, C_DISCOVER, C_LIST, C_ECHO, C_PROGRESS, C_LISTEN, *([C_CHANGED] if harness.CHANGE_TOOL else []), C_CLOSE]
+ALL = [C_CONNECT, C_DISCOVER, C_LIST, C_ECHO, C_PROGRESS]
+ALL += [C_LISTEN, C_CHANGED] if TOOLS["change"] else []
+ALL += [C_CLOSE]
 
 
 async def run() -> None:
@@ -441,7 +445,7 @@ async def run_connected(checks: harness.Checks, client: Client, listen_state: di
         async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             events.append(("progress", progress, total))
 
-        result = await client.call_tool(harness.PROGRESS_TOOL, {}, progress_callback=on_progress)
+        result = await client.call_tool(TOOLS["progress"], {}, progress_callback=on_progress)
         events.append(("result",))
         assert_text_result(result)
         await anyio.sleep(0.15)  # anything arriving late would be out of order
@@ -450,9 +454,7 @@ async def run_connected(checks: harness.Checks, client: Client, listen_state: di
         for _, _, total in progress:
             assert_eq(total, 100, "progress total")
         assert_eq([e[0] for e in events], ["progress", "progress", "progress", "result"], "event order")
-        post = assert_modern_request_post(
-            find_post(from_n, "tools/call", harness.PROGRESS_TOOL), harness.PROGRESS_TOOL
-        )
+        post = assert_modern_request_post(find_post(from_n, "tools/call", TOOLS["progress"]), TOOLS["progress"])
         token = post["body"]["params"]["_meta"].get("progressToken")
         if token is None:
             raise AssertionError("request had no _meta.progressToken")
@@ -501,7 +503,7 @@ async def run_connected(checks: harness.Checks, client: Client, listen_state: di
         sub = listen_state["sub"]
         entry = listen_state["entry"]
         from_n = len(WIRE) + 1
-        result = await client.call_tool(harness.CHANGE_TOOL, {})
+        result = await client.call_tool(TOOLS["change"], {})
         if getattr(result, "is_error", False):
             raise AssertionError(f"tool failed: {result!r}")
         with anyio.fail_after(REQUEST_TIMEOUT_S):
@@ -509,9 +511,7 @@ async def run_connected(checks: harness.Checks, client: Client, listen_state: di
         if not isinstance(event, ToolsListChanged):
             raise AssertionError(f"first event was {event!r}, not ToolsListChanged")
         await anyio.sleep(0.1)
-        post = assert_modern_request_post(
-            find_post(from_n, "tools/call", harness.CHANGE_TOOL), harness.CHANGE_TOOL
-        )
+        post = assert_modern_request_post(find_post(from_n, "tools/call", TOOLS["change"]), TOOLS["change"])
         on_call = [ev for ev in post["events"]
                    if (ev["msg"] or {}).get("method") == "notifications/tools/list_changed"]
         assert_eq(len(on_call), 0, "list_changed events on the tools/call response stream")
@@ -531,12 +531,10 @@ async def run_connected(checks: harness.Checks, client: Client, listen_state: di
 
     for name, fn in [(C_DISCOVER, c_discover), (C_LIST, c_list), (C_ECHO, c_echo), (C_PROGRESS, c_progress)]:
         await checks.run(name, fn)
-    if await checks.run(C_LISTEN, c_listen):
-        if harness.CHANGE_TOOL:
-            await checks.run(C_CHANGED, c_changed)
-        else:
-            harness.skip("notifications/tools/list_changed on the listen stream",
-                         "no tool for it ($MCP_CHANGE_TOOL is empty)")
+    if not TOOLS["change"]:
+        harness.skip("subscriptions/listen and list changes", "no MCP_CHANGE_TOOL")
+    elif await checks.run(C_LISTEN, c_listen):
+        await checks.run(C_CHANGED, c_changed)
         # Close the subscription: leaving the context cancels the listen POST (closing the stream).
         await listen_cm.__aexit__(None, None, None)
         listen_state.pop("sub", None)

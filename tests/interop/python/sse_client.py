@@ -4,6 +4,7 @@
 
 Usage: python sse_client.py [URL]      (URL defaults to $MCP_URL, e.g. http://127.0.0.1:8080/sse)
 Env:   MCP_TIMEOUT_S  global deadline for the whole run in seconds (default 20)
+       MCP_ELICIT_TOOL a tool that asks the client by elicitation (see harness.py); unset: skipped
 
 Prints `ok - <check>` / `not ok - <check>: <why>` per check and ends with
 `py-sse: N passed, M failed`. Exits 0 only when every check passed.
@@ -12,11 +13,12 @@ Prints `ok - <check>` / `not ok - <check>: <why>` per check and ends with
 from __future__ import annotations
 
 import anyio
+from mcp import types
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 
 import harness
-from harness import GLOBAL_TIMEOUT_S, URL, assert_init_result, field, not_ok, ok
+from harness import ELICITED, GLOBAL_TIMEOUT_S, TOOLS, URL, assert_init_result, elicit_answer, field, not_ok, ok
 
 harness.configure("py-sse", why_limit=None)
 CHECK_TIMEOUT_S = min(10.0, GLOBAL_TIMEOUT_S / 2)
@@ -47,7 +49,17 @@ async def run() -> None:
         "tools/call echo unicode+newlines",
         "concurrent tools/call x5",
     ]
+    elicit = f"tools/call {TOOLS['elicit']} (elicitation/create on the session's stream, answered by POST)"
+    if TOOLS["elicit"]:
+        names.append(elicit)
+    else:
+        harness.skip("elicitation", "no MCP_ELICIT_TOOL")
     done: set[str] = set()
+    elicited: list[object] = []
+
+    async def on_elicit(context: object, params: types.ElicitRequestParams) -> types.ElicitResult:
+        elicited.append(params)
+        return types.ElicitResult(action="accept", content=elicit_answer(params.requested_schema))
 
     async def check(session: ClientSession, name: str) -> None:
         done.add(name)
@@ -78,6 +90,13 @@ async def run() -> None:
                             tg.start_soon(one, i)
                     for i, t in enumerate(texts):
                         assert_echo(results[i], t)
+                elif name == elicit:
+                    result = await session.call_tool(TOOLS["elicit"], {"message": "What is your name?"})
+                    if len(elicited) != 1:
+                        raise AssertionError(f"elicitation requests handled: {len(elicited)}")
+                    text = "\n".join(getattr(c, "text", "") for c in field(result, "content") or [])
+                    if field(result, "is_error", "isError") or ELICITED not in text:
+                        raise AssertionError(f"result: {result!r}")
             ok(name)
         except Exception as e:  # noqa: BLE001 - report every failure as a check result
             not_ok(name, e)
@@ -85,7 +104,8 @@ async def run() -> None:
     try:
         with anyio.fail_after(GLOBAL_TIMEOUT_S):
             async with sse_client(URL, timeout=CHECK_TIMEOUT_S) as (read, write):
-                async with ClientSession(read, write) as session:
+                callback = on_elicit if TOOLS["elicit"] else None
+                async with ClientSession(read, write, elicitation_callback=callback) as session:
                     try:
                         with anyio.fail_after(CHECK_TIMEOUT_S):
                             init = await session.initialize()

@@ -7,9 +7,8 @@ Env:   MCP_TIMEOUT_S  global deadline for the whole run in seconds (default 20)
        MCP_WIRE=1     print the HTTP flow of every check (by default only for the resumption checks
                       and for failed checks)
 
-Needs the tools `echo`, a progress tool ($MCP_PROGRESS_TOOL, default `test_tool_with_progress`: progress
-0/50/100 of 100, then a result) and a tool that closes its stream ($MCP_RECONNECT_TOOL, default
-`test_reconnection`; empty: that check is skipped).
+Needs `echo` {text} and the tools harness.py names by role (the conformance fixture's by default:
+`test_tool_with_progress`, `test_reconnection`; MCP_ELICIT_TOOL adds an elicitation check).
 Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
 seen by the SDK's httpx2 client, through a wrapping transport), and ends with
 `py-streamable: N passed, M failed`. Exits 0 only when every check passed.
@@ -35,17 +34,21 @@ from typing import Any
 
 import anyio
 import httpx2
+from mcp import types
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 import harness
 from harness import (
+    ELICITED,
     GLOBAL_TIMEOUT_S,
+    TOOLS,
     URL,
     WIRE,
     assert_eq,
     assert_init_result,
     assert_text_result,
+    elicit_answer,
     field,
     make_message_handler,
     ms,
@@ -270,11 +273,23 @@ def make_http_client(transport: WireTransport) -> httpx2.AsyncClient:
 C_INIT = "initialize"
 C_LIST = "tools/list contains echo"
 C_ECHO = "tools/call echo"
-C_PROGRESS = f"tools/call {harness.PROGRESS_TOOL} (3 progress notifications, then result)"
-C_CUT = f"resumption after a network cut ({harness.PROGRESS_TOOL} via GET + Last-Event-ID)"
-C_RECONNECT = f"{harness.RECONNECT_TOOL} (server closes the stream, client resumes)"
+C_PROGRESS = f"tools/call {TOOLS['progress']} (3 progress notifications, then result)"
+C_CUT = f"resumption after a network cut ({TOOLS['progress']} via GET + Last-Event-ID)"
+C_RECONNECT = f"{TOOLS['reconnect']} (server closes the stream, client resumes)"
+C_ELICIT = f"tools/call {TOOLS['elicit']} (elicitation/create on the call's stream, answered by POST)"
 C_TERMINATE = "terminate session (DELETE on close), then old session id gets 404"
-ALL = [C_INIT, C_LIST, C_ECHO, C_PROGRESS, C_CUT, *([C_RECONNECT] if harness.RECONNECT_TOOL else []), C_TERMINATE]
+ALL = [C_INIT, C_LIST, C_ECHO, C_PROGRESS, C_CUT]
+ALL += [C_RECONNECT] if TOOLS["reconnect"] else []
+ALL += [C_ELICIT] if TOOLS["elicit"] else []
+ALL += [C_TERMINATE]
+
+# Elicitation requests the client answered.
+ELICITED_PARAMS: list[object] = []
+
+
+async def on_elicit(context: object, params: types.ElicitRequestParams) -> types.ElicitResult:
+    ELICITED_PARAMS.append(params)
+    return types.ElicitResult(action="accept", content=elicit_answer(params.requested_schema))
 
 
 def check_progress(progress: list[tuple[float, float | None]]) -> None:
@@ -289,14 +304,14 @@ async def progress_call(session: ClientSession, events: list[Any], cut: Cut | No
         if cut is not None:
             cut.first_progress_seen.set()
 
-    return await session.call_tool(harness.PROGRESS_TOOL, {}, progress_callback=on_progress)
+    return await session.call_tool(TOOLS["progress"], {}, progress_callback=on_progress)
 
 
 async def check_cut(checks: harness.Checks) -> None:
     """(5) Its own session (client B) whose transport cuts the tools/call POST after progress 0."""
 
     async def body() -> str:
-        cut = Cut(harness.PROGRESS_TOOL)
+        cut = Cut(TOOLS["progress"])
         from_n = len(WIRE) + 1
         async with make_http_client(WireTransport("B", cut)) as http_b:
             async with streamable_http_client(URL, http_client=http_b) as (read, write):
@@ -349,7 +364,8 @@ async def run() -> None:
             async with make_http_client(WireTransport("A")) as http_a:
                 async with streamable_http_client(URL, http_client=http_a) as (read, write):
                     async with ClientSession(
-                        read, write, read_timeout_seconds=CHECK_TIMEOUT_S, message_handler=make_message_handler("A")
+                        read, write, read_timeout_seconds=CHECK_TIMEOUT_S, message_handler=make_message_handler("A"),
+                        elicitation_callback=on_elicit if TOOLS["elicit"] else None,
                     ) as session:
 
                         async def c_init() -> str:
@@ -397,11 +413,11 @@ async def run() -> None:
 
                         async def c_reconnect() -> str:
                             from_n = len(WIRE) + 1
-                            result = await session.call_tool(harness.RECONNECT_TOOL, {})
+                            result = await session.call_tool(TOOLS["reconnect"], {})
                             assert_text_result(result)
                             await anyio.sleep(0.15)
                             mine = [e for e in WIRE if e["n"] >= from_n and e["tag"] == "A"]
-                            post = next((e for e in mine if e["method"] == "POST" and harness.RECONNECT_TOOL in e["rpc"]),
+                            post = next((e for e in mine if e["method"] == "POST" and TOOLS["reconnect"] in e["rpc"]),
                                         None)
                             if post is None or not (post["ctype"] or "").startswith("text/event-stream"):
                                 raise AssertionError(f"POST answered {post and post['status']} {post and post['ctype']}")
@@ -415,15 +431,36 @@ async def run() -> None:
                             assert_eq(len(delivered), 1, "responses delivered for the call (exactly once)")
                             return f"GET last-event-id={resumes[0]['last_event_id']} -> {resumes[0]['status']}"
 
+                        async def c_elicit() -> None:
+                            from_n = len(WIRE) + 1
+                            result = await session.call_tool(TOOLS["elicit"], {"message": "What is your name?"})
+                            assert_eq(len(ELICITED_PARAMS), 1, "elicitation requests the client answered")
+                            text = "\n".join(getattr(c, "text", "") for c in field(result, "content") or [])
+                            if field(result, "is_error", "isError") or ELICITED not in text:
+                                raise AssertionError(f"result: {result!r}")
+                            # The answer's POST may get its 202 just after the result arrived on the stream.
+                            answer = next((e for e in WIRE if e["n"] >= from_n and e["method"] == "POST"
+                                           and e["rpc"].startswith("response")), None)
+                            if answer is None:
+                                raise AssertionError("the answer was not POSTed")
+                            for _ in range(100):
+                                if answer["status"] is not None:
+                                    break
+                                await anyio.sleep(0.01)
+                            assert_eq(answer["status"], 202, "the answer's POST status")
+
                         for name, fn in [(C_LIST, c_list), (C_ECHO, c_echo), (C_PROGRESS, c_progress)]:
                             if connected:
                                 await checks.run(name, fn)
                         await check_cut(checks)
-                        if not harness.RECONNECT_TOOL:
-                            harness.skip("server closes the stream, client resumes",
-                                         "no tool for it ($MCP_RECONNECT_TOOL is empty)")
+                        if not TOOLS["reconnect"]:
+                            harness.skip("server-initiated close", "no MCP_RECONNECT_TOOL")
                         elif connected:
                             await checks.run(C_RECONNECT, c_reconnect, always_show_wire=True)
+                        if not TOOLS["elicit"]:
+                            harness.skip("elicitation", "no MCP_ELICIT_TOOL")
+                        elif connected:
+                            await checks.run(C_ELICIT, c_elicit)
                     delete_from = len(WIRE) + 1
                 # Leaving streamable_http_client sent DELETE (terminate_on_close=True).
 

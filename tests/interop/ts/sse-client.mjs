@@ -4,13 +4,18 @@
 //
 // Usage: node sse-client.mjs [URL]       (URL defaults to $MCP_URL, e.g. http://127.0.0.1:8080/sse)
 // Env:   MCP_TIMEOUT_MS  global deadline for the whole run (default 20000)
+//        MCP_ELICIT_TOOL a tool that asks the client by elicitation (see ../harness.mjs); unset: skipped
 //
 // Prints `ok - <check>` / `not ok - <check>: <why>` per check and ends with
 // `ts-sse: N passed, M failed`. Exits 0 only when every check passed.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { GLOBAL_TIMEOUT_MS, assertEq, configure, notOk, ok, runMain, url, withTimeout } from '../harness.mjs';
+import {
+  ELICITED, GLOBAL_TIMEOUT_MS, assert, assertEq, configure, elicitAnswer, notOk, ok, runMain, skip, tools, url,
+  withTimeout,
+} from '../harness.mjs';
 
 configure({ label: 'ts-sse', whyLimit: Infinity });
 const REQUEST_TIMEOUT_MS = Math.min(10000, Math.floor(GLOBAL_TIMEOUT_MS / 2));
@@ -30,7 +35,16 @@ function assertEchoResult(result, text) {
 const reqOpts = { timeout: REQUEST_TIMEOUT_MS };
 
 async function main() {
-  const client = new Client({ name: 'mcp-sse-interop-ts', version: '0.0.0' }, { capabilities: {} });
+  const capabilities = tools.elicit ? { elicitation: {} } : {};
+  const client = new Client({ name: 'mcp-sse-interop-ts', version: '0.0.0' }, { capabilities });
+  const elicited = [];
+  // The SDK takes a handler only for a capability the client declares.
+  if (tools.elicit) {
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      elicited.push(request.params);
+      return elicitAnswer(request.params);
+    });
+  }
   let transportError = null;
   const transport = new SSEClientTransport(new URL(url));
 
@@ -80,6 +94,16 @@ async function main() {
       results.forEach((r, i) => assertEchoResult(r, texts[i]));
     }],
   ];
+  const ELICIT = `tools/call ${tools.elicit} (elicitation/create on the session's stream, answered by POST)`;
+  if (tools.elicit) {
+    checks.push([ELICIT, async () => {
+      const message = 'What is your name?';
+      const result = await client.callTool({ name: tools.elicit, arguments: { message } }, undefined, reqOpts);
+      assertEq(elicited.length, 1, 'elicitation requests the client handled');
+      const text = (result.content || []).map((c) => c.text).join('\n');
+      assert(result.isError !== true && text.includes(ELICITED), `result: ${JSON.stringify(result)}`);
+    }]);
+  } else skip('elicitation', 'no MCP_ELICIT_TOOL');
 
   for (const [name, fn] of checks) {
     if (!connected) {

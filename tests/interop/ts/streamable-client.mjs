@@ -7,9 +7,8 @@
 //        MCP_WIRE=1      print the HTTP flow of every check (by default only for the resumption checks
 //                        and for failed checks)
 //
-// Needs the tools `echo`, a progress tool ($MCP_PROGRESS_TOOL, default `test_tool_with_progress`: progress
-// 0/50/100 of 100, then a result) and a tool that closes its stream ($MCP_RECONNECT_TOOL, default
-// `test_reconnection`; empty: that check is skipped).
+// Needs `echo` {text} and the tools ../harness.mjs names by role (the conformance fixture's by default:
+// `test_tool_with_progress`, `test_reconnection`; MCP_ELICIT_TOOL adds an elicitation check).
 // Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
 // seen by the SDK's fetch), and ends with `ts-streamable: N passed, M failed`. Exits 0 only when every
 // check passed.
@@ -25,11 +24,12 @@
 //     non-2xx is retried up to maxRetries.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import {
-  GLOBAL_TIMEOUT_MS, T0, addWireEntry, assert, assertEq, assertTextResult, checkRunner, configure, fetchLogged,
-  headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors, rpcSummary as messageRpcSummary, runMain,
-  skip, sleep, sseTap, TOOLS, url, wire, withTimeout,
+  ELICITED, GLOBAL_TIMEOUT_MS, T0, addWireEntry, assert, assertEq, assertTextResult, checkRunner, configure,
+  elicitAnswer, fetchLogged, headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors,
+  rpcSummary as messageRpcSummary, runMain, skip, sleep, sseTap, tools, url, wire, withTimeout,
 } from '../harness.mjs';
 
 configure({ label: 'ts-streamable' });
@@ -199,8 +199,18 @@ function tapTransport(transport) {
 
 const clientInfo = { name: 'mcp-sse-interop-ts-streamable', version: '0.0.0' };
 
+// Elicitation requests the clients answered, in order.
+const elicited = [];
+
 function newClient(tag, cut) {
-  const client = new Client(clientInfo, { capabilities: {} });
+  const client = new Client(clientInfo, { capabilities: tools.elicit ? { elicitation: {} } : {} });
+  // The SDK takes a handler only for a capability the client declares.
+  if (tools.elicit) {
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      elicited.push(request.params);
+      return elicitAnswer(request.params);
+    });
+  }
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: makeFetch(tag, cut),
     reconnectionOptions: RECONNECTION_OPTIONS,
@@ -263,10 +273,10 @@ async function main() {
     assertTextResult(await client.callTool({ name: 'echo', arguments: { text } }, undefined, reqOpts), text);
   }]);
 
-  checks.push([`tools/call ${TOOLS.progress} (3 progress notifications, then result)`, async () => {
+  checks.push([`tools/call ${tools.progress} (3 progress notifications, then result)`, async () => {
     const events = [];
     const tapFrom = tap.length;
-    const result = await progressCall(client, TOOLS.progress, events);
+    const result = await progressCall(client, tools.progress, events);
     events.push({ kind: 'result' });
     assertTextResult(result);
     await sleep(150); // anything arriving late would be out of order
@@ -277,6 +287,23 @@ async function main() {
     assertEq(delivered.length, 3, 'progress notifications delivered by the transport');
   }]);
 
+  if (tools.elicit) {
+    checks.push([`tools/call ${tools.elicit} (elicitation/create on the call's stream, answered by POST)`, async () => {
+      const from = nextWireSeq();
+      const before = elicited.length;
+      const message = 'What is your name?';
+      const result = await client.callTool({ name: tools.elicit, arguments: { message } }, undefined, reqOpts);
+      assertEq(elicited.length - before, 1, 'elicitation requests the client handled');
+      const text = (result.content || []).map((c) => c.text).join('\n');
+      assert(result.isError !== true && text.includes(ELICITED), `result: ${JSON.stringify(result)}`);
+      // The answer's POST may get its 202 just after the result arrived on the call's stream.
+      const answer = wire.find((e) => e.n >= from && e.method === 'POST' && e.rpc.startsWith('response'));
+      assert(answer, 'the answer was not POSTed');
+      for (let i = 0; i < 100 && answer.status === undefined; i++) await sleep(10);
+      assertEq(answer.status, 202, "the answer's POST status");
+    }]);
+  } else skip('elicitation', 'no MCP_ELICIT_TOOL');
+
   for (const [name, fn] of checks) {
     if (!connected) {
       notOk(name, 'not connected');
@@ -286,11 +313,11 @@ async function main() {
   }
 
   // (5) resumption after a client-side network cut, on its own session (client B).
-  await runCheck(`resumption after a network cut (${TOOLS.progress} via GET + Last-Event-ID)`, async () => {
+  await runCheck(`resumption after a network cut (${tools.progress} via GET + Last-Event-ID)`, async () => {
     let resolveFirst;
     const cut = {
       armed: false,
-      match: (body) => /^tools\/call#\S+ (\S+)$/.exec(rpcSummary(body))?.[1] === TOOLS.progress,
+      match: (body) => rpcSummary(body).startsWith('tools/call#') && rpcSummary(body).endsWith(` ${tools.progress}`),
       firstProgressSeen: new Promise((r) => {
         resolveFirst = r;
       }),
@@ -303,7 +330,7 @@ async function main() {
       const events = [];
       const tokens = [];
       cut.armed = true;
-      const result = await progressCall(cb, TOOLS.progress, events, {
+      const result = await progressCall(cb, tools.progress, events, {
         onprogress: (p) => {
           events.push({ kind: 'progress', progress: p.progress, total: p.total });
           resolveFirst();
@@ -337,20 +364,20 @@ async function main() {
     }
   }, { alwaysShowWire: true });
 
-  // (6) server-initiated close: test_reconnection ends the POST's SSE stream after the priming event;
+  // (6) server-initiated close: the reconnection tool ends the POST's SSE stream after the priming event;
   // the SDK resumes with GET + Last-Event-ID and gets the result replayed.
-  const C_RECONNECT = `${TOOLS.reconnect} (server closes the stream, client resumes)`;
-  if (!TOOLS.reconnect) skip('server closes the stream, client resumes', 'no tool for it ($MCP_RECONNECT_TOOL is empty)');
-  else if (!connected) notOk(C_RECONNECT, 'not connected');
+  const RECONNECT = `${tools.reconnect} (server closes the stream, client resumes)`;
+  if (!tools.reconnect) skip('server-initiated close', 'no MCP_RECONNECT_TOOL');
+  else if (!connected) notOk(RECONNECT, 'not connected');
   else {
-    await runCheck(C_RECONNECT, async () => {
+    await runCheck(RECONNECT, async () => {
       const from = nextWireSeq();
       const tapFrom = tap.length;
-      const result = await client.callTool({ name: TOOLS.reconnect, arguments: {} }, undefined, reqOpts);
+      const result = await client.callTool({ name: tools.reconnect, arguments: {} }, undefined, reqOpts);
       assertTextResult(result);
       await sleep(150);
       const mine = wire.filter((e) => e.n >= from);
-      const post = mine.find((e) => e.method === 'POST' && e.rpc.includes(TOOLS.reconnect));
+      const post = mine.find((e) => e.method === 'POST' && e.rpc.includes(tools.reconnect));
       assert(post && (post.ctype || '').startsWith('text/event-stream'), `POST answered ${post?.status} ${post?.ctype}`);
       const resumes = mine.filter((e) => e.method === 'GET' && e.lastEventId);
       assert(resumes.length >= 1, 'result arrived but no GET with Last-Event-ID was sent (server did not close the stream?)');

@@ -6,9 +6,10 @@
 // Env:   MCP_TIMEOUT_MS  global deadline for the whole run (default 20000)
 //        MCP_WIRE=1      print the HTTP flow of every check (by default only for failed checks)
 //
-// Needs the tools `echo` {text}, a progress tool ($MCP_PROGRESS_TOOL, default `test_tool_with_progress`:
-// progress 0/50/100 of 100, then a result) and a tool that publishes notifications/tools/list_changed to open
-// listen streams ($MCP_CHANGE_TOOL, default `test_trigger_tool_change`; empty: that check is skipped).
+// Needs the tools `echo` {text} and those ../harness.mjs names by role: a progress tool (progress 0/50/100
+// of 100, then a result; default `test_tool_with_progress`) and a change tool (publishes
+// notifications/tools/list_changed to open listen streams; default `test_trigger_tool_change`; an empty
+// MCP_CHANGE_TOOL skips the listen checks).
 // Prints `ok - <check>` / `not ok - <check>: <why>` per check, `# …` diagnostic lines (the HTTP flow as
 // seen by the SDK's fetch), and ends with `ts-modern: N passed, M failed`. Exits 0 only when every check
 // passed.
@@ -32,8 +33,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 
 import {
   GLOBAL_TIMEOUT_MS, T0, addWireEntry, assert, assertEq, assertTextResult, checkRunner, configure, diag, fetchLogged,
-  headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors, rpcSummary, runMain, sleep, sseTap, url,
-  skip, TOOLS, wire, withTimeout,
+  headerOf, nextWireSeq, notOk, parseBody, printWire, recordTransportErrors, rpcSummary, runMain, skip, sleep, sseTap,
+  tools, url, wire, withTimeout,
 } from '../harness.mjs';
 
 configure({ label: 'ts-modern', diagLimit: 500 });
@@ -198,12 +199,12 @@ async function main() {
   let connected = false;
   const C_CONNECT = `connect pinned to ${V26} (server/discover probe, no initialize)`;
   const C_DISCOVER = 'server/discover: supportedVersions contains 2026-07-28';
-  const listed = ['echo', TOOLS.progress, TOOLS.change].filter(Boolean);
+  const listed = ['echo', tools.progress, tools.change].filter(Boolean);
   const C_LIST = `tools/list contains ${listed.join(', ')}`;
   const C_ECHO = 'tools/call echo';
-  const C_PROGRESS = `tools/call ${TOOLS.progress} (3 progress notifications, then result)`;
+  const C_PROGRESS = `tools/call ${tools.progress} (3 progress notifications, then result)`;
   const C_LISTEN = 'subscriptions/listen {toolsListChanged} acknowledged first, with subscriptionId';
-  const C_CHANGED = `${TOOLS.change}: notifications/tools/list_changed on the listen stream, with subscriptionId`;
+  const C_CHANGED = `${tools.change}: notifications/tools/list_changed on the listen stream, with subscriptionId`;
   const C_CLOSE = 'close the listen stream and the client (no session ids minted, no GET/DELETE)';
 
   // (1) connect: the pinned mode sends exactly one server/discover probe.
@@ -270,7 +271,7 @@ async function main() {
   checks.push([C_PROGRESS, async () => {
     const from = nextWireSeq();
     const events = [];
-    const result = await client.callTool({ name: TOOLS.progress, arguments: {} }, {
+    const result = await client.callTool({ name: tools.progress, arguments: {} }, {
       ...reqOpts,
       onprogress: (p) => events.push({ kind: 'progress', progress: p.progress, total: p.total }),
     });
@@ -281,8 +282,8 @@ async function main() {
     assertEq(JSON.stringify(progress.map((p) => p.progress)), JSON.stringify([0, 50, 100]), 'progress values in order');
     for (const p of progress) assertEq(p.total, 100, 'progress total');
     assertEq(events.map((e) => e.kind).join(','), 'progress,progress,progress,result', 'event order');
-    const post = findPost(from, 'tools/call', TOOLS.progress);
-    assertModernRequestPost(post, TOOLS.progress);
+    const post = findPost(from, 'tools/call', tools.progress);
+    assertModernRequestPost(post, tools.progress);
     assert(post.body.params._meta.progressToken !== undefined, 'request had no _meta.progressToken');
     assert((post.ctype || '').startsWith('text/event-stream'), `answered ${post.status} ${post.ctype}, not an SSE stream`);
     const onWire = post.events.filter((ev) => ev.msg?.method === 'notifications/progress');
@@ -302,7 +303,8 @@ async function main() {
   // (6) subscriptions/listen: resolves on the acknowledgement.
   let sub;
   let listenEntry;
-  if (!connected) notOk(C_LISTEN, 'not connected');
+  if (!tools.change) skip('subscriptions/listen and list changes', 'no MCP_CHANGE_TOOL');
+  else if (!connected) notOk(C_LISTEN, 'not connected');
   else {
     await runCheck(C_LISTEN, async () => {
       const from = nextWireSeq();
@@ -324,9 +326,8 @@ async function main() {
   }
 
   // (7) trigger a tools change; the notification must arrive on the listen stream, tagged.
-  if (!TOOLS.change) skip('notifications/tools/list_changed on the listen stream', 'no tool for it ($MCP_CHANGE_TOOL is empty)');
-  else if (!sub) notOk(C_CHANGED, 'no open subscription');
-  else {
+  if (tools.change && !sub) notOk(C_CHANGED, 'no open subscription');
+  else if (sub) {
     await runCheck(C_CHANGED, async () => {
       const from = nextWireSeq();
       const before = listChanged.length;
@@ -334,12 +335,12 @@ async function main() {
         onListChanged = () => resolve();
         if (listChanged.length > before) resolve();
       });
-      const result = await client.callTool({ name: TOOLS.change, arguments: {} }, reqOpts);
+      const result = await client.callTool({ name: tools.change, arguments: {} }, reqOpts);
       assert(result && result.isError !== true, `tool failed: ${JSON.stringify(result)}`);
       await withTimeout(arrived, REQUEST_TIMEOUT_MS, 'notifications/tools/list_changed');
       await sleep(100);
-      const post = findPost(from, 'tools/call', TOOLS.change);
-      assertModernRequestPost(post, TOOLS.change);
+      const post = findPost(from, 'tools/call', tools.change);
+      assertModernRequestPost(post, tools.change);
       const onCall = post.events.filter((ev) => ev.msg?.method === 'notifications/tools/list_changed');
       assertEq(onCall.length, 0, 'list_changed events on the tools/call response stream');
       const onListen = listenEntry.events.filter((ev) => ev.msg?.method === 'notifications/tools/list_changed');
