@@ -8,9 +8,10 @@
 #      served through the bridge, and the same handler served by rmcp's own StreamableHttpService; the
 #      two totals are printed side by side;
 #   3. the counter example's graceful shutdown (SIGINT).
-# Counted: the interop checks, the conformance checks through the bridge (any failure fails), and the
-# shutdown. rmcp's own run is reported, not counted: its failures are the handler's or rmcp's, and a
-# check that fails through the bridge but not on rmcp's own service is listed as the bridge's.
+# Counted: the interop checks, the conformance checks through the bridge (as failed only those that
+# fail through the bridge and not on rmcp's own service: those are the bridge's), and the shutdown.
+# rmcp's own run is reported, not counted; a check failing on both is the handler's (the fixture has
+# no tasks-extension tools), printed, not counted.
 #
 # Usage: scripts/rmcp-run.sh        (installs the clients and the suite itself if they are missing)
 # Prints `rmcp: N passed, M failed` last; the output of the runs it calls is indented, so that their
@@ -102,7 +103,6 @@ done
 read -r bp bf < <(counts "$OUT/conformance-bridge.log" conformance)
 read -r rp rf < <(counts "$OUT/conformance-rmcp.log" conformance)
 printf '  %-32s %-24s %s\n' total "$bp / $bf" "$rp / $rf"
-tally "$bp" "$bf"
 
 # The checks that fail through the bridge and not on rmcp's own service are the bridge's.
 "$ROOT/tests/conformance/node22/node_modules/node-linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')/bin/node" -e '
@@ -122,6 +122,13 @@ const own = failing(process.argv[2]);
 const bridge = [...failing(process.argv[1])].filter((c) => !own.has(c)).sort();
 console.log(`  checks failing through the bridge but not on rmcp own service: ${bridge.length ? "" : "none"}`);
 for (const c of bridge) console.log(`    ${c}`);
-' "$OUT/conformance-bridge" "$OUT/conformance-rmcp"
+console.log(`bridge-only ${bridge.length}`);
+' "$OUT/conformance-bridge" "$OUT/conformance-rmcp" >"$OUT/bridge-only.log"
+sed '$d' "$OUT/bridge-only.log"
+# Counted: every check passed through the bridge, and as failed only those that are the bridge's;
+# a failure on both sides is the fixture's (or rmcp's), reported above, not counted.
+bridge_only=$(sed -nE 's/^bridge-only ([0-9]+)$/\1/p' "$OUT/bridge-only.log")
+echo "  failing on both (the handler's, not counted): $((bf - ${bridge_only:-0}))"
+tally "$bp" "${bridge_only:-1}"
 
 report_totals rmcp
