@@ -54,6 +54,8 @@
 #![warn(missing_docs)]
 
 mod builder;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod content;
 mod context;
 mod derive;

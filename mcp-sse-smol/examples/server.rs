@@ -2,14 +2,16 @@
 //!
 //! A small real server on the typed layer (`mcp-sse-server`): the tools `echo`, `add` and
 //! `slow_work` (which reports progress), a resource and a prompt. It serves `/mcp` (Streamable
-//! HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages` (2024-11-05) on 127.0.0.1:8000
-//! (`--bind ADDR:PORT` to change). Logs go to stderr (`RUST_LOG=debug` for more); Ctrl-C stops
+//! HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages` (2024-11-05) on 127.0.0.1:8000;
+//! `--help` lists the flags (`--bind ADDR:PORT`, allowed origins, proxy prefix, bounds, log
+//! format; `mcp_sse_server::cli`). Logs go to stderr (`RUST_LOG=debug` for more); Ctrl-C stops
 //! it gracefully. The same server as `mcp-sse-tokio`'s example; tasks run on smol's global
 //! executor (`SMOL_THREADS` threads, default 1).
 
 use std::time::Duration;
 
 use async_signal::{Signal, Signals};
+use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::content::{text, user};
 use mcp_sse_server::schema::PromptMessage;
 use mcp_sse_server::{Context, Error, McpServer, NoArguments, Prompt, Resource, Tool};
@@ -64,12 +66,8 @@ async fn review(Review { code }: Review, _cx: Context) -> Result<Vec<PromptMessa
 }
 
 fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let args = ServerArgs::from_env();
+    args.init_logging("info");
     let server = McpServer::builder("mcp-sse-example", env!("CARGO_PKG_VERSION"))
         .instructions("Echoes text, adds numbers, and shows progress; reviews code.")
         .tool(Tool::new("echo", "Returns its text unchanged.", echo))
@@ -92,7 +90,7 @@ fn main() -> std::io::Result<()> {
         .build(Smol::default());
 
     smol::block_on(async {
-        let listener = smol::Async::new(std::net::TcpListener::bind(bind_address())?)?;
+        let listener = smol::Async::<std::net::TcpListener>::bind(args.bind)?;
         let local = listener.get_ref().local_addr()?;
         tracing::info!(
             "MCP server on http://{local}: MCP endpoint /mcp, 2024-11-05 SSE endpoint /sse"
@@ -101,19 +99,7 @@ fn main() -> std::io::Result<()> {
         let shutdown = async move {
             interrupts.next().await;
         };
-        serve_with_shutdown(listener, server.config(), server, shutdown).await
+        let config = args.configure(server.config());
+        serve_with_shutdown(listener, config, server, shutdown).await
     })
-}
-
-/// `--bind ADDR:PORT`, else 127.0.0.1:8000; prints the usage and exits on anything else.
-fn bind_address() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => "127.0.0.1:8000".to_owned(),
-        [flag, address] if flag == "--bind" => address.clone(),
-        _ => {
-            eprintln!("usage: server-smol [--bind ADDR:PORT]");
-            std::process::exit(2);
-        }
-    }
 }

@@ -2,12 +2,14 @@
 //!
 //! A small real server on the typed layer (`mcp-sse-server`): the tools `echo`, `add` and
 //! `slow_work` (which reports progress), a resource and a prompt. It serves `/mcp` (Streamable
-//! HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages` (2024-11-05) on 127.0.0.1:8000
-//! (`--bind ADDR:PORT` to change). Logs go to stderr (`RUST_LOG=debug` for more); Ctrl-C stops
+//! HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages` (2024-11-05) on 127.0.0.1:8000;
+//! `--help` lists the flags (`--bind ADDR:PORT`, allowed origins, proxy prefix, bounds, log
+//! format; `mcp_sse_server::cli`). Logs go to stderr (`RUST_LOG=debug` for more); Ctrl-C stops
 //! it gracefully. `mcp-sse-smol`'s example is the same server on smol.
 
 use std::time::Duration;
 
+use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::content::{text, user};
 use mcp_sse_server::schema::PromptMessage;
 use mcp_sse_server::{Context, Error, McpServer, NoArguments, Prompt, Resource, Tool};
@@ -62,12 +64,8 @@ async fn review(Review { code }: Review, _cx: Context) -> Result<Vec<PromptMessa
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let args = ServerArgs::from_env();
+    args.init_logging("info");
     let server = McpServer::builder("mcp-sse-example", env!("CARGO_PKG_VERSION"))
         .instructions("Echoes text, adds numbers, and shows progress; reviews code.")
         .tool(Tool::new("echo", "Returns its text unchanged.", echo))
@@ -89,24 +87,12 @@ async fn main() -> std::io::Result<()> {
         .prompt(Prompt::new("review", "Asks for a code review.", review))
         .build(Tokio::current());
 
-    let listener = tokio::net::TcpListener::bind(bind_address()).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let local = listener.local_addr()?;
     tracing::info!("MCP server on http://{local}: MCP endpoint /mcp, 2024-11-05 SSE endpoint /sse");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    serve_with_shutdown(listener, server.config(), server, shutdown).await
-}
-
-/// `--bind ADDR:PORT`, else 127.0.0.1:8000; prints the usage and exits on anything else.
-fn bind_address() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => "127.0.0.1:8000".to_owned(),
-        [flag, address] if flag == "--bind" => address.clone(),
-        _ => {
-            eprintln!("usage: server [--bind ADDR:PORT]");
-            std::process::exit(2);
-        }
-    }
+    let config = args.configure(server.config());
+    serve_with_shutdown(listener, config, server, shutdown).await
 }

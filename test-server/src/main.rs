@@ -3,7 +3,7 @@
 //! adapter.
 //!
 //! ```text
-//! mcp-sse-test-server [--adapter tokio|smol] [--bind ADDR:PORT]
+//! mcp-sse-test-server [--adapter tokio|smol] [the example servers' flags: --help]
 //! ```
 //!
 //! Serves `/mcp`, `/sse` and `/messages` (default 127.0.0.1:8000, tokio). Logs go to stderr
@@ -13,40 +13,43 @@ mod fixture;
 
 use std::net::TcpListener;
 
+use clap::{Parser, ValueEnum};
+use mcp_sse_server::Config;
+use mcp_sse_server::cli::ServerArgs;
+
+/// The MCP server the official conformance suite tests: its fixture's tools, resources and
+/// prompts, on either adapter.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The runtime adapter to serve with.
+    #[arg(long, value_enum, default_value_t = Adapter::Tokio)]
+    adapter: Adapter,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Adapter {
+    Tokio,
+    Smol,
+}
+
 fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,mcp_sse_app=debug".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let mut adapter = "tokio".to_owned();
-    let mut bind = "127.0.0.1:8000".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        match (flag.as_str(), args.next()) {
-            ("--adapter", Some(name)) if name == "tokio" || name == "smol" => adapter = name,
-            ("--bind", Some(address)) => bind = address,
-            _ => {
-                eprintln!("usage: mcp-sse-test-server [--adapter tokio|smol] [--bind ADDR:PORT]");
-                std::process::exit(2);
-            }
-        }
-    }
-    let listener = TcpListener::bind(&bind)?;
+    let Args { adapter, server } = Args::parse();
+    server.init_logging("info,mcp_sse_app=debug");
+    let listener = TcpListener::bind(server.bind)?;
     tracing::info!(
-        "MCP test server ({adapter}) on http://{}: /mcp, /sse",
+        "MCP test server ({adapter:?}) on http://{}: /mcp, /sse",
         listener.local_addr()?
     );
-    if adapter == "smol" {
-        on_smol(listener)
-    } else {
-        on_tokio(listener)
+    let configure = |config| server.configure(config);
+    match adapter {
+        Adapter::Tokio => on_tokio(listener, configure),
+        Adapter::Smol => on_smol(listener, configure),
     }
 }
 
-fn on_tokio(listener: TcpListener) -> std::io::Result<()> {
+fn on_tokio(listener: TcpListener, configure: impl Fn(Config) -> Config) -> std::io::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         listener.set_nonblocking(true)?;
@@ -55,12 +58,12 @@ fn on_tokio(listener: TcpListener) -> std::io::Result<()> {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let config = server.config();
+        let config = configure(server.config());
         mcp_sse_tokio::serve_with_shutdown(listener, config, server, shutdown).await
     })
 }
 
-fn on_smol(listener: TcpListener) -> std::io::Result<()> {
+fn on_smol(listener: TcpListener, configure: impl Fn(Config) -> Config) -> std::io::Result<()> {
     use async_signal::{Signal, Signals};
     use smol::stream::StreamExt;
 
@@ -71,7 +74,7 @@ fn on_smol(listener: TcpListener) -> std::io::Result<()> {
         let shutdown = async move {
             interrupts.next().await;
         };
-        let config = server.config();
+        let config = configure(server.config());
         mcp_sse_smol::serve_with_shutdown(listener, config, server, shutdown).await
     })
 }
