@@ -1,12 +1,17 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/{conformance,interop}-{setup,run}.sh. Source it (`. "$(dirname "$0")/lib.sh"`),
-# don't run it. Each script sets NAME (the prefix of its error messages) first.
+# Helpers shared by scripts/*-{setup,run}.sh. Source it (`. "$(dirname "$0")/lib.sh"`), don't run
+# it. Each script sets NAME (the prefix of its error messages) first.
 #
-# Setup scripts: setup_log (a captured-output LOG, removed on exit), fail, quiet, stamp_of, stamp_stale,
-#                npm_ci.
-# Run scripts:   base_url_arg (argument handling), tally and report_totals (the final summary line);
-#                fail MESSAGE 2 for a usage or setup error.
-# Both:          enter_root (cd to the repository root, set ROOT).
+# Setup:     setup_log (a captured-output LOG, removed on exit), fail, quiet, stamp_of, stamp_stale,
+#            npm_ci, apt_ensure (a Debian package, installed when its command is missing).
+# Run:       base_url_arg (argument handling), check (one `ok`/`not ok` line, counted), tally and
+#            report_totals (the final summary line); fail MESSAGE 2 for a usage or setup error.
+# Services:  free_port, start_service and stop_service (a background process, stopped by its PID
+#            on exit at the latest), wait_http (until a URL answers); start_server and stop_servers
+#            (an MCP server binary on a free port, stopped with Ctrl-C as a check); run_checks (a
+#            checker's `ok`/`not ok` lines, counted).
+# All:       enter_root (cd to the repository root, set ROOT), on_exit (cleanup commands, run in
+#            reverse order when the script exits).
 
 # enter_root: cd to the repository root and set ROOT to it.
 # shellcheck disable=SC2034 # ROOT is for the caller
@@ -15,11 +20,18 @@ enter_root() {
     ROOT=$(pwd)
 }
 
+EXIT_COMMANDS=()
+# on_exit COMMAND: run COMMAND (a string, evaluated) when the script exits, before those added earlier.
+on_exit() {
+    EXIT_COMMANDS=("$1" "${EXIT_COMMANDS[@]}")
+    trap 'for c in "${EXIT_COMMANDS[@]}"; do eval "$c"; done' EXIT
+}
+
 LOG=
 # setup_log: LOG, a temporary file for the output of `quiet` commands, removed on exit.
 setup_log() {
     LOG=$(mktemp "${TMPDIR:-/tmp}/$NAME.XXXXXX")
-    trap 'rm -f "$LOG"' EXIT
+    on_exit 'rm -f "$LOG"'
 }
 
 # fail MESSAGE [RC]: print "NAME: MESSAGE" and the tail of LOG (if any) to stderr; exit RC (default 1).
@@ -71,9 +83,128 @@ base_url_arg() {
     BASE_URL=${1%/}
 }
 
+# apt_ensure COMMAND PACKAGE: install Debian's PACKAGE (as root, or with sudo) unless COMMAND is
+# found; CI runs on a clean Debian machine that reaches the package archive. Services the package
+# would start are held back for the install (a policy-rc.d answering 101, placed only when none is
+# there): the tests start their own, by PID. Needs setup_log.
+apt_ensure() {
+    local command=$1 package=$2 sudo= policy=/usr/sbin/policy-rc.d
+    command -v "$command" >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || fail "$command not found, and no apt-get to install $package with" 2
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy"
+        on_exit "$sudo rm -f $policy"
+    fi
+    echo "$NAME: installing Debian's $package"
+    quiet "apt-get update" $sudo apt-get update -q
+    quiet "apt-get install $package" $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "$package"
+    command -v "$command" >/dev/null 2>&1 || fail "$package installed, but $command is still not found" 2
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [SECONDS]: true once URL answers an OPTIONS request at all (any status; a GET
+# could open a stream), within SECONDS (default 10).
+wait_http() {
+    local i
+    for i in $(seq $((${2:-10} * 10))); do
+        curl -s -o /dev/null -m 1 -X OPTIONS "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_service VAR LOG CMD...: run CMD in the background with its output in LOG, put its PID in
+# VAR, and stop it on exit if stop_service did not.
+start_service() {
+    local var=$1 log=$2
+    shift 2
+    "$@" >"$log" 2>&1 &
+    printf -v "$var" '%s' "$!"
+    on_exit "kill -KILL $! 2>/dev/null && wait $! 2>/dev/null"
+}
+
+# stop_service PID [SIGNAL]: send SIGNAL (default TERM) and wait up to 10 s for it to end, then
+# KILL. True when it ended on the signal, with status 0 (or the signal's own status).
+stop_service() {
+    local pid=$1 signal=${2:-TERM} i status
+    kill "-$signal" "$pid" 2>/dev/null || return 1
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        return 1
+    fi
+    wait "$pid" 2>/dev/null
+    status=$?
+    [ "$status" = 0 ] || [ "$status" = $((128 + $(kill -l "$signal"))) ]
+}
+
 total_pass=0
 total_fail=0
 overall=0
+
+# run_checks WHAT CMD...: run a checker that prints `ok - …` / `not ok - …` lines; print its output
+# and count those lines (see tally). A checker that fails without a `not ok` line counts as one
+# failure.
+run_checks() {
+    local what=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    tally "$(grep -c '^ok - ' <<<"$out")" "$(grep -c '^not ok - ' <<<"$out")"
+    if [ "$rc" != 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
+        echo "not ok - $what exited with $rc"
+        tally 0 1
+    fi
+}
+
+SERVERS=()
+# start_server LABEL LOG BINARY [FLAGS...]: run an MCP server binary (the examples' command line)
+# on a free loopback port until stop_servers; adds `LABEL PID URL` to SERVERS and sets SERVER_URL.
+# Fails when it does not answer within 10 s.
+start_server() {
+    local label=$1 log=$2 binary=$3 port pid
+    shift 3
+    [ -x "$binary" ] || fail "$binary not found (build it first: see scripts/test)" 2
+    port=$(free_port)
+    start_service pid "$log" "$binary" --bind "127.0.0.1:$port" "$@"
+    SERVER_URL=http://127.0.0.1:$port
+    SERVERS+=("$label $pid $SERVER_URL")
+    wait_http "$SERVER_URL/mcp" || fail "the $label server did not start: $(tail -n 5 "$log")"
+}
+
+# stop_servers: Ctrl-C (SIGINT) to each server of SERVERS, which must end it gracefully (a check).
+stop_servers() {
+    local label pid url
+    for entry in "${SERVERS[@]}"; do
+        read -r label pid url <<<"$entry"
+        check "the $label server shut down gracefully (SIGINT)" stop_service "$pid" INT
+    done
+    SERVERS=()
+}
+
+# check WHAT CMD...: run CMD; print `ok - WHAT` or `not ok - WHAT` and count it (see tally).
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        echo "ok - $what"
+        tally 1 0
+    else
+        echo "not ok - $what"
+        tally 0 1
+    fi
+}
 
 # tally PASSED FAILED: add one part's counts to the totals; any failure makes the exit status 1.
 tally() {
