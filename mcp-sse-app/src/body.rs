@@ -4,22 +4,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_channel::mpsc;
 use futures_util::StreamExt;
 use http_body::{Frame, SizeHint};
-use mcp_sse_core::{Chunk, ExchangeId};
+use mcp_sse_core::Chunk;
 
-use crate::driver::Driver;
-
-/// What a stream body ends with when the server aborts it: its client stopped reading for
-/// `Config::stall_timeout`. hyper then closes the connection (HTTP/1.1) or resets the stream
-/// (HTTP/2), which frees what the stream held.
-#[derive(Debug, thiserror::Error)]
-#[error("the client stopped reading this stream")]
-pub struct Aborted;
-
-/// What the server puts on a stream body's channel.
-pub(crate) type Piece = Result<Chunk, Aborted>;
+use crate::driver::{Driver, Frames, Payload};
+use crate::error::Aborted;
 
 /// The body of every response the server gives.
 ///
@@ -40,40 +30,32 @@ enum Inner {
 /// server finished it is a disconnect.
 #[derive(Debug)]
 struct StreamBody {
-    exchange: ExchangeId,
-    frames: mpsc::UnboundedReceiver<Piece>,
+    frames: Frames,
     /// The rest of the chunk being yielded.
     current: Chunk,
     /// Bytes taken and not credited yet.
     taken: usize,
-    /// Set by the task that received the body. A body dropped before (its receiver went away as
-    /// it was handed over, under the server's lock) must not lock again to report it; the
-    /// server notices when its next frame finds no receiver.
-    driver: Option<Driver>,
+    driver: Driver,
     finished: bool,
 }
 
 impl ResponseBody {
+    /// The body of `payload`; a stream reports its credits and its end to `driver`.
+    pub(crate) fn new(payload: Payload, driver: &Driver) -> Self {
+        match payload {
+            Payload::Full(bytes) => Self::full(bytes),
+            Payload::Stream(frames) => Self(Inner::Stream(StreamBody {
+                frames,
+                current: Chunk::new(),
+                taken: 0,
+                driver: driver.clone(),
+                finished: false,
+            })),
+        }
+    }
+
     pub(crate) fn full(bytes: Bytes) -> Self {
         Self(Inner::Full((!bytes.is_empty()).then_some(bytes)))
-    }
-
-    pub(crate) fn stream(exchange: ExchangeId, frames: mpsc::UnboundedReceiver<Piece>) -> Self {
-        Self(Inner::Stream(StreamBody {
-            exchange,
-            frames,
-            current: Chunk::new(),
-            taken: 0,
-            driver: None,
-            finished: false,
-        }))
-    }
-
-    /// Lets a stream report its credits and its end to `driver`.
-    pub(crate) fn arm(&mut self, driver: &Driver) {
-        if let Inner::Stream(stream) = &mut self.0 {
-            stream.driver = Some(driver.clone());
-        }
     }
 }
 
@@ -115,7 +97,7 @@ impl StreamBody {
     /// server has nothing more ready (one lock per burst, not per frame), and
     /// not at all once the stream is finished: the core has forgotten it.
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
-        match self.frames.poll_next_unpin(cx) {
+        match self.frames.receiver.poll_next_unpin(cx) {
             Poll::Ready(Some(Err(aborted))) => {
                 // The exchange is over for the server: nothing to report.
                 self.finished = true;
@@ -132,10 +114,9 @@ impl StreamBody {
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                if self.taken > 0
-                    && let Some(driver) = &self.driver
-                {
-                    driver.handle_consumed(self.exchange, std::mem::take(&mut self.taken));
+                if self.taken > 0 {
+                    let taken = std::mem::take(&mut self.taken);
+                    self.driver.handle_consumed(self.frames.exchange, taken);
                 }
                 Poll::Pending
             }
@@ -145,10 +126,8 @@ impl StreamBody {
 
 impl Drop for StreamBody {
     fn drop(&mut self) {
-        if !self.finished
-            && let Some(driver) = &self.driver
-        {
-            driver.handle_disconnect(self.exchange);
+        if !self.finished {
+            self.driver.handle_disconnect(self.frames.exchange);
         }
     }
 }

@@ -6,34 +6,120 @@
 //! get round to it. What must not run under the lock (the application's code: handlers,
 //! `session_closed`) is collected while draining and run right after. A timer task sleeps until
 //! the server's next deadline, and is woken only when an input brings an earlier one.
+//!
+//! This is the bottom layer of the crate: it knows the application only as an [`App`] (the
+//! handler API implements it) and hands responses over as a [`Payload`] (the response body
+//! wraps it), and reads the clock only through its [`Runtime`].
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
+use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
 use http::Response;
 use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
 use mcp_sse_core::{
-    Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server, SessionId, Target,
-    Transport,
+    Chunk, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server, SessionId,
+    Target, Transport,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::body::{Aborted, Piece, ResponseBody};
-use crate::handler::{Handler, NotificationContext, RequestContext, RequestError};
+use crate::error::{Aborted, RequestError};
 use crate::runtime::{BoxFuture, Runtime};
+
+#[cfg(test)]
+mod tests;
 
 /// A handler's answer, serialized.
 pub(crate) type Outcome = Result<Box<RawValue>, ErrorObject>;
 
-type Answer = oneshot::Sender<Result<Value, RequestError>>;
+/// Where a client's answer to a request of ours goes.
+type Asked = oneshot::Sender<Result<Value, RequestError>>;
+
+/// What the server puts on a stream's channel: its frames, or its abort.
+pub(crate) type Piece = Result<Chunk, Aborted>;
+
+/// A response's body as the server gives it, before it becomes an `http_body::Body`.
+#[derive(Debug)]
+pub(crate) enum Payload {
+    /// The whole body.
+    Full(Bytes),
+    /// An SSE stream, fed as the server produces it.
+    Stream(Frames),
+}
+
+/// The frames of one SSE stream. Dropping them before the server finished the stream is
+/// noticed when the next frame finds no receiver; the body that wraps them reports it sooner.
+#[derive(Debug)]
+pub(crate) struct Frames {
+    pub(crate) exchange: ExchangeId,
+    pub(crate) receiver: mpsc::UnboundedReceiver<Piece>,
+}
+
+/// A client request for the application.
+#[derive(Debug)]
+pub(crate) struct IncomingRequest {
+    pub(crate) key: RequestKey,
+    pub(crate) session: Option<SessionId>,
+    pub(crate) transport: Transport,
+    pub(crate) version: Option<ProtocolVersion>,
+    pub(crate) head: Arc<http::request::Parts>,
+    pub(crate) request: jsonrpc::Request,
+}
+
+/// A client notification for the application.
+#[derive(Debug)]
+pub(crate) struct IncomingNotification {
+    pub(crate) session: Option<SessionId>,
+    pub(crate) transport: Transport,
+    pub(crate) head: Arc<http::request::Parts>,
+    pub(crate) notification: jsonrpc::Notification,
+}
+
+/// The application, as the driver runs it.
+pub(crate) trait App: Send + Sync + 'static {
+    /// The task that handles `request` and answers it through `reply`.
+    fn request(&self, driver: Driver, request: IncomingRequest, reply: Reply) -> BoxFuture;
+
+    /// The task that handles `notification`.
+    fn notification(&self, driver: Driver, notification: IncomingNotification) -> BoxFuture;
+
+    /// A client's answer no request of the driver's claimed; runs in the task that brought it.
+    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message);
+
+    /// A session ended; runs in the task whose input ended it.
+    fn session_closed(&self, session: &SessionId);
+}
+
+/// Answers a request exactly once: with the handler's outcome, or with an internal error if
+/// the handler's task is dropped first (it panicked: the request must not stay in flight).
+#[derive(Debug)]
+pub(crate) struct Reply(Option<oneshot::Sender<Outcome>>);
+
+impl Reply {
+    pub(crate) fn send(mut self, outcome: Outcome) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(outcome);
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            let error = ErrorObject::new(jsonrpc::INTERNAL_ERROR, "Internal error");
+            let _ = done.send(Err(error));
+        }
+    }
+}
 
 /// The server shared by every task that drives it; clones share one server. The last clone
 /// gone (entries, handles, bodies, request contexts) stops the timer task.
@@ -57,11 +143,11 @@ struct Inner {
 /// What the mutex guards: the server and where its outputs go.
 struct State {
     server: Server,
-    responders: HashMap<ExchangeId, oneshot::Sender<Response<ResponseBody>>>,
+    responders: HashMap<ExchangeId, oneshot::Sender<Response<Payload>>>,
     streams: HashMap<ExchangeId, mpsc::UnboundedSender<Piece>>,
     /// Requests this server sent to clients, by session and the id it gave them, with the
     /// request whose handler waits (none for requests sent through a `Handle`).
-    asks: HashMap<(Option<SessionId>, Id), (Answer, Option<RequestKey>)>,
+    asks: HashMap<(Option<SessionId>, Id), (Asked, Option<RequestKey>)>,
     next_ask: u64,
     /// Handlers still running, so a cancellation can stop them.
     tasks: HashMap<RequestKey, AbortHandle>,
@@ -72,119 +158,17 @@ struct State {
 
 /// The application's work found while draining, run once the lock is released.
 enum Work {
-    Request {
-        key: RequestKey,
-        session: Option<SessionId>,
-        transport: Transport,
-        version: Option<ProtocolVersion>,
-        request: jsonrpc::Request,
-        head: Arc<http::request::Parts>,
-        /// Stops the handler; its handle was registered with the request.
-        registration: AbortRegistration,
-    },
-    Notification {
-        session: Option<SessionId>,
-        transport: Transport,
-        notification: jsonrpc::Notification,
-        head: Arc<http::request::Parts>,
-    },
+    /// Its handler is stopped through the registration, whose handle was kept with the request.
+    Request(IncomingRequest, AbortRegistration),
+    Notification(IncomingNotification),
     /// A client's answer no request of the driver's claimed.
-    Response {
-        session: Option<SessionId>,
-        response: jsonrpc::Message,
-    },
+    Response(Option<SessionId>, jsonrpc::Message),
     SessionClosed(SessionId),
-}
-
-/// The [`Handler`], without its type: the driver and everything that holds it stay plain types.
-trait App: Send + Sync + 'static {
-    /// The task that answers `request` through `done`, stopped by `registration`.
-    fn request(
-        &self,
-        cx: RequestContext,
-        request: jsonrpc::Request,
-        done: oneshot::Sender<Outcome>,
-        registration: AbortRegistration,
-    ) -> BoxFuture;
-
-    fn notification(
-        &self,
-        cx: NotificationContext,
-        notification: jsonrpc::Notification,
-    ) -> BoxFuture;
-
-    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message);
-
-    fn session_closed(&self, session: &SessionId);
-}
-
-impl<H: Handler> App for Arc<H> {
-    fn request(
-        &self,
-        cx: RequestContext,
-        request: jsonrpc::Request,
-        done: oneshot::Sender<Outcome>,
-        registration: AbortRegistration,
-    ) -> BoxFuture {
-        let handler = self.clone();
-        let answer = async move {
-            let guard = ReplyGuard(Some(done));
-            let outcome = Handler::request(&*handler, cx, request)
-                .await
-                .and_then(|result| {
-                    serde_json::value::to_raw_value(&result).map_err(|error| {
-                        ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
-                    })
-                });
-            guard.reply(outcome);
-        };
-        Box::pin(async move {
-            let _ = Abortable::new(answer, registration).await;
-        })
-    }
-
-    fn notification(
-        &self,
-        cx: NotificationContext,
-        notification: jsonrpc::Notification,
-    ) -> BoxFuture {
-        let handler = self.clone();
-        Box::pin(async move { Handler::notification(&*handler, cx, notification).await })
-    }
-
-    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message) {
-        Handler::response(&**self, session, response);
-    }
-
-    fn session_closed(&self, session: &SessionId) {
-        Handler::session_closed(&**self, session);
-    }
-}
-
-/// Answers a request exactly once: with the handler's outcome, or with an internal error if
-/// the handler panicked or was stopped (the request must not stay in flight forever).
-struct ReplyGuard(Option<oneshot::Sender<Outcome>>);
-
-impl ReplyGuard {
-    fn reply(mut self, outcome: Outcome) {
-        if let Some(done) = self.0.take() {
-            let _ = done.send(outcome);
-        }
-    }
-}
-
-impl Drop for ReplyGuard {
-    fn drop(&mut self) {
-        if let Some(done) = self.0.take() {
-            let error = ErrorObject::new(jsonrpc::INTERNAL_ERROR, "Internal error");
-            let _ = done.send(Err(error));
-        }
-    }
 }
 
 impl Driver {
     /// Shares `server` and starts the timer task on `runtime`.
-    pub(crate) fn start<R: Runtime, H: Handler>(runtime: R, server: Server, handler: H) -> Self {
+    pub(crate) fn start(runtime: impl Runtime, server: Server, app: impl App) -> Self {
         let (rearm, rearmed) = async_channel::bounded(1);
         let runtime: Arc<dyn Runtime> = Arc::new(runtime);
         let driver = Self(Arc::new(Inner {
@@ -198,7 +182,7 @@ impl Driver {
                 shutdown_waiters: Vec::new(),
                 armed: None,
             }),
-            app: Box::new(Arc::new(handler)),
+            app: Box::new(app),
             runtime: runtime.clone(),
             rearm,
         }));
@@ -210,8 +194,8 @@ impl Driver {
     pub(crate) fn handle_request(
         &self,
         head: http::request::Parts,
-        body: bytes::Bytes,
-        respond: oneshot::Sender<Response<ResponseBody>>,
+        body: Bytes,
+        respond: oneshot::Sender<Response<Payload>>,
     ) {
         self.with(|state, now| {
             let exchange = state.server.handle_request(now, head, body);
@@ -233,7 +217,7 @@ impl Driver {
     }
 
     /// A message to queue for a client.
-    pub(crate) fn send(&self, target: Target, message: bytes::Bytes) -> Result<(), SendError> {
+    pub(crate) fn send(&self, target: Target, message: Bytes) -> Result<(), SendError> {
         self.with(|state, now| state.server.send(now, target, message))
     }
 
@@ -299,7 +283,7 @@ impl Driver {
         let mut work = Vec::new();
         let result = {
             let mut state = self.lock();
-            let now = Instant::now();
+            let now = self.0.runtime.now();
             let result = input(&mut state, now);
             state.drain(now, &mut work);
             if let Some(at) = state.server.poll_timeout()
@@ -326,72 +310,42 @@ impl Driver {
 
     fn run(&self, work: Work) {
         match work {
-            Work::Request {
-                key,
-                session,
-                transport,
-                version,
-                request,
-                head,
-                registration,
-            } => {
-                let cx = RequestContext {
-                    key,
-                    session,
-                    transport,
-                    version,
-                    head,
-                    driver: self.clone(),
-                };
-                self.start_request(cx, request, registration);
-            }
-            Work::Notification {
-                session,
-                transport,
-                notification,
-                head,
-            } => {
-                let cx = NotificationContext {
-                    session,
-                    transport,
-                    head,
-                    driver: self.clone(),
-                };
-                let task = self.0.app.notification(cx, notification);
+            Work::Request(request, registration) => self.start_request(request, registration),
+            Work::Notification(notification) => {
+                let task = self.0.app.notification(self.clone(), notification);
                 self.0.runtime.spawn(task);
             }
-            Work::Response { session, response } => {
-                self.0.app.response(session.as_ref(), response);
-            }
+            Work::Response(session, response) => self.0.app.response(session.as_ref(), response),
             Work::SessionClosed(session) => self.0.app.session_closed(&session),
         }
     }
 
-    fn start_request(
-        &self,
-        cx: RequestContext,
-        request: jsonrpc::Request,
-        registration: AbortRegistration,
-    ) {
-        let key = cx.key;
+    fn start_request(&self, request: IncomingRequest, registration: AbortRegistration) {
+        let key = request.key;
         let (done, mut answer) = oneshot::channel();
-        let mut task = self.0.app.request(cx, request, done, registration);
+        let task = self.0.app.request(self.clone(), request, Reply(Some(done)));
+        // A panic is the handler's: caught, it ends the task, and dropping the task drops its
+        // `Reply`, which answers -32603.
+        let mut task = Abortable::new(AssertUnwindSafe(task).catch_unwind(), registration);
         // The first poll runs here, in the task that brought the request: a handler that
-        // answers at once costs no task of its own. A panic is the handler's: dropping the task
-        // answers -32603.
-        let first = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
-        }));
-        if !matches!(first, Ok(Poll::Pending)) {
-            drop(task);
-            if let Ok(Some(outcome)) = answer.try_recv() {
-                self.reply(key, outcome);
+        // answers at once costs no task of its own.
+        match Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Pending => {}
+            // Cancelled before it ran: the client wants no answer.
+            Poll::Ready(Err(_aborted)) => return,
+            Poll::Ready(Ok(_)) => {
+                drop(task);
+                if let Ok(Some(outcome)) = answer.try_recv() {
+                    self.reply(key, outcome);
+                }
+                return;
             }
-            return;
         }
         let driver = self.clone();
         self.0.runtime.spawn(Box::pin(async move {
-            task.await;
+            if task.await.is_err() {
+                return;
+            }
             if let Ok(outcome) = answer.await {
                 driver.reply(key, outcome);
             }
@@ -415,7 +369,7 @@ impl State {
             match output {
                 Output::Respond { exchange, response } => {
                     if let Some(respond) = self.responders.remove(&exchange) {
-                        let _ = respond.send(response.map(ResponseBody::full));
+                        let _ = respond.send(response.map(Payload::Full));
                     }
                 }
                 Output::StartStream { exchange, head } => self.start_stream(now, exchange, head),
@@ -424,8 +378,8 @@ impl State {
                         .streams
                         .get(&exchange)
                         .map(|frames| frames.unbounded_send(Ok(chunk)).is_ok());
-                    // The body is gone without a word (its request's caller went away as its
-                    // head was handed over): forget the stream.
+                    // The frames are gone without a word (their request's caller went away as
+                    // the head was handed over): forget the stream.
                     if sent == Some(false) {
                         self.streams.remove(&exchange);
                         self.server.handle_disconnect(now, exchange);
@@ -452,14 +406,16 @@ impl State {
     }
 
     fn start_stream(&mut self, now: Instant, exchange: ExchangeId, head: Response<()>) {
-        let (frames, receiver) = mpsc::unbounded();
-        let body = ResponseBody::stream(exchange, receiver);
+        let (sender, receiver) = mpsc::unbounded();
+        let frames = Payload::Stream(Frames { exchange, receiver });
+        // When the caller is gone, the response is dropped here, under the lock: `Frames`
+        // report nothing, so nothing locks again.
         let started = self
             .responders
             .remove(&exchange)
-            .is_some_and(|respond| respond.send(head.map(|()| body)).is_ok());
+            .is_some_and(|respond| respond.send(head.map(|()| frames)).is_ok());
         if started {
-            self.streams.insert(exchange, frames);
+            self.streams.insert(exchange, sender);
         } else {
             self.server.handle_disconnect(now, exchange);
         }
@@ -478,15 +434,15 @@ impl State {
                 // Registered at once: a cancellation that comes while the handler runs stops it.
                 let (abort, registration) = AbortHandle::new_pair();
                 self.tasks.insert(key, abort);
-                work.push(Work::Request {
+                let request = IncomingRequest {
                     key,
                     session,
                     transport,
                     version,
-                    request,
                     head,
-                    registration,
-                });
+                    request,
+                };
+                work.push(Work::Request(request, registration));
             }
             Event::Cancelled { key, reason } => {
                 // The client will not read an answer (S2.17): stop the work.
@@ -501,12 +457,12 @@ impl State {
                 transport,
                 notification,
                 head,
-            } => work.push(Work::Notification {
+            } => work.push(Work::Notification(IncomingNotification {
                 session,
                 transport,
-                notification,
                 head,
-            }),
+                notification,
+            })),
             Event::Response { session, response } => self.answer(session, response, work),
             Event::SessionOpened { session, transport } => {
                 tracing::debug!(%session, ?transport, "session opened");
@@ -544,7 +500,7 @@ impl State {
             (Some((done, _)), jsonrpc::Message::Error(error)) => {
                 let _ = done.send(Err(RequestError::Rejected(error.error)));
             }
-            (_, response) => work.push(Work::Response { session, response }),
+            (_, response) => work.push(Work::Response(session, response)),
         }
     }
 }

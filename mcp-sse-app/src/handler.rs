@@ -1,17 +1,18 @@
-//! The application's side: [`Handler`] and the [`RequestContext`] a request is handled in.
+//! The application's side: [`Handler`], and the contexts a message is handled in.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::request;
-
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport};
 use serde_json::Value;
 
-use crate::driver::Driver;
-use crate::entry::Handle;
+use crate::driver::{App, Driver, IncomingNotification, IncomingRequest, Reply};
+use crate::error::RequestError;
+use crate::handle::Handle;
+use crate::runtime::BoxFuture;
 
 /// What the application implements: the MCP methods it serves.
 ///
@@ -21,7 +22,7 @@ use crate::entry::Handle;
 /// needs, send progress and logging notifications through the context, and ask the client
 /// questions. So don't block before the first `.await` (move blocking or long CPU work to the
 /// runtime's blocking pool): it would hold up that connection and the other requests of its
-/// batch meanwhile.
+/// batch meanwhile. A handler that panics answers `-32603` (internal error).
 pub trait Handler: Send + Sync + 'static {
     /// Answers a client request with its result or a JSON-RPC error.
     fn request(
@@ -61,13 +62,58 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
+/// Every [`Handler`] is an [`App`] the driver runs: its answers serialized, its panics and
+/// its errors turned into JSON-RPC errors.
+impl<H: Handler> App for Arc<H> {
+    fn request(&self, driver: Driver, incoming: IncomingRequest, reply: Reply) -> BoxFuture {
+        let handler = self.clone();
+        let cx = RequestContext {
+            key: incoming.key,
+            session: incoming.session,
+            transport: incoming.transport,
+            version: incoming.version,
+            head: incoming.head,
+            driver,
+        };
+        Box::pin(async move {
+            let outcome = Handler::request(&*handler, cx, incoming.request)
+                .await
+                .and_then(|result| {
+                    serde_json::value::to_raw_value(&result).map_err(|error| {
+                        ErrorObject::new(jsonrpc::INTERNAL_ERROR, error.to_string())
+                    })
+                });
+            reply.send(outcome);
+        })
+    }
+
+    fn notification(&self, driver: Driver, incoming: IncomingNotification) -> BoxFuture {
+        let handler = self.clone();
+        let cx = NotificationContext {
+            session: incoming.session,
+            transport: incoming.transport,
+            head: incoming.head,
+            driver,
+        };
+        Box::pin(async move { Handler::notification(&*handler, cx, incoming.notification).await })
+    }
+
+    fn response(&self, session: Option<&SessionId>, response: jsonrpc::Message) {
+        Handler::response(&**self, session, response);
+    }
+
+    fn session_closed(&self, session: &SessionId) {
+        Handler::session_closed(&**self, session);
+    }
+}
+
 /// Where a client notification came from.
 #[derive(Debug, Clone)]
 pub struct NotificationContext {
-    pub(crate) session: Option<SessionId>,
-    pub(crate) transport: Transport,
-    pub(crate) head: Arc<request::Parts>,
-    pub(crate) driver: Driver,
+    session: Option<SessionId>,
+    transport: Transport,
+    head: Arc<request::Parts>,
+    driver: Driver,
 }
 
 impl NotificationContext {
@@ -92,30 +138,15 @@ impl NotificationContext {
     }
 }
 
-/// Why a request to the client got no result.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RequestError {
-    /// The message could not be queued.
-    #[error("could not send: {0}")]
-    Send(#[from] SendError),
-    /// The client answered with a JSON-RPC error.
-    #[error("the client answered with error {}: {}", .0.code, .0.message)]
-    Rejected(ErrorObject),
-    /// The session or the server ended before an answer came.
-    #[error("no answer: the session or the server ended")]
-    Gone,
-}
-
 /// The request being handled, and the way to talk to its client meanwhile.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
-    pub(crate) key: RequestKey,
-    pub(crate) session: Option<SessionId>,
-    pub(crate) transport: Transport,
-    pub(crate) version: Option<ProtocolVersion>,
-    pub(crate) head: Arc<request::Parts>,
-    pub(crate) driver: Driver,
+    key: RequestKey,
+    session: Option<SessionId>,
+    transport: Transport,
+    version: Option<ProtocolVersion>,
+    head: Arc<request::Parts>,
+    driver: Driver,
 }
 
 impl RequestContext {

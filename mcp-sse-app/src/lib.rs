@@ -13,8 +13,16 @@
 //! goes out without a task or a hop) and, if it waits, goes on in a task of its own. One timer
 //! task sleeps until the server's next deadline. The crate uses no runtime: channels come from
 //! `async-channel` and `futures-channel`, and an adapter provides the rest through the
-//! [`Runtime`] trait (spawn, sleep until an instant). `Instant::now()` is read here, never in
-//! the core.
+//! [`Runtime`] trait (spawn, sleep until an instant, the clock).
+//!
+//! The crate is in layers, each using only those below it:
+//!
+//! 1. [`Runtime`], [`RequestError`] and [`Aborted`];
+//! 2. the driver (the server behind its mutex, the timer task), which sees the application as
+//!    a trait of its own and hands responses over as plain payloads;
+//! 3. [`ResponseBody`], [`Handle`], and the handler API ([`Handler`], [`RequestContext`],
+//!    [`NotificationContext`]), which implements the driver's application trait;
+//! 4. [`Entry`], where HTTP requests come in.
 //!
 //! An adapter (`mcp-sse-tokio`, `mcp-sse-smol`) owns the listener and the HTTP connections: it
 //! starts an [`Entry`] on its runtime and hands it every request; the [`ResponseBody`] it gets
@@ -26,13 +34,19 @@
 mod body;
 mod driver;
 mod entry;
+mod error;
+mod handle;
 mod handler;
 mod protocol;
 mod runtime;
+#[cfg(test)]
+mod testing;
 
-pub use body::{Aborted, ResponseBody};
-pub use entry::{Entry, Handle};
-pub use handler::{Handler, NotificationContext, RequestContext, RequestError};
+pub use body::ResponseBody;
+pub use entry::Entry;
+pub use error::{Aborted, RequestError};
+pub use handle::Handle;
+pub use handler::{Handler, NotificationContext, RequestContext};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
 pub use protocol::{Protocol, SNIFF_LEN, sniff};
 pub use runtime::{BoxFuture, Runtime};

@@ -39,6 +39,10 @@ impl Runtime for Smol {
             Timer::at(deadline).await;
         })
     }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 impl<F> hyper::rt::Executor<F> for Smol

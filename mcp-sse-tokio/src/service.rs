@@ -30,6 +30,10 @@ impl Runtime for Tokio {
     fn sleep_until(&self, deadline: Instant) -> BoxFuture {
         Box::pin(tokio::time::sleep_until(deadline.into()))
     }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 /// A tower `Service` that answers MCP HTTP requests; clones share one server.

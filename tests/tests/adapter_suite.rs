@@ -210,6 +210,10 @@ impl Handler for TestApp {
                 Ok(json!({}))
             }
             "panic" => panic!("the handler panicked on purpose"),
+            "panic_later" => {
+                self.sleep(Duration::from_millis(20)).await;
+                panic!("the handler panicked on purpose, after an await")
+            }
             // Waits forever, until it is stopped.
             "hang" => {
                 let _probe = StopProbe(params["tag"].as_str().unwrap().to_owned());
@@ -719,11 +723,12 @@ async fn a_panicking_handler_answers_internal_error_and_frees_its_slot(adapter: 
     .await;
     assert_eq!(r.status(), 202);
     assert_eq!(stream.next_message().await["error"]["code"], -32603);
+    // Also when it panics in its own task, after an await.
     let r = client::post(
         server.addr,
         &endpoint,
         &[],
-        r#"{"jsonrpc":"2.0","id":2,"method":"echo"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"panic_later"}"#,
     )
     .await;
     assert_eq!(
@@ -731,6 +736,19 @@ async fn a_panicking_handler_answers_internal_error_and_frees_its_slot(adapter: 
         202,
         "the panicked request no longer counts as in flight"
     );
+    let answer = stream.next_message().await;
+    assert_eq!(
+        (&answer["id"], &answer["error"]["code"]),
+        (&json!(2), &json!(-32603))
+    );
+    let r = client::post(
+        server.addr,
+        &endpoint,
+        &[],
+        r#"{"jsonrpc":"2.0","id":3,"method":"echo"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 202, "and that one neither");
     server.stop().await;
 }
 
