@@ -37,8 +37,10 @@ mod entry;
 mod error;
 mod handle;
 mod handler;
+mod network;
 mod protocol;
 mod runtime;
+mod serve;
 #[cfg(test)]
 mod testing;
 
@@ -48,5 +50,6 @@ pub use error::{Aborted, RequestError};
 pub use handle::Handle;
 pub use handler::{Handler, NotificationContext, RequestContext};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
-pub use protocol::{Protocol, SNIFF_LEN, sniff};
+pub use network::Network;
 pub use runtime::{BoxFuture, Runtime};
+pub use serve::serve;

@@ -1,13 +1,13 @@
 //! Which HTTP version a new connection speaks, from its first bytes.
 //!
-//! Adapters serve HTTP/1.1 with hyper's `http1` connection and HTTP/2 (prior knowledge, "h2c")
+//! [`serve`](crate::serve) serves HTTP/1.1 with hyper's `http1` connection and HTTP/2 (prior knowledge, "h2c")
 //! with its `http2` connection, chosen per socket, instead of one connection type that can do
 //! both: that one is sized for HTTP/2's state, which an idle HTTP/1.1 stream would carry for its
 //! whole life (about 7 KiB each).
 
 /// The HTTP version of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// HTTP/1.x.
     Http1,
     /// HTTP/2 with prior knowledge.
@@ -18,11 +18,11 @@ pub enum Protocol {
 const PREFACE: &[u8] = b"PRI ";
 
 /// How many bytes to peek at for [`sniff`].
-pub const SNIFF_LEN: usize = PREFACE.len();
+pub(crate) const SNIFF_LEN: usize = PREFACE.len();
 
 /// The protocol of a connection whose first bytes are `first`, or `None` if they are too few to
 /// tell. No bytes at all (the client closed) is HTTP/1.1: hyper answers it.
-pub fn sniff(first: &[u8]) -> Option<Protocol> {
+pub(crate) fn sniff(first: &[u8]) -> Option<Protocol> {
     let n = first.len().min(PREFACE.len());
     if first.is_empty() || first[..n] != PREFACE[..n] {
         return Some(Protocol::Http1);

@@ -22,9 +22,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use smol::Async;
 use smol::io::{AsyncRead, AsyncWrite};
 
-/// A smol TCP socket as hyper's I/O.
+/// A smol TCP socket as hyper's I/O: what [`Smol`](crate::Smol) serves connections over.
 #[derive(Debug)]
-pub(crate) struct Io {
+pub struct Io {
     socket: Async<TcpStream>,
     readable: Arc<Readable>,
     /// `readable` as a waker, the one the reactor gets for this socket's reads.

@@ -1,9 +1,9 @@
 //! # mcp-sse-smol
 //!
 //! Runs an [`mcp_sse_core::Server`] on smol and hyper 1. This crate owns only what is smol's:
-//! the listener (`async-io`), hyper connections and their graceful shutdown, and the [`Smol`]
-//! runtime (`async-executor` tasks, `async-io` timers) the shared driver ([`mcp_sse_app`]) runs
-//! on. The application API is the same as `mcp-sse-tokio`'s.
+//! the listener and sockets (`async-io`, with hyper's I/O over them), hyper's timer, tasks and
+//! the clock (the [`Smol`] runtime: `async-executor` tasks, `async-io` timers). The serve loop,
+//! the application API and the driver are [`mcp_sse_app`]'s, shared with the tokio adapter.
 //!
 //! - [`serve`] runs a complete server on a listener until a shutdown signal.
 //! - [`Handler`] is what the application implements; [`RequestContext`] lets a handler send
@@ -33,9 +33,36 @@
 
 mod io;
 mod runtime;
-mod serve;
 
+use std::future::Future;
+use std::net::TcpListener;
+
+use smol::Async;
+
+pub use io::Io;
 pub use mcp_sse_app::{Entry, Handle, Handler, RequestContext, RequestError, ResponseBody};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
 pub use runtime::Smol;
-pub use serve::{serve, serve_with_shutdown};
+
+/// Serves MCP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until the process ends.
+/// Tasks run on smol's global executor.
+pub async fn serve<H: Handler>(
+    listener: Async<TcpListener>,
+    config: Config,
+    handler: H,
+) -> std::io::Result<()> {
+    serve_with_shutdown(listener, config, handler, std::future::pending()).await
+}
+
+/// Serves MCP on `listener` until `signal` resolves, then shuts down gracefully: no new
+/// connections, every stream finished with a reconnection hint, requests still with their
+/// handlers given `Config::shutdown_grace` to be answered, then every connection closed
+/// ([`mcp_sse_app::serve`], on smol's global executor).
+pub async fn serve_with_shutdown<H: Handler>(
+    listener: Async<TcpListener>,
+    config: Config,
+    handler: H,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    mcp_sse_app::serve(Smol::default(), listener, config, handler, signal).await
+}

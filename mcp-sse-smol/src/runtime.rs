@@ -1,16 +1,20 @@
-//! [`Smol`]: where the timer task, the handlers and the connections run, and hyper's timer.
+//! [`Smol`]: the driver's runtime and the serve loop's network, on smol.
 
 use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use mcp_sse_app::{BoxFuture, Runtime};
-use smol::{Executor, Timer};
+use mcp_sse_app::{BoxFuture, Network, Runtime};
+use smol::{Async, Executor, Timer};
 
-/// smol's executor and `async-io`'s timer, for the driver's timer task, the handlers, hyper's
-/// HTTP/2 streams and its request head timeout.
+use crate::io::Io;
+
+/// smol's executor and `async-io`'s sockets and timers: for the driver's timer task, the
+/// handlers, the connections, hyper's HTTP/2 streams and its request head timeout.
 #[derive(Clone, Debug, Default)]
 pub struct Smol {
     /// `None`: smol's global executor (`smol::spawn`; `SMOL_THREADS` threads).
@@ -28,10 +32,7 @@ impl Smol {
 
 impl Runtime for Smol {
     fn spawn(&self, task: BoxFuture) {
-        match &self.executor {
-            Some(executor) => executor.spawn(task).detach(),
-            None => smol::spawn(task).detach(),
-        }
+        self.execute(task);
     }
 
     fn sleep_until(&self, deadline: Instant) -> BoxFuture {
@@ -45,18 +46,45 @@ impl Runtime for Smol {
     }
 }
 
-impl<F> hyper::rt::Executor<F> for Smol
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        Runtime::spawn(
-            self,
-            Box::pin(async move {
-                future.await;
-            }),
-        );
+impl Network for Smol {
+    type Listener = Async<TcpListener>;
+    type Socket = Async<TcpStream>;
+    type Io = Io;
+    type Timer = Smol;
+
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+        listener.get_ref().local_addr()
+    }
+
+    async fn accept(listener: &Self::Listener) -> io::Result<(Self::Socket, SocketAddr)> {
+        listener.accept().await
+    }
+
+    fn set_nodelay(socket: &Self::Socket) -> io::Result<()> {
+        socket.get_ref().set_nodelay(true)
+    }
+
+    async fn peek(socket: &Self::Socket, buf: &mut [u8]) -> io::Result<usize> {
+        socket.peek(buf).await
+    }
+
+    fn into_io(socket: Self::Socket) -> Io {
+        Io::new(socket)
+    }
+
+    fn timer(&self) -> Smol {
+        self.clone()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        Timer::after(duration).await;
+    }
+
+    fn execute(&self, task: impl Future<Output = ()> + Send + 'static) {
+        match &self.executor {
+            Some(executor) => executor.spawn(task).detach(),
+            None => smol::spawn(task).detach(),
+        }
     }
 }
 

@@ -1,40 +1,16 @@
-//! [`McpService`], the tower `Service` in front of the driver, and the [`Tokio`] runtime.
+//! [`McpService`], the tower `Service` in front of the driver.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use http::{Request, Response};
 use http_body::Body;
-use mcp_sse_app::{BoxFuture, Entry, Handle, Handler, ResponseBody, Runtime};
+use mcp_sse_app::{Entry, Handle, Handler, ResponseBody};
 use mcp_sse_core::{Config, Server};
 
-/// The tokio runtime the driver and the handlers run on.
-#[derive(Clone, Debug)]
-pub struct Tokio(tokio::runtime::Handle);
-
-impl Tokio {
-    /// The runtime this is called in; panics outside one, like `tokio::spawn`.
-    pub fn current() -> Self {
-        Self(tokio::runtime::Handle::current())
-    }
-}
-
-impl Runtime for Tokio {
-    fn spawn(&self, task: BoxFuture) {
-        self.0.spawn(task);
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture {
-        Box::pin(tokio::time::sleep_until(deadline.into()))
-    }
-
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
+use crate::runtime::Tokio;
 
 /// A tower `Service` that answers MCP HTTP requests; clones share one server.
 ///
@@ -46,8 +22,8 @@ pub struct McpService {
 }
 
 impl McpService {
-    /// Starts the server (its timer task) on the current tokio runtime and returns the service in front of
-    /// it with a handle to it.
+    /// Starts the server (its timer task) on the current tokio runtime and returns the service
+    /// in front of it with a handle to it.
     pub fn new<H: Handler>(config: Config, handler: H) -> (Self, Handle) {
         Self::with_server(Server::new(config), handler)
     }
