@@ -17,7 +17,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
@@ -266,11 +266,10 @@ impl Driver {
         });
     }
 
-    /// Finishes every stream; the receiver fires once no exchange is left.
-    pub(crate) fn shutdown(&self) -> oneshot::Receiver<()> {
+    /// Shuts the server down within `grace`; the receiver fires once no exchange is left.
+    pub(crate) fn shutdown(&self, grace: Duration) -> oneshot::Receiver<()> {
         let (done, finished) = oneshot::channel();
         self.with(|state, now| {
-            let grace = state.server.config().shutdown_grace;
             state.server.shutdown(now, grace);
             state.shutdown_waiters.push(done);
         });

@@ -1,5 +1,7 @@
 //! [`Handle`]: server-initiated messages and shutdown, from anywhere.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use mcp_sse_core::jsonrpc;
 use mcp_sse_core::{Change, SendError, SessionId, Target};
@@ -7,6 +9,9 @@ use serde_json::Value;
 
 use crate::driver::Driver;
 use crate::error::RequestError;
+
+/// How long a shutdown lets requests in flight be answered, unless told otherwise.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Sends server-initiated messages and stops the server; clones share one server.
 #[derive(Clone, Debug)]
@@ -73,9 +78,16 @@ impl Handle {
         self.driver.close_session(session);
     }
 
-    /// Finishes every stream (with a reconnection hint) and refuses new requests; resolves once
-    /// every exchange is over, including requests still waiting for their handler.
+    /// Shuts the server down within the default grace of 10 s, as
+    /// [`shutdown_within`](Self::shutdown_within).
     pub async fn shutdown(&self) {
-        let _ = self.driver.shutdown().await;
+        self.shutdown_within(SHUTDOWN_GRACE).await;
+    }
+
+    /// Shuts the server down within `grace`: new requests are refused, requests in flight are
+    /// answered on their streams until then, and at `grace` whatever is left ends (every stream
+    /// with a reconnection hint). Resolves once every exchange is over.
+    pub async fn shutdown_within(&self, grace: Duration) {
+        let _ = self.driver.shutdown(grace).await;
     }
 }

@@ -22,11 +22,12 @@
 //!    a trait of its own and hands responses over as plain payloads;
 //! 3. [`ResponseBody`], [`Handle`], and the handler API ([`Handler`], [`RequestContext`],
 //!    [`NotificationContext`]), which implements the driver's application trait;
-//! 4. [`Entry`], where HTTP requests come in.
-//!
-//! An adapter (`mcp-sse-tokio`, `mcp-sse-smol`) owns the listener and the HTTP connections: it
-//! starts an [`Entry`] on its runtime and hands it every request; the [`ResponseBody`] it gets
-//! back is an `http_body::Body` whose SSE frames come from the server.
+//! 4. [`Entry`], where HTTP requests come in: whatever serves HTTP (a tower `Service`, another
+//!    HTTP stack) calls it per request and gets an `http_body::Body` whose SSE frames come from
+//!    the server;
+//! 5. [`serve`], the accept loop and the HTTP/1.1 and HTTP/2 connections around an entry, with
+//!    their bounds ([`ServeConfig`]), over a [`Network`]: what an adapter (`mcp-sse-tokio`,
+//!    `mcp-sse-smol`) gives of its runtime (sockets, timers, tasks).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -52,4 +53,4 @@ pub use handler::{Handler, NotificationContext, RequestContext};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
 pub use network::Network;
 pub use runtime::{BoxFuture, Runtime};
-pub use serve::serve;
+pub use serve::{ServeConfig, serve};

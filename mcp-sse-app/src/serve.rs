@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use mcp_sse_core::{Config, Server};
+use mcp_sse_core::Server;
 use tokio::sync::watch;
 
 use crate::body::ResponseBody;
@@ -21,13 +21,17 @@ use crate::handler::Handler;
 use crate::network::{Exec, Network};
 use crate::protocol::{Protocol, SNIFF_LEN, sniff};
 
+mod config;
+
+pub use config::ServeConfig;
+
 /// How long the loop waits after a failed `accept` (out of descriptors and the like).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serves MCP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge, chosen per connection
 /// from its first bytes) until `signal` resolves, then shuts down gracefully: no new
 /// connections, every stream finished with a reconnection hint, requests still with their
-/// handlers given `Config::shutdown_grace` to be answered, then every connection closed.
+/// handlers given [`ServeConfig::shutdown_grace`] to be answered, then every connection closed.
 ///
 /// The policy is here; the adapter's [`Network`] gives the sockets, hyper's timer and the tasks.
 /// `Config::hosts` is resolved against the listener's address. Every socket gets
@@ -35,13 +39,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub async fn serve<N: Network, H: Handler>(
     network: N,
     listener: N::Listener,
-    config: Config,
+    config: ServeConfig,
     handler: H,
     signal: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let mut config = config;
+    let ServeConfig {
+        server: mut config,
+        request_head_timeout: head_timeout,
+        shutdown_grace: grace,
+    } = config;
     config.hosts = config.hosts.resolve(N::local_addr(&listener)?.ip());
-    let (grace, head_timeout) = (config.shutdown_grace, config.request_head_timeout);
     let (entry, handle) = Entry::start(network.clone(), Server::new(config), handler);
     let mut http1 = http1::Builder::new();
     // Slow clients may not hold a connection without sending a request head.
@@ -89,7 +96,7 @@ pub async fn serve<N: Network, H: Handler>(
     }
     drop(listener);
     tracing::info!("shutting down");
-    if within(network.sleep(grace), handle.shutdown())
+    if within(network.sleep(grace), handle.shutdown_within(grace))
         .await
         .is_none()
     {

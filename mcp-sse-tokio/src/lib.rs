@@ -21,15 +21,16 @@ use std::future::Future;
 
 use tokio::net::TcpListener;
 
-pub use mcp_sse_app::{Handle, Handler, RequestContext, RequestError, ResponseBody};
+pub use mcp_sse_app::{Handle, Handler, RequestContext, RequestError, ResponseBody, ServeConfig};
 pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
 pub use runtime::Tokio;
 pub use service::McpService;
 
 /// Serves MCP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until the process ends.
+/// `config` is a [`ServeConfig`], or a [`Config`] with the connection defaults.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
-    config: Config,
+    config: impl Into<ServeConfig>,
     handler: H,
 ) -> std::io::Result<()> {
     serve_with_shutdown(listener, config, handler, std::future::pending()).await
@@ -37,13 +38,13 @@ pub async fn serve<H: Handler>(
 
 /// Serves MCP on `listener` until `signal` resolves, then shuts down gracefully: no new
 /// connections, every stream finished with a reconnection hint, requests still with their
-/// handlers given `Config::shutdown_grace` to be answered, then every connection closed
+/// handlers given [`ServeConfig::shutdown_grace`] to be answered, then every connection closed
 /// ([`mcp_sse_app::serve`], on the current tokio runtime).
 pub async fn serve_with_shutdown<H: Handler>(
     listener: TcpListener,
-    config: Config,
+    config: impl Into<ServeConfig>,
     handler: H,
     signal: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    mcp_sse_app::serve(Tokio::current(), listener, config, handler, signal).await
+    mcp_sse_app::serve(Tokio::current(), listener, config.into(), handler, signal).await
 }

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mcp_sse_app::core::{Change, ListenSupport};
-use mcp_sse_app::{Handler, RequestContext};
+use mcp_sse_app::{Handler, RequestContext, ServeConfig};
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::sse::Item;
 use mcp_sse_core::{Config, Cors, OriginPolicy, SendError};
@@ -265,7 +265,8 @@ impl Running {
 
 impl Adapter {
     /// Serves `TestApp` with `config` on a fresh loopback port, until [`Running::stop`].
-    async fn start(self, config: Config) -> Running {
+    async fn start(self, config: impl Into<ServeConfig>) -> Running {
+        let config = config.into();
         let (stop, stopped) = oneshot::channel::<()>();
         let signal = async {
             let _ = stopped.await;
@@ -791,11 +792,11 @@ async fn a_cancelled_request_stops_its_handler_s2_17(adapter: Adapter) {
 
 /// A client may not hold a connection open without sending a request head: neither silent from
 /// its first byte, nor part of a head, nor kept alive in silence after an answer
-/// (`Config::request_head_timeout`).
+/// (`ServeConfig::request_head_timeout`).
 async fn a_connection_without_a_request_head_is_closed(adapter: Adapter) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-    let mut config = Config::default();
+    let mut config = ServeConfig::default();
     config.request_head_timeout = Duration::from_millis(300);
     let server = adapter.start(config).await;
     let addr = server.addr;
