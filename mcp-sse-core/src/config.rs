@@ -122,14 +122,6 @@ pub struct Config {
     /// the client to reopen: at shutdown, when a newer stream replaces it, in priming events and
     /// when the application closes a stream early (S2.32). Default 1000.
     pub reconnect_hint_ms: u64,
-    /// How long an adapter's graceful shutdown waits for requests still with their handlers
-    /// after every stream was finished; then it closes the connections anyway. Default 10 s.
-    pub shutdown_grace: Duration,
-    /// How long an adapter lets a connection go without a complete request head: from its
-    /// accept to the first bytes that tell HTTP/1.1 from HTTP/2, and for each HTTP/1.1 request
-    /// head (hyper's header read timeout, which also ends a kept-alive connection left silent
-    /// that long). Then the connection is closed without an answer. Default 30 s.
-    pub request_head_timeout: Duration,
     /// Which `Origin` values are allowed (S1.4, S4.1). A request whose `Origin` is present and
     /// not allowed gets `403 Forbidden`. Requests without `Origin` pass (non-browser clients).
     pub origins: OriginPolicy,
@@ -179,8 +171,6 @@ impl Default for Config {
             keepalive_interval: Duration::from_secs(15),
             retry_after_secs: 1,
             reconnect_hint_ms: 1000,
-            shutdown_grace: Duration::from_secs(10),
-            request_head_timeout: Duration::from_secs(30),
             origins: OriginPolicy::default(),
             auth: None,
             cors: Some(Cors::default()),
