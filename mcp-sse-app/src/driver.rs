@@ -190,6 +190,11 @@ impl Driver {
         driver
     }
 
+    /// The runtime the driver runs on.
+    pub(crate) fn runtime(&self) -> &dyn Runtime {
+        &*self.0.runtime
+    }
+
     /// An HTTP request with its body; `respond` gets its response (now, or when it is ready).
     pub(crate) fn handle_request(
         &self,

@@ -1,20 +1,26 @@
 //! [`Entry`], where HTTP requests enter the server.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_channel::oneshot;
-use http::{Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body::Body;
-use http_body_util::BodyExt;
 use mcp_sse_core::Server;
+use mcp_sse_core::jsonrpc::{self, ErrorObject};
 
 use crate::body::ResponseBody;
 use crate::driver::Driver;
 use crate::handle::Handle;
 use crate::handler::Handler;
-use crate::runtime::Runtime;
+use crate::runtime::{BoxFuture, Runtime};
+
+/// How long a request's body may take to arrive, unless told otherwise.
+pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where HTTP requests enter the server: whatever serves HTTP (an adapter's connections, a
 /// tower `Service`) calls [`call`](Self::call) per request. Clones share one server.
@@ -22,6 +28,7 @@ use crate::runtime::Runtime;
 pub struct Entry {
     driver: Driver,
     body_limit: usize,
+    body_read_timeout: Duration,
 }
 
 impl Entry {
@@ -32,12 +39,26 @@ impl Entry {
         let body_limit = server.config().max_body_bytes.saturating_add(1);
         let driver = Driver::start(runtime, server, Arc::new(handler));
         let handle = Handle::new(driver.clone());
-        (Self { driver, body_limit }, handle)
+        let entry = Self {
+            driver,
+            body_limit,
+            body_read_timeout: BODY_READ_TIMEOUT,
+        };
+        (entry, handle)
+    }
+
+    /// How long a request's body may take to arrive once its head is in (default 30 s, as
+    /// [`ServeConfig::body_read_timeout`](crate::ServeConfig::body_read_timeout)); a request
+    /// whose body is late is answered `408`.
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
     }
 
     /// Answers one HTTP request: reads its body (at most `max_body_bytes` + 1 bytes; the core
     /// answers `413` beyond the bound), applies it to the server and resolves with the response.
-    /// A failed body gets `400`.
+    /// A failed body gets `400`; a body that does not arrive within the body read timeout gets
+    /// `408` with a JSON-RPC error.
     pub fn call<B>(
         &self,
         request: Request<B>,
@@ -47,11 +68,16 @@ impl Entry {
         B::Data: Send,
     {
         let driver = self.driver.clone();
-        let limit = self.body_limit;
+        let (limit, timeout) = (self.body_limit, self.body_read_timeout);
         async move {
             let (head, body) = request.into_parts();
-            let Some(body) = read_body(body, limit).await else {
-                return plain(StatusCode::BAD_REQUEST);
+            let body = match read_body(body, limit, driver.runtime(), timeout).await {
+                Ok(body) => body,
+                Err(BodyError::Failed) => return plain(StatusCode::BAD_REQUEST),
+                Err(BodyError::Late) => {
+                    tracing::debug!(uri = %head.uri, ?timeout, "request body not received in time: 408");
+                    return request_timeout(timeout, head.version);
+                }
             };
             let (respond, response) = oneshot::channel();
             driver.handle_request(head, body, respond);
@@ -64,30 +90,81 @@ impl Entry {
     }
 }
 
-/// Reads at most `limit` bytes of the body: the core answers `413` when it sees them all used.
-/// `None` when the body failed (the client went away).
-async fn read_body<B: Body>(body: B, limit: usize) -> Option<Bytes> {
-    let mut body = std::pin::pin!(body);
+/// Why a body could not be read.
+enum BodyError {
+    /// The client went away, or its body was malformed.
+    Failed,
+    /// It did not arrive within the body read timeout.
+    Late,
+}
+
+/// Reads at most `limit` bytes of the body (the core answers `413` when it sees them all used)
+/// within `timeout`. The timer is made only if the body is not there at once: a body that came
+/// with its head, the usual case, costs none.
+async fn read_body<B: Body>(
+    body: B,
+    limit: usize,
+    runtime: &dyn Runtime,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    let mut body = pin!(body);
     let mut buffer = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return None };
-        if let Ok(mut data) = frame.into_data() {
-            while bytes::Buf::has_remaining(&data) && buffer.len() < limit {
-                let piece = bytes::Buf::chunk(&data);
-                let take = piece.len().min(limit - buffer.len());
-                buffer.extend_from_slice(&piece[..take]);
-                bytes::Buf::advance(&mut data, take);
-            }
-            if buffer.len() >= limit {
-                break;
+    let mut deadline: Option<BoxFuture> = None;
+    poll_fn(|cx| {
+        while buffer.len() < limit && !body.is_end_stream() {
+            match body.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        append(&mut buffer, data, limit);
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => return Poll::Ready(Err(BodyError::Failed)),
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    let deadline = deadline
+                        .get_or_insert_with(|| runtime.sleep_until(runtime.now() + timeout));
+                    return match deadline.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(Err(BodyError::Late)),
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
             }
         }
+        Poll::Ready(Ok(std::mem::take(&mut buffer).freeze()))
+    })
+    .await
+}
+
+/// Appends what fits of `data` below `limit`.
+fn append(buffer: &mut BytesMut, mut data: impl bytes::Buf, limit: usize) {
+    while data.has_remaining() && buffer.len() < limit {
+        let piece = data.chunk();
+        let take = piece.len().min(limit - buffer.len());
+        buffer.extend_from_slice(&piece[..take]);
+        data.advance(take);
     }
-    Some(buffer.freeze())
 }
 
 fn plain(status: StatusCode) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::full(Bytes::new()));
     *response.status_mut() = status;
+    response
+}
+
+/// `408 Request Timeout` with a JSON-RPC error naming the bound. An HTTP/1.x connection is
+/// closed after it (RFC 9110 §15.5.9): the rest of the body may still come.
+fn request_timeout(timeout: Duration, version: http::Version) -> Response<ResponseBody> {
+    let message = format!("Request Timeout: the body did not arrive within {timeout:?}");
+    let error = ErrorObject::new(jsonrpc::SERVER_ERROR, message);
+    let mut response = Response::new(ResponseBody::full(jsonrpc::encode_error(None, &error)));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if version < http::Version::HTTP_2 {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }

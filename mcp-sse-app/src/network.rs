@@ -19,7 +19,7 @@ pub trait Network: Runtime + Clone {
     type Socket: Send + Sync + 'static;
     /// An accepted connection as hyper's I/O.
     type Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static;
-    /// hyper's timer (request head timeouts).
+    /// hyper's timer (request head timeouts, HTTP/2 keep-alive pings and idle timeouts).
     type Timer: hyper::rt::Timer + Clone + Send + Sync + 'static;
 
     /// The address `listener` is bound to.
@@ -32,12 +32,6 @@ pub trait Network: Runtime + Clone {
 
     /// Turns Nagle's algorithm off.
     fn set_nodelay(socket: &Self::Socket) -> io::Result<()>;
-
-    /// Waits for bytes to arrive and copies the first into `buf`, leaving them to be read.
-    fn peek(
-        socket: &Self::Socket,
-        buf: &mut [u8],
-    ) -> impl Future<Output = io::Result<usize>> + Send;
 
     /// The socket as hyper's I/O.
     fn into_io(socket: Self::Socket) -> Self::Io;

@@ -17,7 +17,7 @@ pub(crate) enum Protocol {
 /// The HTTP/2 connection preface starts so (RFC 9113 §3.4); no HTTP/1.1 method is `PRI`.
 const PREFACE: &[u8] = b"PRI ";
 
-/// How many bytes to peek at for [`sniff`].
+/// How many bytes [`sniff`] needs at most.
 pub(crate) const SNIFF_LEN: usize = PREFACE.len();
 
 /// The protocol of a connection whose first bytes are `first`, or `None` if they are too few to

@@ -64,10 +64,6 @@ impl Network for Smol {
         socket.get_ref().set_nodelay(true)
     }
 
-    async fn peek(socket: &Self::Socket, buf: &mut [u8]) -> io::Result<usize> {
-        socket.peek(buf).await
-    }
-
     fn into_io(socket: Self::Socket) -> Io {
         Io::new(socket)
     }

@@ -52,10 +52,6 @@ impl Network for Tokio {
         socket.set_nodelay(true)
     }
 
-    async fn peek(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-        socket.peek(buf).await
-    }
-
     fn into_io(socket: TcpStream) -> TokioIo<TcpStream> {
         TokioIo::new(socket)
     }

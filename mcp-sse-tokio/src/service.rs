@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::{Request, Response};
 use http_body::Body;
@@ -33,6 +34,14 @@ impl McpService {
     pub fn with_server<H: Handler>(server: Server, handler: H) -> (Self, Handle) {
         let (entry, handle) = Entry::start(Tokio::current(), server, handler);
         (Self { entry }, handle)
+    }
+
+    /// How long a request's body may take to arrive once its head is in (default 30 s); a
+    /// request whose body is late is answered `408`.
+    pub fn with_body_read_timeout(self, timeout: Duration) -> Self {
+        Self {
+            entry: self.entry.with_body_read_timeout(timeout),
+        }
     }
 }
 

@@ -9,8 +9,13 @@
 //! The clients are tokio ones (`mcp_sse_tests::client`); a smol server runs on a thread of its
 //! own (`smol::block_on`, handlers on smol's executor), so no tokio runtime is near it.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
 
 use mcp_sse_app::core::{Change, ListenSupport};
 use mcp_sse_app::{Handler, RequestContext, ServeConfig};
@@ -69,6 +74,10 @@ for_both_adapters!(
     a_connection_without_a_request_head_is_closed,
     the_applications_own_encoded_messages_go_out_as_they_are,
     answers_to_the_applications_own_requests_reach_its_response_handler,
+    a_late_body_gets_408_over_http1_and_http2,
+    an_http2_connection_without_streams_is_closed_when_idle,
+    a_partial_preface_is_not_read_again_until_more_comes,
+    the_shutdown_deadline_holds_with_a_stuck_reader,
 );
 
 /// Tags of `hang` handlers whose futures were dropped: stopped, not left running.
@@ -844,26 +853,18 @@ async fn initialize(addr: SocketAddr) -> String {
 }
 
 /// Each connection is served with the protocol its first bytes name: the HTTP/2 preface, or an
-/// HTTP/1.1 request, even one whose first bytes arrive alone and could begin either.
+/// HTTP/1.1 request.
 async fn http2_with_prior_knowledge_and_http1_on_one_port(adapter: Adapter) {
-    use http_body_util::{BodyExt as _, Full};
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use http_body_util::BodyExt as _;
 
     let server = adapter.start(Config::default()).await;
     let addr = server.addr;
-    let socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let io = hyper_util::rt::TokioIo::new(socket);
-    let executor = hyper_util::rt::TokioExecutor::new();
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(executor, io)
+    let (mut sender, _connection) = http2(addr).await;
+    let whole = Full::new(Bytes::from_static(INIT.as_bytes())).boxed();
+    let response = sender
+        .send_request(http2_post(addr, whole))
         .await
-        .expect("an HTTP/2 handshake");
-    tokio::spawn(connection);
-    let request = http::Request::post(format!("http://{addr}/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(Full::new(bytes::Bytes::from_static(INIT.as_bytes())))
-        .expect("valid");
-    let response = sender.send_request(request).await.expect("a response");
+        .expect("a response");
     assert_eq!(response.version(), http::Version::HTTP_2);
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("mcp-session-id"));
@@ -871,19 +872,10 @@ async fn http2_with_prior_knowledge_and_http1_on_one_port(adapter: Adapter) {
     let body: Value = serde_json::from_slice(&body.to_bytes()).expect("JSON");
     assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
 
-    // "P" could begin the preface: the server waits for more before it chooses.
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    socket.write_all(b"P").await.expect("write");
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let rest = format!(
-        "OST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-         accept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{INIT}",
-        INIT.len()
-    );
-    socket.write_all(rest.as_bytes()).await.expect("write");
-    let mut answer = String::new();
-    socket.read_to_string(&mut answer).await.expect("read");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let r = client::post(addr, "/mcp", &[], INIT).await;
+    assert_eq!(r.head.version, http::Version::HTTP_11);
+    assert_eq!(r.status(), 200);
+    // A first byte that could begin either: a_partial_preface_is_not_read_again_until_more_comes.
 }
 
 async fn streamable_session_over_http(adapter: Adapter) {
@@ -1304,4 +1296,366 @@ async fn answers_to_the_applications_own_requests_reach_its_response_handler(ada
             {"jsonrpc":"2.0","id":id,"result":{"roots":[]}}}})
     );
     server.stop().await;
+}
+
+/// An HTTP/2 connection with prior knowledge, driven in a task of its own.
+async fn http2(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<BoxBody<Bytes, Infallible>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
+    let socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let io = hyper_util::rt::TokioIo::new(socket);
+    let executor = hyper_util::rt::TokioExecutor::new();
+    let (sender, connection) = hyper::client::conn::http2::handshake(executor, io)
+        .await
+        .expect("an HTTP/2 handshake");
+    (sender, tokio::spawn(connection))
+}
+
+/// A `POST /mcp` of `body` over HTTP/2.
+fn http2_post(
+    addr: SocketAddr,
+    body: BoxBody<Bytes, Infallible>,
+) -> http::Request<BoxBody<Bytes, Infallible>> {
+    http::Request::post(format!("http://{addr}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-length", INIT.len())
+        .body(body)
+        .expect("valid")
+}
+
+/// A request body that yields its first bytes and then never the rest.
+struct Stalled(Option<Bytes>);
+
+impl hyper::body::Body for Stalled {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        match self.get_mut().0.take() {
+            Some(first) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(first)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// Reads until the peer closes (or resets) the connection.
+async fn read_until_closed(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt as _;
+
+    let mut received = Vec::new();
+    let read = async {
+        let mut buf = [0; 4096];
+        while let Ok(n @ 1..) = socket.read(&mut buf).await {
+            received.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("the server closed the connection in time");
+    received
+}
+
+/// A request whose body does not arrive within `ServeConfig::body_read_timeout` of its head is
+/// answered `408` with a JSON-RPC error: over HTTP/1.1, where the connection is then closed,
+/// and over HTTP/2, where the connection carries on.
+async fn a_late_body_gets_408_over_http1_and_http2(adapter: Adapter) {
+    use http_body_util::BodyExt as _;
+    use tokio::io::AsyncWriteExt as _;
+
+    let mut config = ServeConfig::default();
+    config.body_read_timeout = Duration::from_millis(300);
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let part = &INIT[..10];
+
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{part}",
+        INIT.len()
+    );
+    socket.write_all(head.as_bytes()).await.expect("write");
+    let answer = String::from_utf8(read_until_closed(&mut socket).await).expect("UTF-8");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let (_, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let body: Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(
+        (&body["id"], &body["error"]["code"]),
+        (&Value::Null, &json!(-32000))
+    );
+
+    let (mut sender, _connection) = http2(addr).await;
+    let stalled = Stalled(Some(Bytes::from_static(part.as_bytes()))).boxed();
+    let response = tokio::time::timeout(PATIENCE, sender.send_request(http2_post(addr, stalled)))
+        .await
+        .expect("answered in time")
+        .expect("a response");
+    assert_eq!(response.status(), 408);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&body).expect("a JSON body");
+    assert_eq!(body["error"]["code"], -32000);
+    let whole = Full::new(Bytes::from_static(INIT.as_bytes())).boxed();
+    let response = sender
+        .send_request(http2_post(addr, whole))
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), 200, "the connection serves on");
+    server.stop().await;
+}
+
+/// The type of HTTP/2's `GOAWAY` frame (RFC 9113 §6.8).
+const GOAWAY: u8 = 7;
+
+/// The types of the HTTP/2 frames in `bytes` (RFC 9113 §4.1).
+fn frame_types(mut bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    while bytes.len() >= 9 {
+        let length =
+            usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        types.push(bytes[3]);
+        bytes = &bytes[(9 + length).min(bytes.len())..];
+    }
+    types
+}
+
+/// An HTTP/2 connection with no stream open for `ServeConfig::http2_idle_timeout` is sent a
+/// `GOAWAY` and closed: at once when the client acknowledges it, after
+/// `http2_keepalive_timeout` when it is silent (preface and `SETTINGS`, then nothing). A
+/// connection with a stream open stays.
+async fn an_http2_connection_without_streams_is_closed_when_idle(adapter: Adapter) {
+    use http_body_util::BodyExt as _;
+    use tokio::io::AsyncWriteExt as _;
+
+    let mut config = ServeConfig::default();
+    config.http2_idle_timeout = Duration::from_millis(300);
+    config.http2_keepalive_timeout = Duration::from_millis(300);
+    config.server.keepalive_interval = Duration::from_millis(100);
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let settings = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+    silent
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("write");
+    silent.write_all(&settings).await.expect("write");
+    let frames = frame_types(&read_until_closed(&mut silent).await);
+    assert!(frames.contains(&GOAWAY), "told why: {frames:?}");
+
+    let (mut sender, connection) = http2(addr).await;
+    let whole = Full::new(Bytes::from_static(INIT.as_bytes())).boxed();
+    let response = sender
+        .send_request(http2_post(addr, whole))
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    let ended = tokio::time::timeout(PATIENCE, connection).await;
+    assert!(
+        ended.is_ok(),
+        "an idle connection that answers is closed too"
+    );
+
+    let (mut sender, connection) = http2(addr).await;
+    let get = http::Request::get(format!("http://{addr}/sse"))
+        .header("accept", "text/event-stream")
+        .body(Full::new(Bytes::new()).boxed())
+        .expect("valid");
+    let response = sender.send_request(get).await.expect("a response");
+    let (head, body) = response.into_parts();
+    let mut stream = client::EventStream::new(head, body);
+    assert_eq!(
+        stream.next_event().await.expect("an event").event_type,
+        "endpoint"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(
+        !connection.is_finished(),
+        "a connection with an open stream is not idle"
+    );
+    assert!(
+        matches!(stream.next_item().await, Some(Item::Comment(_))),
+        "its stream carries on"
+    );
+    drop(stream);
+    server.stop().await;
+}
+
+/// Reads of connections' first bytes, by peer, counted from the trace event mcp-sse-app writes
+/// for each (target `mcp_sse_app::sniff`).
+mod sniff_reads {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::{Mutex, Once};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    static READS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+
+    struct Counter;
+
+    struct Peer(Option<String>);
+
+    impl Visit for Peer {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "peer" {
+                self.0 = Some(format!("{value:?}"));
+            }
+        }
+    }
+
+    impl Subscriber for Counter {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.target() == "mcp_sse_app::sniff"
+        }
+
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+        fn event(&self, event: &Event<'_>) {
+            let mut peer = Peer(None);
+            event.record(&mut peer);
+            if let Some(peer) = peer.0 {
+                *READS
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_default()
+                    .entry(peer)
+                    .or_default() += 1;
+            }
+        }
+
+        fn enter(&self, _: &Id) {}
+
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// Starts counting, for the whole test process.
+    pub(super) fn count() {
+        static INSTALLED: Once = Once::new();
+        INSTALLED.call_once(|| {
+            tracing::subscriber::set_global_default(Counter).expect("no other subscriber");
+        });
+    }
+
+    /// How often the first bytes of `peer`'s connection were read for.
+    pub(super) fn of(peer: SocketAddr) -> usize {
+        let reads = READS.lock().unwrap();
+        reads
+            .as_ref()
+            .and_then(|reads| reads.get(&peer.to_string()).copied())
+            .unwrap_or(0)
+    }
+}
+
+/// A connection that sent only the first byte of the HTTP/2 preface, which could begin an
+/// HTTP/1.1 `POST` as well, is not read again until it sends more: the protocol sniff waits for
+/// the socket to be readable (it used to peek again every millisecond until the head timeout).
+/// The reads are counted, not timed. Then the rest comes, and the request is answered.
+async fn a_partial_preface_is_not_read_again_until_more_comes(adapter: Adapter) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    sniff_reads::count();
+    let server = adapter.start(Config::default()).await;
+    let addr = server.addr;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let peer = socket.local_addr().expect("an address");
+    socket.write_all(b"P").await.expect("write");
+    // Time for a busy sniff to show itself.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reads = sniff_reads::of(peer);
+    assert!(
+        (1..=2).contains(&reads),
+        "{reads} reads of a connection that sent one byte"
+    );
+    let rest = format!(
+        "OST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{INIT}",
+        INIT.len()
+    );
+    socket.write_all(rest.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(
+        sniff_reads::of(peer),
+        reads + 1,
+        "one more read, for the bytes that came"
+    );
+    server.stop().await;
+}
+
+/// The whole shutdown takes `ServeConfig::shutdown_grace` at most, even with a stream whose
+/// reader stopped reading (it used to wait the grace twice: for the handlers, then for the
+/// connections); what is left is then closed, such as an HTTP/2 connection that never answers
+/// the `PING` of its `GOAWAY`.
+async fn the_shutdown_deadline_holds_with_a_stuck_reader(adapter: Adapter) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let grace = Duration::from_secs(2);
+    let mut config = ServeConfig::default();
+    config.shutdown_grace = grace;
+    config.server.stream_queue_bytes = 16 * 1024;
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let session = initialize(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    let mut stuck = client::open_stream(addr, "/mcp", &[sid]).await;
+    assert_eq!(stuck.next_event().await.unwrap().data, "", "priming");
+    let flood = r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#;
+    let flood = client::post(addr, "/mcp", &[sid], flood).await;
+    let flood = messages(&flood).pop().unwrap();
+    assert_eq!(flood["result"]["full"], true, "the reader is stuck");
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    silent
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("write");
+    silent
+        .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
+        .await
+        .expect("write");
+    let mut head = [0; 9];
+    silent.read_exact(&mut head).await.expect("a frame");
+    assert_eq!(head[3], 4, "the server's SETTINGS: the connection is up");
+    let mut settings = vec![0; usize::from(head[2])];
+    silent.read_exact(&mut settings).await.expect("its payload");
+
+    let started = std::time::Instant::now();
+    server.stop().await;
+    let took = started.elapsed();
+    assert!(
+        took < grace * 3 / 2,
+        "shut down in {took:?}, for a grace of {grace:?}"
+    );
+    let frames = frame_types(&read_until_closed(&mut silent).await);
+    assert!(
+        frames.contains(&GOAWAY),
+        "asked to go away, then closed: {frames:?}"
+    );
+    // The stuck reader reads on: what was queued for it, then the end of its connection.
+    tokio::time::timeout(PATIENCE, async {
+        while stuck.next_item().await.is_some() {}
+    })
+    .await
+    .expect("the stuck stream's connection was closed");
 }

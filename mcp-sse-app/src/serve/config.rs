@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mcp_sse_core::Config;
 
+use crate::entry::BODY_READ_TIMEOUT;
 use crate::handle::SHUTDOWN_GRACE;
 
 /// Settings of [`serve`](crate::serve): the MCP server's [`Config`], and what only the HTTP
@@ -31,9 +32,28 @@ pub struct ServeConfig {
     /// header read timeout, which also ends a kept-alive connection left silent that long).
     /// Then the connection is closed without an answer. Default 30 s.
     pub request_head_timeout: Duration,
-    /// How long a graceful shutdown lets requests in flight be answered on their streams (new
-    /// ones are refused with `503`); at the deadline whatever is left ends, and then the
-    /// connections are closed. Default 10 s.
+    /// How long a request's body may take to arrive, all of it, once its head is in (HTTP/1.1
+    /// and HTTP/2). A request whose body is late is answered `408 Request Timeout` with a
+    /// JSON-RPC error (`-32000`) and not handled. Default 30 s.
+    pub body_read_timeout: Duration,
+    /// How long an HTTP/2 connection may stay open with no stream open. Then it is sent a
+    /// `GOAWAY`, and closed once it acknowledges it, or after
+    /// [`http2_keepalive_timeout`](Self::http2_keepalive_timeout) without an answer.
+    /// Default 60 s.
+    pub http2_idle_timeout: Duration,
+    /// After how long without a frame from the client an HTTP/2 connection is sent a `PING`
+    /// (hyper's keep-alive, on the runtime's timer), open streams or not. `None`: no pings.
+    /// Default 30 s.
+    pub http2_keepalive_interval: Option<Duration>,
+    /// How long an HTTP/2 `PING` may go unanswered; then the connection is closed, with what
+    /// was open on it. Default 20 s.
+    pub http2_keepalive_timeout: Duration,
+    /// How long a graceful shutdown may take, all of it. From the signal: no new connections;
+    /// requests in flight are answered on their streams and new ones refused with `503`
+    /// ([`Handle::shutdown_within`](crate::Handle::shutdown_within)); then every connection is
+    /// asked to finish (HTTP/1.1 after its current exchange, HTTP/2 with a `GOAWAY`). At the
+    /// deadline whatever is left ends, and the connections still open are closed as they are.
+    /// Default 10 s.
     pub shutdown_grace: Duration,
 }
 
@@ -48,6 +68,10 @@ impl From<Config> for ServeConfig {
         Self {
             server,
             request_head_timeout: Duration::from_secs(30),
+            body_read_timeout: BODY_READ_TIMEOUT,
+            http2_idle_timeout: Duration::from_secs(60),
+            http2_keepalive_interval: Some(Duration::from_secs(30)),
+            http2_keepalive_timeout: Duration::from_secs(20),
             shutdown_grace: SHUTDOWN_GRACE,
         }
     }
