@@ -69,10 +69,7 @@ pub(super) async fn run<N: Network>(
                 streams: None,
             };
             let connection = pin!(shared.http1.serve_connection(io, service));
-            supervise(connection, &mut stop, None::<Idle<N>>, |c| {
-                c.graceful_shutdown()
-            })
-            .await
+            supervise(connection, &mut stop, NeverIdle, |c| c.graceful_shutdown()).await
         }
         // Boxed, so that HTTP/1.1 connection tasks are not sized for HTTP/2.
         Some(Ok(Protocol::Http2)) => {
@@ -83,7 +80,7 @@ pub(super) async fn run<N: Network>(
                 streams: Some(streams),
             };
             let mut connection = Box::pin(shared.http2.serve_connection(io, service));
-            supervise(connection.as_mut(), &mut stop, Some(idle), |c| {
+            supervise(connection.as_mut(), &mut stop, idle, |c| {
                 c.graceful_shutdown()
             })
             .await
@@ -106,10 +103,10 @@ pub(super) async fn run<N: Network>(
 ///
 /// The connection comes pinned by the caller: an `async fn` keeps its arguments apart from its
 /// locals, so pinning it here would hold the connection twice in every connection task.
-async fn supervise<C: Future, N: Network>(
+async fn supervise<C: Future>(
     mut connection: Pin<&mut C>,
     stop: &mut watch::Receiver<Phase>,
-    mut idle: Option<Idle<N>>,
+    mut idle: impl IdleWatch,
     graceful: impl Fn(Pin<&mut C>),
 ) -> Option<C::Output> {
     loop {
@@ -122,10 +119,7 @@ async fn supervise<C: Future, N: Network>(
                 if let Poll::Ready(changed) = stopped.as_mut().poll(cx) {
                     return Poll::Ready(Woke::Stop(changed.is_ok()));
                 }
-                match idle.as_mut().map(|idle| idle.poll(cx)) {
-                    Some(Poll::Ready(expired)) => Poll::Ready(Woke::Idle(expired)),
-                    _ => Poll::Pending,
-                }
+                idle.poll_expired(cx).map(Woke::Idle)
             })
             .await
         };
@@ -185,6 +179,21 @@ impl Drop for StreamGuard {
     }
 }
 
+/// What watches a connection for idleness: [`Idle`] on HTTP/2, [`NeverIdle`] on HTTP/1.1
+/// (where hyper's header read timeout bounds a kept-alive connection).
+trait IdleWatch {
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Expired>;
+}
+
+/// No watch at all, and no room taken in the connection's task.
+struct NeverIdle;
+
+impl IdleWatch for NeverIdle {
+    fn poll_expired(&mut self, _: &mut Context<'_>) -> Poll<Expired> {
+        Poll::Pending
+    }
+}
+
 /// How an HTTP/2 connection's idleness ran out.
 enum Expired {
     /// No stream was open for the idle timeout: ask the client to go away.
@@ -227,8 +236,10 @@ impl<N: Network> Idle<N> {
             armed: None,
         }
     }
+}
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Expired> {
+impl<N: Network> IdleWatch for Idle<N> {
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Expired> {
         self.streams.task.register(cx.waker());
         loop {
             if self.streams.open.load(Ordering::Acquire) > 0 {
