@@ -71,6 +71,13 @@ impl<T: Read + Unpin> Read for Rewind<T> {
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
             this.given += u8::try_from(n).expect("at most SNIFF_LEN bytes");
+            // What the socket holds after them comes in the same read, as it would have without
+            // the sniff: given the first bytes alone, hyper would read again into a buffer it
+            // then grows from 8 to 16 KiB for the connection's life. Pending or failing, the
+            // socket says so again on the next read.
+            if this.given == this.len && buf.remaining() > 0 {
+                let _ = Pin::new(&mut this.io).poll_read(cx, buf);
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.io).poll_read(cx, buf)
