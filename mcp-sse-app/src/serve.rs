@@ -2,7 +2,7 @@
 
 use std::future::{Future, poll_fn};
 use std::io;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -17,13 +17,11 @@ use crate::network::{Exec, Network};
 
 mod config;
 mod connection;
-mod race;
 mod rewind;
 
 pub use config::ServeConfig;
 
 use connection::{Connections, Phase};
-use race::within;
 
 /// How long the loop waits after a failed `accept` (out of descriptors and the like).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -114,8 +112,8 @@ pub async fn serve<N: Network, H: Handler>(
     // `503`; at the deadline the server ends what is left.
     let deadline = network.now() + shutdown_grace;
     let answered = within(
-        network.sleep(shutdown_grace),
-        handle.shutdown_within(shutdown_grace),
+        pin!(network.sleep(shutdown_grace)),
+        pin!(handle.shutdown_within(shutdown_grace)),
     )
     .await
     .is_some();
@@ -124,7 +122,10 @@ pub async fn serve<N: Network, H: Handler>(
     // (HTTP/1.1) or is sent a GOAWAY (HTTP/2); those still open at the deadline are dropped.
     phase.send_replace(Phase::Finish);
     let left = deadline.saturating_duration_since(network.now());
-    if within(network.sleep(left), phase.closed()).await.is_none() {
+    if within(pin!(network.sleep(left)), pin!(phase.closed()))
+        .await
+        .is_none()
+    {
         tracing::warn!(
             requests_unanswered = !answered,
             connections_open = phase.receiver_count(),
@@ -133,4 +134,16 @@ pub async fn serve<N: Network, H: Handler>(
         phase.send_replace(Phase::Close);
     }
     Ok(())
+}
+
+/// `task`'s output, or `None` if `deadline` resolves first.
+async fn within<T>(
+    mut deadline: Pin<&mut impl Future<Output = ()>>,
+    mut task: Pin<&mut impl Future<Output = T>>,
+) -> Option<T> {
+    poll_fn(|cx| match task.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => deadline.as_mut().poll(cx).map(|()| None),
+    })
+    .await
 }

@@ -17,7 +17,6 @@ use hyper::rt::Timer;
 use hyper::server::conn::{http1, http2};
 use tokio::sync::watch;
 
-use super::race::{first, within};
 use super::rewind::Rewind;
 use crate::body::ResponseBody;
 use crate::entry::Entry;
@@ -55,12 +54,25 @@ pub(super) async fn run<N: Network>(
     mut stop: watch::Receiver<Phase>,
 ) {
     let mut io = Rewind::new(N::into_io(socket));
+    // Each future pinned once, here: an `async fn` racing them would hold them twice (as its
+    // arguments and as its pinned locals), in every connection task.
     let protocol = {
-        let head_timeout = shared.network.sleep(shared.head_timeout);
-        let stopped = async {
-            let _ = stop.changed().await;
-        };
-        within(first(head_timeout, stopped), io.sniff(peer)).await
+        let mut sniff = pin!(io.sniff(peer));
+        let mut head_timeout = pin!(shared.network.sleep(shared.head_timeout));
+        let mut stopped = pin!(stop.changed());
+        poll_fn(|cx| {
+            if let Poll::Ready(protocol) = sniff.as_mut().poll(cx) {
+                return Poll::Ready(Some(protocol));
+            }
+            let given_up =
+                head_timeout.as_mut().poll(cx).is_ready() || stopped.as_mut().poll(cx).is_ready();
+            if given_up {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
     };
     let ended = match protocol {
         Some(Ok(Protocol::Http1)) => {
