@@ -72,6 +72,8 @@ for_both_adapters!(
     a_panicking_handler_answers_internal_error_and_frees_its_slot,
     a_cancelled_request_stops_its_handler_s2_17,
     a_connection_without_a_request_head_is_closed,
+    abandoned_sessions_do_not_lock_out_a_new_client,
+    a_stream_whose_client_stopped_reading_is_cut_after_the_stall_timeout,
     the_applications_own_encoded_messages_go_out_as_they_are,
     answers_to_the_applications_own_requests_reach_its_response_handler,
     a_late_body_gets_408_over_http1_and_http2,
@@ -850,6 +852,65 @@ async fn initialize(addr: SocketAddr) -> String {
     let r = client::post(addr, "/mcp", &[("mcp-session-id", &session)], note).await;
     assert_eq!(r.status(), 202);
     session
+}
+
+/// Sessions opened and abandoned up to the cap give way to a newcomer on either transport; the
+/// least recently active one's client learns it with 404 (S2.40).
+async fn abandoned_sessions_do_not_lock_out_a_new_client(adapter: Adapter) {
+    let mut config = Config::default();
+    config.max_sessions = 20;
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let mut abandoned = Vec::new();
+    for _ in 0..20 {
+        abandoned.push(initialize(addr).await);
+    }
+    let newcomer = initialize(addr).await;
+    let (mut stream, endpoint) = client::open_legacy(addr, "/sse").await;
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{}}"#;
+    assert_eq!(client::post(addr, &endpoint, &[], ping).await.status(), 202);
+    assert_eq!(stream.next_message().await["id"], 1);
+    for (session, status) in [
+        (&abandoned[0], 404),
+        (&abandoned[1], 404),
+        (&abandoned[2], 200),
+    ] {
+        let r = client::post(addr, "/mcp", &[("mcp-session-id", session)], ping).await;
+        assert_eq!(r.status(), status, "session {session}");
+    }
+    let r = client::post(addr, "/mcp", &[("mcp-session-id", &newcomer)], ping).await;
+    assert_eq!(r.status(), 200);
+    server.stop().await;
+}
+
+/// A client that stops reading its stream is cut once it has taken nothing for the stall
+/// timeout: the connection closes (its events stay replayable), instead of holding its queue,
+/// its socket and its session forever.
+async fn a_stream_whose_client_stopped_reading_is_cut_after_the_stall_timeout(adapter: Adapter) {
+    let mut config = Config::default();
+    config.stream_queue_bytes = 16 * 1024;
+    config.stall_timeout = Some(Duration::from_secs(1));
+    config.keepalive_interval = Duration::from_millis(250);
+    let server = adapter.start(config).await;
+    let addr = server.addr;
+    let session = initialize(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    let mut standalone = client::open_stream(addr, "/mcp", &[sid]).await;
+    assert_eq!(standalone.next_event().await.unwrap().data, "", "priming");
+    // The reader stops; the stream fills up to its bound and the socket's buffers.
+    let flood = r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#;
+    let r = client::post(addr, "/mcp", &[sid], flood).await;
+    assert_eq!(messages(&r).pop().unwrap()["result"]["full"], true);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    // What was written before the cut still arrives, then the body ends (an error, not a clean
+    // end: the server aborted it), well before the client's own patience runs out.
+    let drained = async { while standalone.next_item().await.is_some() {} };
+    let cut = tokio::time::timeout(Duration::from_secs(8), drained).await;
+    assert!(cut.is_ok(), "the stream was cut");
+    // The session lives on and takes new streams.
+    let mut again = client::open_stream(addr, "/mcp", &[sid]).await;
+    assert_eq!(again.next_event().await.unwrap().data, "", "priming");
+    server.stop().await;
 }
 
 /// Each connection is served with the protocol its first bytes name: the HTTP/2 preface, or an
