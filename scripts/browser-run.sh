@@ -8,6 +8,7 @@
 #
 # Usage: scripts/browser-run.sh [LABEL=SERVER-BINARY...]
 #        (default: tokio=target/release/examples/server smol=target/release/examples/server-smol)
+#        scripts/browser-run.sh --setup   only install what the run needs
 # Env:   BROWSER_FORCE=1  reinstall playwright-core
 # Prints the checks and `browser: N passed, M failed`; exits non-zero on any failure. About 5 s
 # once Chromium and playwright-core are installed.
@@ -27,6 +28,7 @@ if stamp_stale "${BROWSER_FORCE:-0}" "$TEST_DIR/node_modules/.browser-stamp" "$s
         "npm ci finished but playwright-core is missing"
     printf '%s\n' "$stamp" >"$TEST_DIR/node_modules/.browser-stamp"
 fi
+[ "${1:-}" = --setup ] && exit 0
 [ $# -gt 0 ] || set -- tokio=target/release/examples/server smol=target/release/examples/server-smol
 
 DIR=$ROOT/target/browser

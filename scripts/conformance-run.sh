@@ -20,6 +20,8 @@
 # Exits 1 if a required run has a failure, 2 on usage/setup errors.
 #
 # Env:
+#   CONFORMANCE_OUT=DIR              where the results go (default target/conformance): runs against
+#                                    several servers at once need one each
 #   CONFORMANCE_2026=report          make run (c) informational only
 #   CONFORMANCE_RUN_TIMEOUT_S=180    outer bound for each whole run (killed after it)
 #   CONFORMANCE_SCENARIO_TIMEOUT_MS=20000  0.2.x per-scenario timeout (suite default 30000)
@@ -34,7 +36,7 @@ MCP_URL="$BASE_URL/mcp"
 
 enter_root
 CONF="$ROOT/tests/conformance"
-OUT="$ROOT/target/conformance"
+OUT=${CONFORMANCE_OUT:-$ROOT/target/conformance}
 RUN_TIMEOUT_S=${CONFORMANCE_RUN_TIMEOUT_S:-180}
 SCENARIO_TIMEOUT_MS=${CONFORMANCE_SCENARIO_TIMEOUT_MS:-20000}
 VERBOSE=${CONFORMANCE_VERBOSE:-0}

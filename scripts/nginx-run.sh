@@ -10,6 +10,7 @@
 #
 # Usage: scripts/nginx-run.sh [LABEL=SERVER-BINARY...]
 #        (default: tokio=target/release/examples/server smol=target/release/examples/server-smol)
+#        scripts/nginx-run.sh --setup   only install what the run needs
 # Prints the checks and `nginx: N passed, M failed`; exits non-zero on any failure. About 10 s
 # once nginx is installed.
 set -uo pipefail
@@ -21,6 +22,7 @@ enter_root
 setup_log
 PATH=$PATH:/usr/sbin:/sbin # where Debian puts nginx
 apt_ensure nginx nginx
+[ "${1:-}" = --setup ] && exit 0
 [ $# -gt 0 ] || set -- tokio=target/release/examples/server smol=target/release/examples/server-smol
 
 DIR=$ROOT/target/nginx

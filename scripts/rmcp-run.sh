@@ -85,10 +85,10 @@ for via in bridge rmcp; do
     servers+=("$server")
     wait_up "$port" || fail "the fixture ($via) did not start (see $OUT/fixture-$via.log)" 2
     echo "== conformance: the fixture through $([ "$via" = bridge ] && echo "the bridge" || echo "rmcp's own StreamableHttpService")"
-    scripts/conformance-run.sh "http://127.0.0.1:$port" >"$OUT/conformance-$via.log" 2>&1
-    sed 's/^/  /' "$OUT/conformance-$via.log"
     rm -rf "$OUT/conformance-$via"
-    cp -r "$ROOT/target/conformance" "$OUT/conformance-$via"
+    CONFORMANCE_OUT="$OUT/conformance-$via" scripts/conformance-run.sh "http://127.0.0.1:$port" \
+        >"$OUT/conformance-$via.log" 2>&1
+    sed 's/^/  /' "$OUT/conformance-$via.log"
     kill "$server" 2>/dev/null
     wait "$server" 2>/dev/null
 done
