@@ -381,8 +381,17 @@ const METRICS: [(&str, Kind, Unit, &str); 12] = [
 ];
 
 /// Gives the metrics their descriptions and units, for a recorder that shows them (Prometheus'
-/// `# HELP`). Called once, when the server starts.
+/// `# HELP`), and the counters without labels their first value, so that they are shown at 0
+/// before they first move. Called when a server starts.
 pub(crate) fn describe() {
+    for key in [
+        &RESUMES_KEY,
+        &STALLED_KEY,
+        &MESSAGES_IN_KEY,
+        &MESSAGES_OUT_KEY,
+    ] {
+        add(key, 0);
+    }
     metrics::with_recorder(|recorder| {
         for (name, kind, unit, help) in METRICS {
             let (name, help) = (KeyName::from_const_str(name), SharedString::const_str(help));
@@ -403,8 +412,16 @@ fn add(key: &'static Key, n: u64) {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(n));
 }
 
-fn set(key: &'static Key, value: usize) {
-    metrics::with_recorder(|recorder| recorder.register_gauge(key, &METADATA).set(value as f64));
+/// Moves a gauge from `last` to `now` by their difference, so that the servers of one process
+/// add up.
+fn shift(key: &'static Key, last: usize, now: usize) {
+    metrics::with_recorder(|recorder| {
+        let gauge = recorder.register_gauge(key, &METADATA);
+        match now > last {
+            true => gauge.increment((now - last) as f64),
+            false => gauge.decrement((last - now) as f64),
+        }
+    });
 }
 
 /// A session opened.
@@ -430,7 +447,8 @@ fn answered(transport: Option<Transport>, status: StatusCode, refusal: Option<Re
     }
 }
 
-/// The gauges and the core's counters as last reported: only changes are reported.
+/// The gauges and the core's counters as last reported by one server: only changes are
+/// reported, and as differences, so that several servers in one process add up.
 #[derive(Debug, Default)]
 pub(crate) struct Gauges {
     sessions: usize,
@@ -449,8 +467,8 @@ impl Gauges {
             (&mut self.queued, queued, &QUEUED_BYTES_KEY),
         ] {
             if *last != now {
+                shift(key, *last, now);
                 *last = now;
-                set(key, now);
             }
         }
         let last = &mut self.stats;

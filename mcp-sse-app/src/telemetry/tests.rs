@@ -77,7 +77,7 @@ impl Recorded {
             match value {
                 DebugValue::Counter(n) => *self.counters.entry(name).or_default() += n,
                 DebugValue::Gauge(value) => {
-                    // The snapshot zeroed it: the driver only sets a gauge when it changes.
+                    // The snapshot zeroed it: put it back, as the driver only moves a gauge by what changed.
                     metrics::with_local_recorder(self.recorder, || {
                         metrics::with_recorder(|r| {
                             r.register_gauge(key.key(), &METADATA).set(value.0);
@@ -260,6 +260,32 @@ fn a_session_moves_the_request_counter_the_gauges_and_the_histogram() {
         1
     );
     assert_eq!(recorded.counter(ok), 3, "a refusal is counted apart");
+}
+
+#[test]
+fn the_gauges_of_two_servers_add_up() {
+    let mut recorded = Recorded::new();
+    let _local = metrics::set_default_local_recorder(recorded.recorder);
+    let (one, two) = (
+        Harness::new(Config::default()),
+        Harness::new(Config::default()),
+    );
+    let _sessions = (one.initialize(), two.initialize());
+    assert_eq!(recorded.gauge("mcp_sessions_open"), 2.0);
+    let _stream = one.answer(get("/sse"));
+    assert_eq!(recorded.gauge("mcp_sessions_open"), 3.0);
+    assert_eq!(recorded.gauge("mcp_streams_open"), 1.0);
+}
+
+#[test]
+fn the_counters_without_labels_are_shown_before_they_move() {
+    let mut recorded = Recorded::new();
+    let _local = metrics::set_default_local_recorder(recorded.recorder);
+    let _harness = Harness::new(Config::default());
+    recorded.take();
+    for name in [RESUMES, STALLED, MESSAGES_IN, MESSAGES_OUT] {
+        assert_eq!(recorded.counters.get(name), Some(&0), "{name}");
+    }
 }
 
 #[test]
@@ -574,7 +600,11 @@ impl Logs {
             .with_ansi(false)
             .with_writer(self.clone())
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // A callsite another test's thread reached while this subscriber was being made may
+        // have cached "never" for it: ask every callsite again.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     fn text(&self) -> String {
