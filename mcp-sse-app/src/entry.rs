@@ -20,6 +20,9 @@ use crate::handler::Handler;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::telemetry::{Exchange, Refusal};
 
+#[cfg(test)]
+mod tests;
+
 /// How long a request's body may take to arrive, unless told otherwise.
 pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
