@@ -13,6 +13,7 @@ use http_body::Body;
 use mcp_sse_core::Server;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 
+use crate::auth::{Authenticator, Unchecked};
 use crate::body::ResponseBody;
 use crate::driver::Driver;
 use crate::handle::Handle;
@@ -29,6 +30,7 @@ pub struct Entry {
     driver: Driver,
     body_limit: usize,
     body_read_timeout: Duration,
+    authenticator: Option<Authenticator>,
 }
 
 impl Entry {
@@ -43,6 +45,7 @@ impl Entry {
             driver,
             body_limit,
             body_read_timeout: BODY_READ_TIMEOUT,
+            authenticator: None,
         };
         (entry, handle)
     }
@@ -55,7 +58,17 @@ impl Entry {
         self
     }
 
-    /// Answers one HTTP request: reads its body (at most `max_body_bytes` + 1 bytes; the core
+    /// Checks every request's bearer token with `authenticator` before the server sees the
+    /// request (see [`Authenticator`]): the `Authorization` header is taken off, and the
+    /// outcome goes into the extensions as [`Credentials`](mcp_sse_core::Credentials), which
+    /// the server judges by its `Config::auth`. A token that could not be checked (the verifier
+    /// said so, or did not answer within its timeout) gets `503` with `Retry-After`.
+    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// Answers one HTTP request: checks its bearer token (with an authenticator), reads its body (at most `max_body_bytes` + 1 bytes; the core
     /// answers `413` beyond the bound), applies it to the server and resolves with the response.
     /// A failed body gets `400`; a body that does not arrive within the body read timeout gets
     /// `408` with a JSON-RPC error.
@@ -69,8 +82,16 @@ impl Entry {
     {
         let driver = self.driver.clone();
         let (limit, timeout) = (self.body_limit, self.body_read_timeout);
+        let authenticator = self.authenticator.clone();
         async move {
-            let (head, body) = request.into_parts();
+            let (mut head, body) = request.into_parts();
+            if let Some(authenticator) = authenticator
+                && let Err(unchecked) = authenticator
+                    .authenticate(&mut head, driver.runtime())
+                    .await
+            {
+                return unavailable(unchecked);
+            }
             let body = match read_body(body, limit, driver.runtime(), timeout).await {
                 Ok(body) => body,
                 Err(BodyError::Failed) => return plain(StatusCode::BAD_REQUEST),
@@ -151,20 +172,49 @@ fn plain(status: StatusCode) -> Response<ResponseBody> {
     response
 }
 
+/// `503 Service Unavailable` for a token that could not be checked, with a JSON-RPC error
+/// saying why and `Retry-After`: the client should try again with the same token.
+fn unavailable(unchecked: Unchecked) -> Response<ResponseBody> {
+    let message = match unchecked {
+        Unchecked::Unavailable(why) => {
+            format!("Service Unavailable: the token could not be checked: {why}")
+        }
+        Unchecked::Late(timeout) => {
+            format!("Service Unavailable: the token could not be checked within {timeout:?}")
+        }
+    };
+    let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, message);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
+    response
+}
+
+/// How long a client is asked to wait after a token could not be checked.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// A response of `status` whose body is a JSON-RPC error with `message`.
+fn json_error(status: StatusCode, message: String) -> Response<ResponseBody> {
+    let error = ErrorObject::new(jsonrpc::SERVER_ERROR, message);
+    let mut response = Response::new(ResponseBody::full(jsonrpc::encode_error(None, &error)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// `408 Request Timeout` with a JSON-RPC error naming the bound. An HTTP/1.x connection is
 /// closed after it (RFC 9110 §15.5.9): the rest of the body may still come.
 fn request_timeout(timeout: Duration, version: http::Version) -> Response<ResponseBody> {
     let message = format!("Request Timeout: the body did not arrive within {timeout:?}");
-    let error = ErrorObject::new(jsonrpc::SERVER_ERROR, message);
-    let mut response = Response::new(ResponseBody::full(jsonrpc::encode_error(None, &error)));
-    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut response = json_error(StatusCode::REQUEST_TIMEOUT, message);
     if version < http::Version::HTTP_2 {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }
