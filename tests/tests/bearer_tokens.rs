@@ -65,6 +65,7 @@ macro_rules! for_both_adapters {
 
 for_both_adapters!(
     a_token_is_checked_before_the_server_and_reaches_no_handler_s4_5,
+    a_jwt_is_checked_with_keys_fetched_over_http_from_the_issuers_metadata,
     a_session_is_no_use_with_another_principals_token_s4_6,
     a_verifier_that_hangs_or_cannot_check_gets_503,
 );
@@ -226,6 +227,116 @@ async fn a_verifier_that_hangs_or_cannot_check_gets_503(adapter: Adapter) {
             .contains("unreachable")
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+    server.stop().await;
+}
+
+/// An authorization server's documents over loopback HTTP: its RFC 8414 metadata and its key
+/// set; counts the key set's GETs.
+struct Issuer {
+    url: String,
+    jwks_gets: Arc<AtomicUsize>,
+    key: jsonwebtoken::EncodingKey,
+}
+
+impl Issuer {
+    async fn start() -> Self {
+        use http_body_util::Full;
+        use hyper::service::service_fn;
+        use hyper_util::rt::TokioIo;
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let pem = include_bytes!("../../mcp-sse-app/src/auth/jwt/keys/rsa-a.pem");
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem).unwrap();
+        let mut jwk =
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::RS256)
+                .unwrap();
+        jwk.common.key_id = Some("k1".into());
+        let jwks = json!({"keys": [jwk]}).to_string();
+        let metadata = json!({"issuer": url, "jwks_uri": format!("{url}/jwks")}).to_string();
+        let jwks_gets = Arc::new(AtomicUsize::new(0));
+        let gets = jwks_gets.clone();
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                let (jwks, metadata, gets) = (jwks.clone(), metadata.clone(), gets.clone());
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let body = match request.uri().path() {
+                        "/.well-known/oauth-authorization-server" => Some(metadata.clone()),
+                        "/jwks" => {
+                            gets.fetch_add(1, Ordering::SeqCst);
+                            Some(jwks.clone())
+                        }
+                        _ => None,
+                    };
+                    let response = match body {
+                        Some(body) => hyper::Response::new(Full::new(bytes::Bytes::from(body))),
+                        None => hyper::Response::builder()
+                            .status(404)
+                            .body(Full::default())
+                            .unwrap(),
+                    };
+                    async move { Ok::<_, std::convert::Infallible>(response) }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(socket), service),
+                );
+            }
+        });
+        Self {
+            url,
+            jwks_gets,
+            key,
+        }
+    }
+
+    /// A token for `audience`, signed with the published key.
+    fn token(&self, audience: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = json!({"iss": self.url, "aud": audience, "sub": "alice",
+            "scope": "mcp", "exp": now + 600});
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+    }
+}
+
+async fn a_jwt_is_checked_with_keys_fetched_over_http_from_the_issuers_metadata(adapter: Adapter) {
+    use mcp_sse_app::auth::jwt::{HttpFetch, JwtConfig, JwtVerifier};
+
+    let issuer = Issuer::start().await;
+    let fetch: Arc<dyn mcp_sse_app::auth::jwt::Fetch> = match adapter {
+        Adapter::Tokio => Arc::new(HttpFetch::new(mcp_sse_tokio::Tokio::current())),
+        Adapter::Smol => Arc::new(HttpFetch::new(mcp_sse_smol::Smol::default())),
+    };
+    let verifier = JwtVerifier::new(JwtConfig::new(&issuer.url, RESOURCE), fetch).unwrap();
+    let server = adapter.start(config(Authenticator::new(verifier))).await;
+    let bearer = format!("Bearer {}", issuer.token(RESOURCE));
+    let init = client::post(server.addr, "/mcp", &[("authorization", &bearer)], INIT).await;
+    assert_eq!(init.status(), 200, "{:?}", init.body);
+    let session = init.header("mcp-session-id").unwrap();
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("mcp-session-id", session),
+    ];
+    let whoami = client::post(server.addr, "/mcp", &headers, WHOAMI).await;
+    assert_eq!(whoami.json()["result"]["subject"], "alice");
+    assert_eq!(
+        issuer.jwks_gets.load(Ordering::SeqCst),
+        1,
+        "the keys are kept"
+    );
+    // A token the same issuer made for another server is refused.
+    let elsewhere = format!("Bearer {}", issuer.token("http://127.0.0.1/other"));
+    let refused = client::post(server.addr, "/mcp", &[("authorization", &elsewhere)], INIT).await;
+    assert_eq!(refused.status(), 401);
+    let challenge = refused.header("www-authenticate").unwrap();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains("(aud)"), "{challenge}");
     server.stop().await;
 }
 

@@ -3,8 +3,9 @@
 //! `jsonwebtoken`.
 //!
 //! Fetching the key set is IO on the application's runtime, so the verifier asks a [`Fetch`]
-//! for it: `mcp-sse-tokio` has one (`HttpFetch`, https with rustls) and so does
-//! `mcp-sse-smol`; anything that can GET a URL can be one.
+//! for it: [`HttpFetch`] GETs `http://` URLs over the sockets of the adapter's runtime
+//! (`mcp-sse-tokio` and `mcp-sse-smol` implement its [`Connect`] with their feature `jwt`);
+//! anything that can GET a URL, an HTTP client with TLS for an `https://` issuer, can be one.
 
 use std::fmt;
 use std::future::Future;
@@ -19,6 +20,7 @@ use jsonwebtoken::{DecodingKey, Header, Validation};
 use mcp_sse_core::Principal;
 use serde_json::{Map, Value};
 
+pub use fetch::{Connect, HttpFetch};
 pub use jsonwebtoken::Algorithm;
 
 use super::{Refusal, Verifier, VerifyFuture};
@@ -255,7 +257,8 @@ impl JwtVerifier {
                 }
                 Err(NotFetched::TooSoon) if candidates.fetched => return Err(no_key(&header)),
                 Err(NotFetched::TooSoon) => {
-                    let failure = self.lock().failure.clone().unwrap_or_default();
+                    let failure = self.lock().failure.clone();
+                    let failure = failure.unwrap_or_else(|| "the last fetch did not finish".into());
                     return Err(Refusal::Unavailable(format!(
                         "the issuer's keys could not be fetched: {failure}"
                     )));
@@ -512,5 +515,6 @@ fn split_origin(url: &str) -> (&str, &str) {
     }
 }
 
+mod fetch;
 #[cfg(test)]
 mod tests;
