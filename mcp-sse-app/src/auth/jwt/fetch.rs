@@ -26,7 +26,9 @@ pub trait Connect: Send + Sync + 'static {
 /// GETs `http://` URLs, one connection per fetch (key sets are fetched minutes apart). An
 /// `https://` URL is refused: for an issuer behind TLS give [`JwtVerifier`](super::JwtVerifier)
 /// a [`Fetch`] over an HTTP client with TLS (a few lines over any client), or an `http://`
-/// address of the issuer inside a trusted network (`JwtConfig::jwks_uri`).
+/// address of the issuer inside a trusted network (`JwtConfig::jwks_uri`). It has no timeout of
+/// its own: the [`Authenticator`](crate::auth::Authenticator)'s bounds the whole check, and a
+/// fetch given up on counts as an attempt for `JwtConfig::refetch_interval`.
 #[derive(Clone, Debug)]
 pub struct HttpFetch<C> {
     connect: C,
