@@ -12,7 +12,7 @@
 #   - each server's graceful shutdown.
 #
 # Usage: scripts/auth-run.sh   (installs the clients and builds the examples if they are missing)
-# Prints `auth: N passed, M failed` last. Takes ~10 s once the release examples are built.
+# Prints `auth: N passed, M failed` last. Takes ~5 s once the release examples are built.
 set -uo pipefail
 
 NAME=auth-run
