@@ -197,6 +197,8 @@ labelled! {
     /// At the cap of `subscriptions/listen` streams.
     ListenersFull => "listeners_full",
     ShuttingDown => "shutting_down",
+    /// The bearer token could not be checked (the verifier unreachable or late).
+    TokenUnchecked => "token_unchecked",
     /// The server went away before answering.
     Unavailable => "unavailable",
     /// A 4xx or 5xx not named above.
@@ -262,6 +264,7 @@ impl Refusal {
                 Some(Unavailable::SessionBusy) => Self::SessionBusy,
                 Some(Unavailable::ListenersFull) => Self::ListenersFull,
                 Some(Unavailable::ShuttingDown) => Self::ShuttingDown,
+                Some(Unavailable::TokenUnchecked) => Self::TokenUnchecked,
                 _ => Self::Unavailable,
             },
             _ => Self::Other,
@@ -278,6 +281,7 @@ impl Refusal {
                 | Self::SessionBusy
                 | Self::ListenersFull
                 | Self::ShuttingDown
+                | Self::TokenUnchecked
                 | Self::Unavailable
         )
     }

@@ -132,6 +132,8 @@ pub enum Unavailable {
     ListenersFull,
     /// The server is shutting down.
     ShuttingDown,
+    /// The request's bearer token could not be checked (`Credentials::Unchecked`).
+    TokenUnchecked,
 }
 
 impl Unavailable {
@@ -142,6 +144,7 @@ impl Unavailable {
             Self::SessionBusy => "Session busy: retry later",
             Self::ListenersFull => "Subscription limit reached",
             Self::ShuttingDown => "Shutting down",
+            Self::TokenUnchecked => "Service Unavailable: the token could not be checked",
         }
     }
 }
@@ -152,11 +155,21 @@ pub(crate) fn unavailable(
     retry_after_secs: u32,
     id: Option<&Id>,
 ) -> Response<Bytes> {
+    unavailable_saying(reason, retry_after_secs, id, reason.message())
+}
+
+/// [`unavailable`] with a message that says more than the reason's own.
+pub(crate) fn unavailable_saying(
+    reason: Unavailable,
+    retry_after_secs: u32,
+    id: Option<&Id>,
+    message: &str,
+) -> Response<Bytes> {
     let mut response = error(
         StatusCode::SERVICE_UNAVAILABLE,
         id,
         jsonrpc::SERVER_ERROR,
-        reason.message(),
+        message,
     );
     response
         .headers_mut()

@@ -305,6 +305,12 @@ impl Server {
         let principal = match head.extensions.get::<Credentials>() {
             None => return Some(auth.unauthorized(None)),
             Some(Credentials::Invalid(why)) => return Some(auth.unauthorized(Some(why))),
+            Some(Credentials::Unchecked(why)) => {
+                let retry = self.config.retry_after_secs;
+                let text = format!("{}: {why}", Unavailable::TokenUnchecked.message());
+                let reason = Unavailable::TokenUnchecked;
+                return Some(responses::unavailable_saying(reason, retry, None, &text));
+            }
             Some(Credentials::Valid(principal)) => principal.clone(),
         };
         if !principal.has_scopes(&auth.required_scopes) {

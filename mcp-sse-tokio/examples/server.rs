@@ -8,14 +8,16 @@
 //! stderr (`RUST_LOG=debug` for more); Ctrl-C stops it gracefully. `mcp-sse-smol`'s example is
 //! the same server on smol.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_sse_app::auth::jwt::HttpFetch;
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::content::{text, user};
 use mcp_sse_server::exporter::Exporter;
 use mcp_sse_server::schema::PromptMessage;
 use mcp_sse_server::{Context, Error, McpServer, NoArguments, Prompt, Resource, Tool};
-use mcp_sse_tokio::{Tokio, serve_with_shutdown};
+use mcp_sse_tokio::{ServeConfig, Tokio, serve_with_shutdown};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -58,6 +60,19 @@ async fn slow_work(_: NoArguments, cx: Context) -> Result<String, Error> {
     Ok("Done, in three steps.".to_owned())
 }
 
+/// Who the caller's bearer token is for (with `--resource` and `--auth-token` or
+/// `--jwt-issuer`).
+async fn whoami(_: NoArguments, cx: Context) -> Result<String, Error> {
+    Ok(match cx.principal() {
+        Some(principal) => format!(
+            "{} (scopes: {})",
+            principal.subject,
+            principal.scopes.join(" ")
+        ),
+        None => "anonymous".to_owned(),
+    })
+}
+
 async fn review(Review { code }: Review, _cx: Context) -> Result<Vec<PromptMessage>, Error> {
     Ok(vec![user(text(format!(
         "Please review this code:\n\n{code}"
@@ -76,6 +91,11 @@ async fn main() -> std::io::Result<()> {
             "slow_work",
             "Works in three steps, reporting progress.",
             slow_work,
+        ))
+        .tool(Tool::new(
+            "whoami",
+            "Says who the caller's bearer token is for.",
+            whoami,
         ))
         .resource(
             Resource::text(
@@ -100,6 +120,8 @@ async fn main() -> std::io::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let config = args.configure(server.config());
+    let mut config = ServeConfig::from(args.configure(server.config()));
+    let fetch = Arc::new(HttpFetch::new(Tokio::current()));
+    config.authenticator = args.authenticator(fetch).map_err(std::io::Error::other)?;
     serve_with_shutdown(listener, config, server, shutdown).await
 }

@@ -116,6 +116,7 @@ fn refusals_are_told_apart_by_status_and_error() {
         (Unavailable::SessionBusy, Refusal::SessionBusy),
         (Unavailable::ListenersFull, Refusal::ListenersFull),
         (Unavailable::ShuttingDown, Refusal::ShuttingDown),
+        (Unavailable::TokenUnchecked, Refusal::TokenUnchecked),
     ] {
         let mut extensions = Extensions::new();
         extensions.insert(reason);
