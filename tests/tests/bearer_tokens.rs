@@ -2,6 +2,9 @@
 //! server sees the request (S4.4–S4.6), the principal handed to handlers, the token to no one,
 //! and a verifier that hangs or cannot check a token answered `503`, not `401`.
 
+#[macro_use]
+mod two_adapters;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,10 +13,10 @@ use mcp_sse_app::auth::{Authenticator, Refusal, StaticTokens};
 use mcp_sse_app::{Handler, RequestContext, ServeConfig};
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{Authorization, Config, Principal};
-use mcp_sse_tests::client::{self, PATIENCE};
+use mcp_sse_tests::client;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use two_adapters::Adapter;
 
 const RESOURCE: &str = "http://127.0.0.1/mcp";
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
@@ -38,29 +41,6 @@ impl Handler for WhoAmI {
             })),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Adapter {
-    Tokio,
-    Smol,
-}
-
-macro_rules! for_both_adapters {
-    ($($test:ident),* $(,)?) => {
-        mod tokio_adapter {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(super::Adapter::Tokio).await
-            })*
-        }
-        mod smol_adapter {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(super::Adapter::Smol).await
-            })*
-        }
-    };
 }
 
 for_both_adapters!(
@@ -93,7 +73,7 @@ fn tokens() -> Authenticator {
 }
 
 async fn a_token_is_checked_before_the_server_and_reaches_no_handler_s4_5(adapter: Adapter) {
-    let server = adapter.start(config(tokens())).await;
+    let server = adapter.serve(config(tokens()), WhoAmI).await;
     let post = |headers: &'static [(&'static str, &'static str)]| {
         client::post(server.addr, "/mcp", headers, WHOAMI)
     };
@@ -159,7 +139,7 @@ async fn a_token_is_checked_before_the_server_and_reaches_no_handler_s4_5(adapte
 }
 
 async fn a_session_is_no_use_with_another_principals_token_s4_6(adapter: Adapter) {
-    let server = adapter.start(config(tokens())).await;
+    let server = adapter.serve(config(tokens()), WhoAmI).await;
     let alice = [("authorization", "Bearer alice-token")];
     let init = client::post(server.addr, "/mcp", &alice, INIT).await;
     assert_eq!(init.status(), 200, "{:?}", init.body);
@@ -196,7 +176,7 @@ async fn a_verifier_that_hangs_or_cannot_check_gets_503(adapter: Adapter) {
         }
     })
     .with_timeout(Duration::from_millis(200));
-    let server = adapter.start(config(authenticator)).await;
+    let server = adapter.serve(config(authenticator), WhoAmI).await;
     let hung = client::post(
         server.addr,
         "/mcp",
@@ -315,7 +295,9 @@ async fn a_jwt_is_checked_with_keys_fetched_over_http_from_the_issuers_metadata(
         Adapter::Smol => Arc::new(HttpFetch::new(mcp_sse_smol::Smol::default())),
     };
     let verifier = JwtVerifier::new(JwtConfig::new(&issuer.url, RESOURCE), fetch).unwrap();
-    let server = adapter.start(config(Authenticator::new(verifier))).await;
+    let server = adapter
+        .serve(config(Authenticator::new(verifier)), WhoAmI)
+        .await;
     let bearer = format!("Bearer {}", issuer.token(RESOURCE));
     let init = client::post(server.addr, "/mcp", &[("authorization", &bearer)], INIT).await;
     assert_eq!(init.status(), 200, "{:?}", init.body);
@@ -339,70 +321,4 @@ async fn a_jwt_is_checked_with_keys_fetched_over_http_from_the_issuers_metadata(
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     assert!(challenge.contains("(aud)"), "{challenge}");
     server.stop().await;
-}
-
-struct Running {
-    addr: std::net::SocketAddr,
-    stop: oneshot::Sender<()>,
-    served: Served,
-}
-
-enum Served {
-    Tokio(tokio::task::JoinHandle<std::io::Result<()>>),
-    Smol(std::thread::JoinHandle<std::io::Result<()>>),
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let result = match self.served {
-            Served::Tokio(task) => tokio::time::timeout(PATIENCE, task)
-                .await
-                .map(|t| t.unwrap()),
-            Served::Smol(thread) => {
-                tokio::time::timeout(PATIENCE, tokio::task::spawn_blocking(|| thread.join()))
-                    .await
-                    .map(|joined| joined.unwrap().expect("the server thread panicked"))
-            }
-        };
-        result.expect("shutdown in time").unwrap();
-    }
-}
-
-impl Adapter {
-    async fn start(self, config: ServeConfig) -> Running {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let signal = async {
-            let _ = stopped.await;
-        };
-        match self {
-            Adapter::Tokio => {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                let served = tokio::spawn(mcp_sse_tokio::serve_with_shutdown(
-                    listener, config, WhoAmI, signal,
-                ));
-                Running {
-                    addr,
-                    stop,
-                    served: Served::Tokio(served),
-                }
-            }
-            Adapter::Smol => {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let addr = listener.local_addr().unwrap();
-                let served = std::thread::spawn(move || {
-                    smol::block_on(async move {
-                        let listener = smol::Async::new(listener)?;
-                        mcp_sse_smol::serve_with_shutdown(listener, config, WhoAmI, signal).await
-                    })
-                });
-                Running {
-                    addr,
-                    stop,
-                    served: Served::Smol(served),
-                }
-            }
-        }
-    }
 }
