@@ -61,6 +61,8 @@ mod context;
 mod derive;
 mod error;
 #[cfg(feature = "cli")]
+pub mod example;
+#[cfg(feature = "cli")]
 pub mod exporter;
 mod level;
 mod prompt;
