@@ -47,8 +47,12 @@ pub(crate) enum Conn {
     Waiting(Waiting),
     /// An SSE response is open on this exchange.
     Open(ExchangeId),
-    /// The connection is gone since then; events wait in the store for a resume.
-    Detached { since: Instant },
+    /// The connection is gone since then; events wait in the store for a resume. `flushing`:
+    /// the exchange still handing out the stream's last bytes, if it has not finished yet.
+    Detached {
+        since: Instant,
+        flushing: Option<ExchangeId>,
+    },
 }
 
 /// A stream whose head has not gone out: what its head, or its JSON answer, will carry.
@@ -183,7 +187,7 @@ pub(crate) enum Detached {
 fn is_kept_since(streams: &Map<StreamId, Stream>, id: StreamId, at: Instant) -> bool {
     streams
         .get(&id)
-        .is_some_and(|s| matches!(s.conn, Conn::Detached { since } if since == at))
+        .is_some_and(|s| matches!(s.conn, Conn::Detached { since, .. } if since == at))
 }
 
 /// What a stream's timer did.
@@ -250,6 +254,12 @@ impl SseBody {
             self.backlog.push_back(chunk);
             None
         }
+    }
+
+    /// Forgets the chunks not handed out yet: their events go to another connection.
+    fn drop_backlog(&mut self) {
+        self.backlog.clear();
+        self.backlog_bytes = 0;
     }
 
     /// The connection took `bytes`: the waiting chunks that now fit, in order.
@@ -624,7 +634,7 @@ impl Streams {
             Conn::Open(exchange) => {
                 self.finish(fx, exchange);
                 match resumable {
-                    true => self.keep(fx, now, id),
+                    true => self.keep(fx, now, id, Some(exchange)),
                     false => drop(self.remove(id)),
                 }
             }
@@ -751,6 +761,21 @@ impl Streams {
         }
     }
 
+    /// Ends the response of `exchange` after what it was handed, dropping what waits behind the
+    /// bound: a resume took its stream, and the new connection gets those events by replay.
+    fn finish_now(&mut self, fx: &mut Effects, exchange: ExchangeId) {
+        let Some(body) = self.bodies.get_mut(&exchange) else {
+            return;
+        };
+        body.drop_backlog();
+        if body.finishing {
+            self.drop_body(exchange);
+            fx.push(Output::Finish { exchange });
+        } else {
+            self.finish(fx, exchange);
+        }
+    }
+
     /// Forgets a response body, and that its session had a connection finishing.
     fn drop_body(&mut self, exchange: ExchangeId) {
         let Some(body) = self.bodies.remove(&exchange) else {
@@ -804,7 +829,7 @@ impl Streams {
             // S3.15: closing a 2026-07-28 response stream cancels its request.
             (Role::Post, _) if stream.v2026 => self.removed(id, true),
             (_, Conn::Open(_)) if stream.resumable => {
-                self.keep(fx, now, id);
+                self.keep(fx, now, id, None);
                 Detached::Kept
             }
             // Nothing to resume from: the answers have nowhere to go.
@@ -851,7 +876,7 @@ impl Streams {
         let hint = sse::encode_retry(self.reconnect_hint_ms);
         self.write(fx, now, exchange, hint);
         self.finish(fx, exchange);
-        self.keep(fx, now, id);
+        self.keep(fx, now, id, Some(exchange));
     }
 
     /// Replays the events of stream `last` names after it, then continues the stream on `ctx`'s
@@ -873,11 +898,14 @@ impl Streams {
         let owned = self
             .streams
             .get(&event.stream)
-            .is_some_and(|s| s.resumable && s.session.as_ref() == Some(session));
-        if !owned {
-            return Err(
+            .filter(|s| s.resumable && s.session.as_ref() == Some(session))
+            .ok_or(
                 "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
-            );
+            )?;
+        // A stream still waiting for its head has sent no event: the id was guessed, and its
+        // request's answer belongs to the exchange that waits for it.
+        if let Conn::Waiting(_) = owned.conn {
+            return Err("Bad Request: Last-Event-ID names an event this server has not sent");
         }
         let frames = self
             .store
@@ -888,10 +916,16 @@ impl Streams {
         stream.token_expires = ctx.token_expires;
         let old = std::mem::replace(&mut stream.conn, Conn::Waiting(Waiting::new(ctx)));
         match old {
-            // Newest wins: the old connection ends; the client has moved on.
-            Conn::Open(old) => self.finish(fx, old),
-            Conn::Detached { .. } => self.kept_live -= 1,
-            Conn::Waiting(_) => {}
+            // Newest wins: the old connection ends; the client has moved on. What it had not
+            // been handed yet goes out once, by replay on the new one.
+            Conn::Open(old) => self.finish_now(fx, old),
+            Conn::Detached { flushing, .. } => {
+                self.kept_live -= 1;
+                if let Some(old) = flushing {
+                    self.finish_now(fx, old);
+                }
+            }
+            Conn::Waiting(_) => unreachable!("refused above"),
         }
         let stream = &self.streams[&event.stream];
         let (role, done) = (stream.role, stream.done);
@@ -904,7 +938,7 @@ impl Streams {
         if done {
             // Still resumable, should this connection break too.
             self.finish(fx, exchange);
-            self.keep(fx, now, event.stream);
+            self.keep(fx, now, event.stream, Some(exchange));
         } else if role == Role::Standalone
             && let Some(owned) = self.sessions.get_mut(session)
         {
@@ -960,14 +994,18 @@ impl Streams {
     /// Keeps a stream without a connection for a resume (S2.29): for `replay_age`, and while
     /// fewer than `max_kept` are kept (the oldest is forgotten first, and waits in
     /// [`take_dropped`](Self::take_dropped) with the requests it still owed answers to).
-    fn keep(&mut self, fx: &mut Effects, now: Instant, id: StreamId) {
+    fn keep(&mut self, fx: &mut Effects, now: Instant, id: StreamId, last: Option<ExchangeId>) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
         if !matches!(stream.conn, Conn::Detached { .. }) {
             self.kept_live += 1;
         }
-        stream.conn = Conn::Detached { since: now };
+        let flushing = last.filter(|exchange| self.bodies.contains_key(exchange));
+        stream.conn = Conn::Detached {
+            since: now,
+            flushing,
+        };
         if self.kept.is_empty() {
             fx.timers
                 .arm(now + self.replay_age, TimerKind::ReplayExpiry);

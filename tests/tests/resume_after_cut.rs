@@ -165,6 +165,76 @@ fn newest_connection_wins_when_an_open_stream_is_resumed() {
     assert_eq!(sim.seen(resumed).messages().len(), 1);
 }
 
+/// A stream waiting for its head has sent no event, so no `Last-Event-ID` can name it: a GET
+/// that guesses one (event ids are not secret) is refused, and the request's answer reaches its
+/// own POST once (found by the op script: the answer went to both).
+#[test]
+fn a_stream_that_sent_nothing_cannot_be_resumed() {
+    let mut sim = Sim::new(Config::default());
+    let (_, post, _) = call_with_progress(&mut sim);
+    let epoch = last_id(&sim, post).split('-').next().unwrap().to_owned();
+    let session = sim.initialize("2025-11-25");
+    let call = sim.post(
+        "/mcp",
+        &[sid(&session)],
+        r#"{"jsonrpc":"2.0","id":"quiet","method":"tools/call"}"#,
+    );
+    let (key, _) = sim.next_request();
+    assert!(
+        sim.seen(call).head.is_none(),
+        "its head waits for the answer"
+    );
+    for stream in 0..16 {
+        for seq in 0..3 {
+            let guess = format!("{epoch}-{stream}-{seq}");
+            let x = sim.get_stream("/mcp", &[sid(&session), ("last-event-id", &guess)]);
+            assert_eq!(sim.seen(x).status(), 400, "{guess}");
+        }
+    }
+    sim.reply(key, "{}");
+    assert_eq!(
+        sim.seen(call).json(),
+        json!({"jsonrpc":"2.0","id":"quiet","result":{}}),
+        "answered as JSON on its own POST"
+    );
+}
+
+/// A resume takes a stream from a connection still finishing behind the queue bound: what
+/// that connection had not been handed goes out once, on the new one (found by the op script:
+/// the answer went out on both).
+#[test]
+fn a_resume_takes_what_the_old_connection_had_not_been_handed() {
+    let mut config = Config::default();
+    config.stream_queue_bytes = 64;
+    let mut sim = Sim::new(config);
+    let session = sim.initialize("2025-11-25");
+    let post = sim.post(
+        "/mcp",
+        &[sid(&session)],
+        r#"{"jsonrpc":"2.0","id":"call","method":"tools/call"}"#,
+    );
+    let (key, _) = sim.next_request();
+    sim.pause(post);
+    sim.send(Target::Request(key), &progress(1)).unwrap();
+    let seen_up_to = last_id(&sim, post);
+    sim.reply(key, r#"{"content":[]}"#);
+    assert!(
+        !sim.seen(post).finished,
+        "the answer waits behind the bound"
+    );
+
+    let resumed = sim.get_stream("/mcp", &[sid(&session), ("last-event-id", &seen_up_to)]);
+    let answer = json!({"jsonrpc":"2.0","id":"call","result":{"content":[]}});
+    assert_eq!(sim.seen(resumed).messages(), vec![answer]);
+    assert!(sim.seen(post).finished, "the old connection ends at once");
+    sim.resume(post);
+    assert_eq!(
+        sim.seen(post).messages().len(),
+        1,
+        "only the progress it had been handed"
+    );
+}
+
 #[test]
 fn standalone_stream_events_wait_for_a_resume() {
     let mut sim = Sim::new(Config::default());
