@@ -190,8 +190,7 @@ impl Server {
         // Streamable HTTP clients must take both answer shapes (S2.5).
         let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::HttpSse);
         if streamable
-            && !(headers::accepts(&head.headers, "application/json")
-                && headers::accepts(&head.headers, "text/event-stream"))
+            && !headers::accepts_all(&head.headers, &["application/json", "text/event-stream"])
         {
             let status = StatusCode::NOT_ACCEPTABLE;
             let text = "Not Acceptable: Accept must list application/json and text/event-stream";
