@@ -5,11 +5,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use http::Response;
 use http_body::{Frame, SizeHint};
-use mcp_sse_core::Chunk;
+use mcp_sse_core::{Chunk, Transport};
 
 use crate::driver::{Driver, Frames, Payload};
 use crate::error::Aborted;
+use crate::telemetry::{Exchange, StreamTrace};
 
 /// The body of every response the server gives.
 ///
@@ -37,21 +39,39 @@ struct StreamBody {
     taken: usize,
     driver: Driver,
     finished: bool,
+    /// The exchange's span, until the stream ends, when `debug` is on.
+    trace: Option<StreamTrace>,
 }
 
 impl ResponseBody {
-    /// The body of `payload`; a stream reports its credits and its end to `driver`.
-    pub(crate) fn new(payload: Payload, driver: &Driver) -> Self {
-        match payload {
-            Payload::Full(bytes) => Self::full(bytes),
-            Payload::Stream(frames) => Self(Inner::Stream(StreamBody {
-                frames,
-                current: Chunk::new(),
-                taken: 0,
-                driver: driver.clone(),
-                finished: false,
-            })),
-        }
+    /// The response of `exchange`, served under `transport`: counted and named in the
+    /// exchange's span. A stream reports its credits and its end to `driver`.
+    pub(crate) fn answer(
+        response: Response<Payload>,
+        driver: &Driver,
+        exchange: Exchange,
+        transport: Option<Transport>,
+    ) -> Response<Self> {
+        let (head, payload) = response.into_parts();
+        let runtime = driver.runtime();
+        let body = match payload {
+            Payload::Full(bytes) => {
+                exchange.answered(runtime, head.status, &head.headers, Some(&bytes), transport);
+                Self::full(bytes)
+            }
+            Payload::Stream(frames) => {
+                let trace = exchange.answered(runtime, head.status, &head.headers, None, transport);
+                Self(Inner::Stream(StreamBody {
+                    frames,
+                    current: Chunk::new(),
+                    taken: 0,
+                    driver: driver.clone(),
+                    finished: false,
+                    trace,
+                }))
+            }
+        };
+        Response::from_parts(head, body)
     }
 
     pub(crate) fn full(bytes: Bytes) -> Self {
@@ -126,6 +146,9 @@ impl StreamBody {
 
 impl Drop for StreamBody {
     fn drop(&mut self) {
+        if let Some(trace) = self.trace.take() {
+            trace.ended(self.driver.runtime(), self.finished);
+        }
         if !self.finished {
             self.driver.handle_disconnect(self.frames.exchange);
         }

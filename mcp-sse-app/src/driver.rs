@@ -31,9 +31,11 @@ use mcp_sse_core::{
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 use crate::error::{Aborted, RequestError};
 use crate::runtime::{BoxFuture, Runtime};
+use crate::telemetry::{self, Gauges, SessionTrace};
 
 #[cfg(test)]
 mod tests;
@@ -144,16 +146,36 @@ struct Inner {
 struct State {
     server: Server,
     responders: HashMap<ExchangeId, oneshot::Sender<Response<Payload>>>,
-    streams: HashMap<ExchangeId, mpsc::UnboundedSender<Piece>>,
+    streams: HashMap<ExchangeId, Outlet>,
+    /// Bytes handed to the streams' connections and not taken by them yet, all streams together.
+    queued: usize,
     /// Requests this server sent to clients, by session and the id it gave them, with the
     /// request whose handler waits (none for requests sent through a `Handle`).
     asks: HashMap<(Option<SessionId>, Id), (Asked, Option<RequestKey>)>,
     next_ask: u64,
     /// Handlers still running, so a cancellation can stop them.
-    tasks: HashMap<RequestKey, AbortHandle>,
+    tasks: HashMap<RequestKey, Running>,
+    /// The spans of the sessions alive, when `debug` is on.
+    sessions: HashMap<SessionId, SessionTrace>,
+    /// What the metrics were last told.
+    gauges: Gauges,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
+}
+
+/// Where a stream's frames go, and how many of them its connection has not taken yet.
+struct Outlet {
+    frames: mpsc::UnboundedSender<Piece>,
+    unconsumed: usize,
+}
+
+/// A handler at work.
+struct Running {
+    abort: AbortHandle,
+    /// When its request arrived.
+    since: Instant,
+    transport: Transport,
 }
 
 /// The application's work found while draining, run once the lock is released.
@@ -176,9 +198,12 @@ impl Driver {
                 server,
                 responders: HashMap::new(),
                 streams: HashMap::new(),
+                queued: 0,
                 asks: HashMap::new(),
                 next_ask: 0,
                 tasks: HashMap::new(),
+                sessions: HashMap::new(),
+                gauges: Gauges::default(),
                 shutdown_waiters: Vec::new(),
                 armed: None,
             }),
@@ -187,6 +212,7 @@ impl Driver {
             rearm,
         }));
         runtime.spawn(Box::pin(timer(Arc::downgrade(&driver.0), rearmed)));
+        telemetry::describe();
         driver
     }
 
@@ -196,27 +222,36 @@ impl Driver {
     }
 
     /// An HTTP request with its body; `respond` gets its response (now, or when it is ready).
+    /// Returns the transport generation it is served under, if it was told.
     pub(crate) fn handle_request(
         &self,
         head: http::request::Parts,
         body: Bytes,
         respond: oneshot::Sender<Response<Payload>>,
-    ) {
+    ) -> Option<Transport> {
         self.with(|state, now| {
             let exchange = state.server.handle_request(now, head, body);
             state.responders.insert(exchange, respond);
-        });
+            state.server.last_request_transport()
+        })
     }
 
     /// The connection took `bytes` of a stream.
     pub(crate) fn handle_consumed(&self, exchange: ExchangeId, bytes: usize) {
-        self.with(|state, now| state.server.handle_consumed(now, exchange, bytes));
+        self.with(|state, now| {
+            if let Some(outlet) = state.streams.get_mut(&exchange) {
+                let taken = bytes.min(outlet.unconsumed);
+                outlet.unconsumed -= taken;
+                state.queued -= taken;
+            }
+            state.server.handle_consumed(now, exchange, bytes);
+        });
     }
 
     /// A stream's body was dropped before it was finished.
     pub(crate) fn handle_disconnect(&self, exchange: ExchangeId) {
         self.with(|state, now| {
-            state.streams.remove(&exchange);
+            state.forget_stream(exchange);
             state.server.handle_disconnect(now, exchange);
         });
     }
@@ -290,6 +325,7 @@ impl Driver {
             let now = self.0.runtime.now();
             let result = input(&mut state, now);
             state.drain(now, &mut work);
+            state.report();
             if let Some(at) = state.server.poll_timeout()
                 && state.armed.is_none_or(|armed| at < armed)
             {
@@ -327,7 +363,15 @@ impl Driver {
     fn start_request(&self, request: IncomingRequest, registration: AbortRegistration) {
         let key = request.key;
         let (done, mut answer) = oneshot::channel();
-        let task = self.0.app.request(self.clone(), request, Reply(Some(done)));
+        let span = telemetry::request_span(
+            &request.request.method,
+            &request.request.id,
+            request.session.as_ref(),
+        );
+        let mut task = self.0.app.request(self.clone(), request, Reply(Some(done)));
+        if !span.is_disabled() {
+            task = Box::pin(task.instrument(span));
+        }
         // A panic is the handler's: caught, it ends the task, and dropping the task drops its
         // `Reply`, which answers -32603.
         let mut task = Abortable::new(AssertUnwindSafe(task).catch_unwind(), registration);
@@ -358,7 +402,12 @@ impl Driver {
 
     fn reply(&self, key: RequestKey, outcome: Outcome) {
         self.with(|state, now| {
-            state.tasks.remove(&key);
+            if let Some(running) = state.tasks.remove(&key) {
+                telemetry::handler_done(
+                    running.transport,
+                    now.saturating_duration_since(running.since),
+                );
+            }
             state.asks.retain(|_, (_, asker)| *asker != Some(key));
             if let Err(error) = state.server.reply(now, key, outcome.as_deref()) {
                 tracing::debug!(%key, %error, "reply dropped");
@@ -378,27 +427,30 @@ impl State {
                 }
                 Output::StartStream { exchange, head } => self.start_stream(now, exchange, head),
                 Output::Data { exchange, chunk } => {
-                    let sent = self
-                        .streams
-                        .get(&exchange)
-                        .map(|frames| frames.unbounded_send(Ok(chunk)).is_ok());
-                    // The frames are gone without a word (their request's caller went away as
-                    // the head was handed over): forget the stream.
-                    if sent == Some(false) {
-                        self.streams.remove(&exchange);
+                    let Some(outlet) = self.streams.get_mut(&exchange) else {
+                        continue;
+                    };
+                    let bytes = chunk.len();
+                    if outlet.frames.unbounded_send(Ok(chunk)).is_ok() {
+                        outlet.unconsumed += bytes;
+                        self.queued += bytes;
+                    } else {
+                        // The frames are gone without a word (their request's caller went away
+                        // as the head was handed over): forget the stream.
+                        self.forget_stream(exchange);
                         self.server.handle_disconnect(now, exchange);
                     }
                 }
                 Output::Finish { exchange } => {
-                    self.streams.remove(&exchange);
+                    self.forget_stream(exchange);
                 }
                 Output::Abort { exchange } => {
                     tracing::info!(%exchange, "stream aborted: its client stopped reading");
-                    if let Some(frames) = self.streams.remove(&exchange) {
-                        let _ = frames.unbounded_send(Err(Aborted));
+                    if let Some(outlet) = self.forget_stream(exchange) {
+                        let _ = outlet.frames.unbounded_send(Err(Aborted));
                     }
                 }
-                Output::Event(event) => self.dispatch(event, work),
+                Output::Event(event) => self.dispatch(now, event, work),
                 _ => {}
             }
         }
@@ -419,13 +471,31 @@ impl State {
             .remove(&exchange)
             .is_some_and(|respond| respond.send(head.map(|()| frames)).is_ok());
         if started {
-            self.streams.insert(exchange, sender);
+            let outlet = Outlet {
+                frames: sender,
+                unconsumed: 0,
+            };
+            self.streams.insert(exchange, outlet);
         } else {
             self.server.handle_disconnect(now, exchange);
         }
     }
 
-    fn dispatch(&mut self, event: Event, work: &mut Vec<Work>) {
+    /// Forgets a stream's outlet, and the bytes its connection had not taken.
+    fn forget_stream(&mut self, exchange: ExchangeId) -> Option<Outlet> {
+        let outlet = self.streams.remove(&exchange)?;
+        self.queued -= outlet.unconsumed;
+        Some(outlet)
+    }
+
+    /// Tells the metrics what changed.
+    fn report(&mut self) {
+        let (sessions, streams) = (self.server.session_count(), self.streams.len());
+        self.gauges
+            .update(sessions, streams, self.queued, self.server.stats());
+    }
+
+    fn dispatch(&mut self, now: Instant, event: Event, work: &mut Vec<Work>) {
         match event {
             Event::Request {
                 key,
@@ -437,7 +507,12 @@ impl State {
             } => {
                 // Registered at once: a cancellation that comes while the handler runs stops it.
                 let (abort, registration) = AbortHandle::new_pair();
-                self.tasks.insert(key, abort);
+                let running = Running {
+                    abort,
+                    since: now,
+                    transport,
+                };
+                self.tasks.insert(key, running);
                 let request = IncomingRequest {
                     key,
                     session,
@@ -451,8 +526,8 @@ impl State {
             Event::Cancelled { key, reason } => {
                 // The client will not read an answer (S2.17): stop the work.
                 tracing::debug!(%key, ?reason, "request cancelled");
-                if let Some(task) = self.tasks.remove(&key) {
-                    task.abort();
+                if let Some(running) = self.tasks.remove(&key) {
+                    running.abort.abort();
                 }
                 self.asks.retain(|_, (_, asker)| *asker != Some(key));
             }
@@ -469,10 +544,13 @@ impl State {
             })),
             Event::Response { session, response } => self.answer(session, response, work),
             Event::SessionOpened { session, transport } => {
-                tracing::debug!(%session, ?transport, "session opened");
+                if let Some(trace) = SessionTrace::open(&session, transport, now) {
+                    self.sessions.insert(session, trace);
+                }
             }
             Event::SessionClosed { session, reason } => {
-                tracing::debug!(%session, ?reason, "session closed");
+                let trace = self.sessions.remove(&session);
+                SessionTrace::close(trace, &session, reason, now);
                 // Dropping the senders tells waiting handlers the answer will not come.
                 self.asks
                     .retain(|(owner, _), _| owner.as_ref() != Some(&session));

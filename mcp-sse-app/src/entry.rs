@@ -18,6 +18,10 @@ use crate::driver::Driver;
 use crate::handle::Handle;
 use crate::handler::Handler;
 use crate::runtime::{BoxFuture, Runtime};
+use crate::telemetry::{Exchange, Refusal};
+
+#[cfg(test)]
+mod tests;
 
 /// How long a request's body may take to arrive, unless told otherwise.
 pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,21 +75,29 @@ impl Entry {
         let (limit, timeout) = (self.body_limit, self.body_read_timeout);
         async move {
             let (head, body) = request.into_parts();
+            let exchange = Exchange::start(&head, driver.runtime());
             let body = match read_body(body, limit, driver.runtime(), timeout).await {
                 Ok(body) => body,
-                Err(BodyError::Failed) => return plain(StatusCode::BAD_REQUEST),
+                Err(BodyError::Failed) => {
+                    let why = "the request body could not be read";
+                    exchange.refused(StatusCode::BAD_REQUEST, Refusal::BodyFailed, &why);
+                    return plain(StatusCode::BAD_REQUEST);
+                }
                 Err(BodyError::Late) => {
-                    tracing::debug!(uri = %head.uri, ?timeout, "request body not received in time: 408");
+                    let why = format!("the body did not arrive within {timeout:?}");
+                    exchange.refused(StatusCode::REQUEST_TIMEOUT, Refusal::BodyTimeout, &why);
                     return request_timeout(timeout, head.version);
                 }
             };
             let (respond, response) = oneshot::channel();
-            driver.handle_request(head, body, respond);
+            let transport = exchange.in_scope(|| driver.handle_request(head, body, respond));
             // Ready at once unless a handler is still working on it.
             let Ok(response) = response.await else {
+                let why = "the server went away before answering";
+                exchange.refused(StatusCode::SERVICE_UNAVAILABLE, Refusal::Unavailable, &why);
                 return plain(StatusCode::SERVICE_UNAVAILABLE);
             };
-            response.map(|payload| ResponseBody::new(payload, &driver))
+            ResponseBody::answer(response, &driver, exchange, transport)
         }
     }
 }

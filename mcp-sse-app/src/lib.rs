@@ -42,6 +42,7 @@ mod network;
 mod protocol;
 mod runtime;
 mod serve;
+mod telemetry;
 #[cfg(test)]
 mod testing;
 

@@ -31,6 +31,8 @@ pub struct Stats {
     pub rejected: u64,
     /// JSON-RPC messages handed to the application.
     pub messages_in: u64,
+    /// JSON-RPC messages the application had sent: replies, and sends the server took.
+    pub messages_out: u64,
     /// SSE frames handed to the adapter, keepalives included.
     pub frames_out: u64,
     /// Keepalive comments written.

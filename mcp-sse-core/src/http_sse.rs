@@ -25,6 +25,7 @@ impl Server {
         head: &request::Parts,
         posts_to: Endpoint,
     ) {
+        self.request_transport = Some(Transport::HttpSse);
         if !headers::accepts(&head.headers, "text/event-stream") {
             let text = "Not Acceptable: Accept must include text/event-stream";
             return ctx.reject(&mut self.fx, StatusCode::NOT_ACCEPTABLE, text);

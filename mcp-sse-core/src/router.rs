@@ -186,6 +186,8 @@ impl Server {
             ctx.session = Some(state.header.clone());
         }
         let session = session.map(|(id, _)| id.clone());
+        let stateless = endpoint == Endpoint::Mcp && self.config.stateless && named.is_none();
+        self.request_transport = transport.or(stateless.then_some(Transport::Stateless));
 
         // Streamable HTTP clients must take both answer shapes (S2.5).
         let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::HttpSse);
@@ -224,7 +226,11 @@ impl Server {
             return ctx.respond(&mut self.fx, response);
         }
         if endpoint == Endpoint::Mcp {
-            match v2026::classify(&body, &head.headers) {
+            let revision = v2026::classify(&body, &head.headers);
+            if !matches!(revision, Revision::Before2026) {
+                self.request_transport = Some(Transport::Streamable2026);
+            }
+            match revision {
                 Revision::V2026(envelope) => {
                     let jsonrpc::Body::Single(message) = body else {
                         unreachable!("a batch with a 2026-07-28 claim is rejected")

@@ -60,6 +60,8 @@ pub struct Server {
     pub(crate) fx: Effects,
     pub(crate) shutting_down: bool,
     last_timeout_reason: Option<TimerKind>,
+    /// See [`last_request_transport`](Self::last_request_transport).
+    pub(crate) request_transport: Option<Transport>,
 }
 
 /// Where [`Server::send`] puts a message.
@@ -95,6 +97,7 @@ impl Server {
             fx: Effects::default(),
             shutting_down: false,
             last_timeout_reason: None,
+            request_transport: None,
             config,
         }
     }
@@ -179,6 +182,14 @@ impl Server {
         self.last_timeout_reason.as_ref()
     }
 
+    /// The transport generation the latest [`handle_request`](Self::handle_request) was served
+    /// under, for the adapter's logs and metrics; `None` when it was answered before its
+    /// generation was known (a path, `Host` or `Origin` refused, missing credentials, a session
+    /// id naming no session, a preflight).
+    pub fn last_request_transport(&self) -> Option<Transport> {
+        self.request_transport
+    }
+
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down
@@ -198,6 +209,7 @@ impl Server {
             let exchange = ExchangeId(server.next_exchange);
             server.next_exchange += 1;
             server.fx.stats.requests += 1;
+            server.request_transport = None;
             let origin = Origin::of(&server.config.origins, &head.headers);
             let mut ctx = Ctx {
                 exchange,
@@ -312,6 +324,7 @@ impl Server {
                 ),
             };
             let answer = Answer { key, body, status };
+            server.fx.stats.messages_out += 1;
             let (fx, sessions) = (&mut server.fx, &server.sessions);
             server
                 .streams
@@ -364,7 +377,9 @@ impl Server {
             let (fx, sessions) = (&mut server.fx, &server.sessions);
             server
                 .streams
-                .push_message(fx, sessions, now, stream, message)
+                .push_message(fx, sessions, now, stream, message)?;
+            server.fx.stats.messages_out += 1;
+            Ok(())
         })
     }
 

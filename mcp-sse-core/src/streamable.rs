@@ -24,6 +24,7 @@ impl Server {
         head: &Arc<request::Parts>,
         body: jsonrpc::Body,
     ) {
+        self.request_transport = Some(Transport::Streamable);
         if let Err(retry) = self.make_room(now) {
             let response = responses::unavailable(retry, first_id(&body), "Too many sessions");
             return ctx.respond(&mut self.fx, response);
@@ -199,7 +200,9 @@ impl Server {
             return Err(());
         };
         ctx.session = Some(state.header.clone());
-        Ok(Some(session.clone()))
+        let (session, transport) = (session.clone(), state.transport);
+        self.request_transport = Some(transport);
+        Ok(Some(session))
     }
 
     /// Opens the standalone stream; a previous one is closed with a reconnection hint (newest

@@ -109,6 +109,11 @@ pub struct ServerArgs {
     /// Log line format on stderr. Colours only when stderr is a terminal.
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Serve the server's metrics in Prometheus' text format at http://ADDR:PORT/metrics
+    /// ([`exporter`](crate::exporter)); off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
 }
 
 impl ServerArgs {
@@ -420,6 +425,7 @@ mod tests {
             ("--keepalive <SECS>", Some(keepalive.as_str())),
             ("--modern-only", None),
             ("--log-format <FORMAT>", Some("text")),
+            ("--metrics <ADDR:PORT>", None),
         ] {
             let at = help
                 .find(flag)
@@ -460,10 +466,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("README.md has no row for --{long}"));
             if arg.get_action().takes_values() {
                 let shown = row.split(" | ").nth(1).expect("a default column");
-                let default = arg.get_default_values()[0].to_string_lossy();
-                let expected = match default.as_ref() {
-                    "" => "empty".to_owned(),
-                    value => format!("`{value}`"),
+                let default = arg.get_default_values().first();
+                let expected = match default.map(|value| value.to_string_lossy()).as_deref() {
+                    None => "off".to_owned(),
+                    Some("") => "empty".to_owned(),
+                    Some(value) => format!("`{value}`"),
                 };
                 assert_eq!(shown, expected, "--{long}: {row}");
             }
@@ -508,6 +515,9 @@ mod tests {
         let args = parse(&["--bind", "0.0.0.0:9000", "--log-format", "json"]).unwrap();
         assert_eq!(args.bind, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(args.log_format, LogFormat::Json);
+        assert_eq!(args.metrics, None);
+        let args = parse(&["--metrics", "127.0.0.1:9100"]).unwrap();
+        assert_eq!(args.metrics, Some("127.0.0.1:9100".parse().unwrap()));
         assert_eq!(configured(&["--idle-timeout", "off"]).idle_timeout, None);
         assert_eq!(
             configured(&["--response-mode", "sse"]).response_mode,
@@ -572,6 +582,7 @@ mod tests {
             (&["--keepalive=-1"], "more than 0"),
             (&["--keepalive", "off"], "expected a number of seconds"),
             (&["--log-format", "xml"], "[possible values: text, json]"),
+            (&["--metrics", "9100"], "invalid socket address"),
         ] {
             let text = error(args);
             assert!(text.contains(says), "{args:?}: {text}");

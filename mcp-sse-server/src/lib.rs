@@ -60,6 +60,8 @@ pub mod content;
 mod context;
 mod derive;
 mod error;
+#[cfg(feature = "cli")]
+pub mod exporter;
 mod level;
 mod prompt;
 mod resource;

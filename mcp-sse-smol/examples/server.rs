@@ -4,15 +4,17 @@
 //! `slow_work` (which reports progress), a resource and a prompt. It serves `/mcp` (Streamable
 //! HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages` (2024-11-05) on 127.0.0.1:8000;
 //! `--help` lists the flags (`--bind ADDR:PORT`, allowed origins, proxy prefix, bounds, log
-//! format; `mcp_sse_server::cli`). Logs go to stderr (`RUST_LOG=debug` for more); Ctrl-C stops
-//! it gracefully. The same server as `mcp-sse-tokio`'s example; tasks run on smol's global
-//! executor (`SMOL_THREADS` threads, default 1).
+//! format, `--metrics ADDR:PORT` for a Prometheus exporter; `mcp_sse_server::cli`). Logs go to
+//! stderr (`RUST_LOG=debug` for more); Ctrl-C stops it gracefully. The same server as
+//! `mcp-sse-tokio`'s example; tasks run on smol's global executor (`SMOL_THREADS` threads,
+//! default 1).
 
 use std::time::Duration;
 
 use async_signal::{Signal, Signals};
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::content::{text, user};
+use mcp_sse_server::exporter::Exporter;
 use mcp_sse_server::schema::PromptMessage;
 use mcp_sse_server::{Context, Error, McpServer, NoArguments, Prompt, Resource, Tool};
 use mcp_sse_smol::{Smol, serve_with_shutdown};
@@ -90,6 +92,11 @@ fn main() -> std::io::Result<()> {
         .build(Smol::default());
 
     smol::block_on(async {
+        if let Some(addr) = args.metrics {
+            let exporter = Exporter::install()?;
+            let listener = smol::Async::<std::net::TcpListener>::bind(addr)?;
+            smol::spawn(exporter.serve(Smol::default(), listener)).detach();
+        }
         let listener = smol::Async::<std::net::TcpListener>::bind(args.bind)?;
         let local = listener.get_ref().local_addr()?;
         tracing::info!(

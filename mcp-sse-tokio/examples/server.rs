@@ -4,13 +4,15 @@
 //! `slow_work` (which reports progress), a resource and a prompt. It serves `/mcp` (Streamable
 //! HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages` (2024-11-05) on 127.0.0.1:8000;
 //! `--help` lists the flags (`--bind ADDR:PORT`, allowed origins, proxy prefix, bounds, log
-//! format; `mcp_sse_server::cli`). Logs go to stderr (`RUST_LOG=debug` for more); Ctrl-C stops
-//! it gracefully. `mcp-sse-smol`'s example is the same server on smol.
+//! format, `--metrics ADDR:PORT` for a Prometheus exporter; `mcp_sse_server::cli`). Logs go to
+//! stderr (`RUST_LOG=debug` for more); Ctrl-C stops it gracefully. `mcp-sse-smol`'s example is
+//! the same server on smol.
 
 use std::time::Duration;
 
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::content::{text, user};
+use mcp_sse_server::exporter::Exporter;
 use mcp_sse_server::schema::PromptMessage;
 use mcp_sse_server::{Context, Error, McpServer, NoArguments, Prompt, Resource, Tool};
 use mcp_sse_tokio::{Tokio, serve_with_shutdown};
@@ -87,6 +89,11 @@ async fn main() -> std::io::Result<()> {
         .prompt(Prompt::new("review", "Asks for a code review.", review))
         .build(Tokio::current());
 
+    if let Some(addr) = args.metrics {
+        let exporter = Exporter::install()?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tokio::spawn(exporter.serve(Tokio::current(), listener));
+    }
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let local = listener.local_addr()?;
     tracing::info!("MCP server on http://{local}: MCP endpoint /mcp, 2024-11-05 SSE endpoint /sse");

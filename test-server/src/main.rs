@@ -16,6 +16,7 @@ use std::net::TcpListener;
 use clap::{Parser, ValueEnum};
 use mcp_sse_server::Config;
 use mcp_sse_server::cli::ServerArgs;
+use mcp_sse_server::exporter::Exporter;
 
 /// The MCP server the official conformance suite tests: its fixture's tools, resources and
 /// prompts, on either adapter.
@@ -42,16 +43,35 @@ fn main() -> std::io::Result<()> {
         "MCP test server ({adapter:?}) on http://{}: /mcp, /sse",
         listener.local_addr()?
     );
+    let metrics = match server.metrics {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)?;
+            listener.set_nonblocking(true)?;
+            Some((Exporter::install()?, listener))
+        }
+        None => None,
+    };
     let configure = |config| server.configure(config);
     match adapter {
-        Adapter::Tokio => on_tokio(listener, configure),
-        Adapter::Smol => on_smol(listener, configure),
+        Adapter::Tokio => on_tokio(listener, metrics, configure),
+        Adapter::Smol => on_smol(listener, metrics, configure),
     }
 }
 
-fn on_tokio(listener: TcpListener, configure: impl Fn(Config) -> Config) -> std::io::Result<()> {
+/// The exporter and its listener, with `--metrics`.
+type Metrics = Option<(Exporter, TcpListener)>;
+
+fn on_tokio(
+    listener: TcpListener,
+    metrics: Metrics,
+    configure: impl Fn(Config) -> Config,
+) -> std::io::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        if let Some((exporter, listener)) = metrics {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tokio::spawn(exporter.serve(mcp_sse_tokio::Tokio::current(), listener));
+        }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let server = fixture::server(mcp_sse_tokio::Tokio::current());
@@ -63,11 +83,19 @@ fn on_tokio(listener: TcpListener, configure: impl Fn(Config) -> Config) -> std:
     })
 }
 
-fn on_smol(listener: TcpListener, configure: impl Fn(Config) -> Config) -> std::io::Result<()> {
+fn on_smol(
+    listener: TcpListener,
+    metrics: Metrics,
+    configure: impl Fn(Config) -> Config,
+) -> std::io::Result<()> {
     use async_signal::{Signal, Signals};
     use smol::stream::StreamExt;
 
     smol::block_on(async {
+        if let Some((exporter, listener)) = metrics {
+            let listener = smol::Async::new(listener)?;
+            smol::spawn(exporter.serve(mcp_sse_smol::Smol::default(), listener)).detach();
+        }
         let listener = smol::Async::new(listener)?;
         let server = fixture::server(mcp_sse_smol::Smol::default());
         let mut interrupts = Signals::new([Signal::Int])?;
