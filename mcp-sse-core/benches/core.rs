@@ -110,6 +110,30 @@ fn cycle_sse(bencher: Bencher) {
         .bench_local(|| cycle(&mut server, now, &head, &body));
 }
 
+/// The same in a session that already keeps as many finished streams for replay as the bound
+/// allows (`replay_total_bytes` / 512, here 16 MiB: 32,768): every answer kept forgets the
+/// oldest, as in a busy session after a few seconds of load.
+#[divan::bench]
+fn cycle_sse_at_replay_bound(bencher: Bencher) {
+    let mut config = Config::default();
+    config.response_mode = ResponseMode::Sse;
+    config.replay_total_bytes = 16 << 20;
+    let kept = config.replay_total_bytes / 512;
+    let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
+    let now = epoch();
+    let session = support::initialize(&mut server, now);
+    let (head, body) = (
+        support::post(Some(&session)),
+        Bytes::from_static(CALL.as_bytes()),
+    );
+    for _ in 0..kept {
+        cycle(&mut server, now, &head, &body);
+    }
+    bencher
+        .counter(ItemsCount::new(1usize))
+        .bench_local(|| cycle(&mut server, now, &head, &body));
+}
+
 /// `streams` standalone `GET` streams, one per session, opened evenly over one keepalive
 /// interval so that their keepalives fall due evenly too.
 fn many_streams(streams: usize) -> (Server, Instant) {

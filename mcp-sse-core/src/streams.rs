@@ -10,7 +10,7 @@
 //! Every open SSE response has an [`SseBody`]: at most `Config::stream_queue_bytes` plus one
 //! frame is handed to the adapter uncredited, and what comes beyond waits in order.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -278,7 +278,9 @@ impl SseBody {
 /// The streams of one session.
 #[derive(Debug, Default)]
 struct Owned {
-    all: Vec<StreamId>,
+    /// In creation order (ids only grow). A set: a busy session keeps thousands of finished
+    /// streams for replay, and one of them is forgotten on almost every request.
+    all: BTreeSet<StreamId>,
     /// The standalone `GET` stream (S2.18), newest wins.
     standalone: Option<StreamId>,
     /// Responses of its streams still finishing behind a backlog: a connection of the session
@@ -403,7 +405,7 @@ impl Streams {
     pub(crate) fn of_session(&self, session: &SessionId) -> Vec<StreamId> {
         self.sessions
             .get(session)
-            .map(|owned| owned.all.clone())
+            .map(|owned| owned.all.iter().copied().collect())
             .unwrap_or_default()
     }
 
@@ -473,7 +475,7 @@ impl Streams {
         };
         if let Some(session) = &stream.session {
             let owned = self.sessions.entry(session.clone()).or_default();
-            owned.all.push(id);
+            owned.all.insert(id);
             if stream.role == Role::Standalone {
                 owned.standalone = Some(id);
             }
@@ -1040,7 +1042,7 @@ impl Streams {
         if let Some(session) = &stream.session
             && let Some(owned) = self.sessions.get_mut(session)
         {
-            owned.all.retain(|s| *s != id);
+            owned.all.remove(&id);
             if owned.standalone == Some(id) {
                 owned.standalone = None;
             }
