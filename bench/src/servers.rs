@@ -198,6 +198,11 @@ fn config(mode: Mode) -> Config {
             // for a while).
             config.idle_timeout = Some(Duration::from_secs(3600));
             config.init_timeout = Some(Duration::from_secs(3600));
+            // What resumability costs: with it, every answered stream stays resumable
+            // (`replay_age`, up to `replay_total_bytes` / 512 streams).
+            if std::env::var_os("MCP_LOAD_NO_REPLAY").is_some() {
+                config.resumable = false;
+            }
         }
         Mode::Json => {
             config.stateless = true;
