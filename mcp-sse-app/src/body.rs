@@ -56,11 +56,11 @@ impl ResponseBody {
         let runtime = driver.runtime();
         let body = match payload {
             Payload::Full(bytes) => {
-                exchange.answered(runtime, head.status, &head.headers, Some(&bytes), transport);
+                exchange.answered(runtime, &head, Some(&bytes), transport);
                 Self::full(bytes)
             }
             Payload::Stream(frames) => {
-                let trace = exchange.answered(runtime, head.status, &head.headers, None, transport);
+                let trace = exchange.answered(runtime, &head, None, transport);
                 Self(Inner::Stream(StreamBody {
                     frames,
                     current: Chunk::new(),

@@ -13,6 +13,7 @@ use http_body::Body;
 use mcp_sse_core::Server;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 
+use crate::auth::Authenticator;
 use crate::body::ResponseBody;
 use crate::driver::Driver;
 use crate::handle::Handle;
@@ -33,6 +34,7 @@ pub struct Entry {
     driver: Driver,
     body_limit: usize,
     body_read_timeout: Duration,
+    authenticator: Option<Authenticator>,
 }
 
 impl Entry {
@@ -47,6 +49,7 @@ impl Entry {
             driver,
             body_limit,
             body_read_timeout: BODY_READ_TIMEOUT,
+            authenticator: None,
         };
         (entry, handle)
     }
@@ -59,8 +62,20 @@ impl Entry {
         self
     }
 
-    /// Answers one HTTP request: reads its body (at most `max_body_bytes` + 1 bytes; the core
-    /// answers `413` beyond the bound), applies it to the server and resolves with the response.
+    /// Checks every request's bearer token with `authenticator` before the server sees the
+    /// request (see [`Authenticator`]): the `Authorization` header is taken off, and the
+    /// outcome goes into the extensions as [`Credentials`](mcp_sse_core::Credentials), which
+    /// the server judges by its `Config::auth`. A token that could not be checked (the verifier
+    /// said so, or did not answer within its timeout) gets `503` with `Retry-After` and CORS
+    /// headers, as every answer of the server.
+    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// Answers one HTTP request: checks its bearer token (with an authenticator), reads its
+    /// body (at most `max_body_bytes` + 1 bytes; the core answers `413` beyond the bound),
+    /// applies it to the server and resolves with the response.
     /// A failed body gets `400`; a body that does not arrive within the body read timeout gets
     /// `408` with a JSON-RPC error.
     pub fn call<B>(
@@ -73,9 +88,15 @@ impl Entry {
     {
         let driver = self.driver.clone();
         let (limit, timeout) = (self.body_limit, self.body_read_timeout);
+        let authenticator = self.authenticator.clone();
         async move {
-            let (head, body) = request.into_parts();
+            let (mut head, body) = request.into_parts();
             let exchange = Exchange::start(&head, driver.runtime());
+            if let Some(authenticator) = authenticator {
+                authenticator
+                    .authenticate(&mut head, driver.runtime())
+                    .await;
+            }
             let body = match read_body(body, limit, driver.runtime(), timeout).await {
                 Ok(body) => body,
                 Err(BodyError::Failed) => {
@@ -163,20 +184,27 @@ fn plain(status: StatusCode) -> Response<ResponseBody> {
     response
 }
 
+/// A response of `status` whose body is a JSON-RPC error with `message`.
+fn json_error(status: StatusCode, message: String) -> Response<ResponseBody> {
+    let error = ErrorObject::new(jsonrpc::SERVER_ERROR, message);
+    let mut response = Response::new(ResponseBody::full(jsonrpc::encode_error(None, &error)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// `408 Request Timeout` with a JSON-RPC error naming the bound. An HTTP/1.x connection is
 /// closed after it (RFC 9110 §15.5.9): the rest of the body may still come.
 fn request_timeout(timeout: Duration, version: http::Version) -> Response<ResponseBody> {
     let message = format!("Request Timeout: the body did not arrive within {timeout:?}");
-    let error = ErrorObject::new(jsonrpc::SERVER_ERROR, message);
-    let mut response = Response::new(ResponseBody::full(jsonrpc::encode_error(None, &error)));
-    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut response = json_error(StatusCode::REQUEST_TIMEOUT, message);
     if version < http::Version::HTTP_2 {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::request;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
-use mcp_sse_core::{ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport};
+use mcp_sse_core::{
+    Principal, ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport,
+};
 use serde_json::Value;
 
 use crate::driver::{App, Driver, IncomingNotification, IncomingRequest, Reply};
@@ -132,6 +134,13 @@ impl NotificationContext {
         &self.head
     }
 
+    /// Who sent it, with authorization on (`Config::auth`): the principal of the request's
+    /// bearer token, who is also the owner of its session, if it has one. `None` without
+    /// authorization.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.head.extensions.get()
+    }
+
     /// A handle to the server, e.g. to answer the notification with messages of its own.
     pub fn handle(&self) -> Handle {
         Handle::new(self.driver.clone())
@@ -164,6 +173,14 @@ impl RequestContext {
     /// the adapter or a tower layer in front of it put there.
     pub fn http(&self) -> &request::Parts {
         &self.head
+    }
+
+    /// Who sent it, with authorization on (`Config::auth`): the principal of the request's
+    /// bearer token (its subject, client, scopes, expiry and claims), who is also the owner of
+    /// its session, if it has one. `None` without authorization. The token itself is not
+    /// there: it never goes past the verifier.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.head.extensions.get()
     }
 
     /// The request's server-side key, unique for the server's life: for logs, and for

@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 mod body;
 mod driver;
 mod entry;
@@ -46,12 +47,15 @@ mod telemetry;
 #[cfg(test)]
 mod testing;
 
+pub use auth::{Authenticator, Refusal, StaticTokens, Verifier};
 pub use body::ResponseBody;
 pub use entry::Entry;
 pub use error::{Aborted, RequestError};
 pub use handle::Handle;
 pub use handler::{Handler, NotificationContext, RequestContext};
-pub use mcp_sse_core::{self as core, Config, SessionId, Transport, jsonrpc};
+pub use mcp_sse_core::{
+    self as core, Authorization, Config, Credentials, Principal, SessionId, Transport, jsonrpc,
+};
 pub use network::Network;
 pub use runtime::{BoxFuture, Runtime};
 pub use serve::{ServeConfig, serve};

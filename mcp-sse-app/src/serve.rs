@@ -51,10 +51,14 @@ pub async fn serve<N: Network, H: Handler>(
         http2_keepalive_interval,
         http2_keepalive_timeout,
         shutdown_grace,
+        authenticator,
     } = config;
     config.hosts = config.hosts.resolve(N::local_addr(&listener)?.ip());
     let (entry, handle) = Entry::start(network.clone(), Server::new(config), handler);
-    let entry = entry.with_body_read_timeout(body_read_timeout);
+    let mut entry = entry.with_body_read_timeout(body_read_timeout);
+    if let Some(authenticator) = authenticator {
+        entry = entry.with_authenticator(authenticator);
+    }
     let mut http1 = http1::Builder::new();
     // Slow clients may not hold a connection without sending a request head.
     http1.timer(network.timer());

@@ -10,9 +10,9 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, StatusCode};
+use http::{Extensions, StatusCode, response};
 use mcp_sse_core::jsonrpc;
-use mcp_sse_core::{CloseReason, SessionId, Stats, Transport};
+use mcp_sse_core::{CloseReason, SessionId, Stats, Transport, Unavailable};
 use metrics::{Key, KeyName, Label, Level, Metadata, SharedString, Unit};
 use tracing::Span;
 use tracing::field::Empty;
@@ -197,6 +197,8 @@ labelled! {
     /// At the cap of `subscriptions/listen` streams.
     ListenersFull => "listeners_full",
     ShuttingDown => "shutting_down",
+    /// The bearer token could not be checked (the verifier unreachable or late).
+    TokenUnchecked => "token_unchecked",
     /// The server went away before answering.
     Unavailable => "unavailable",
     /// A 4xx or 5xx not named above.
@@ -232,13 +234,13 @@ impl Ended {
 }
 
 impl Refusal {
-    /// Why a response of `status` with `body` refused its request; `None` for a success.
-    pub(crate) fn of(status: StatusCode, body: &[u8]) -> Option<Self> {
+    /// Why a response of `status` with `body` refused its request; `None` for a success. The
+    /// core's `503`s say why in the response's `extensions`.
+    pub(crate) fn of(status: StatusCode, extensions: &Extensions, body: &[u8]) -> Option<Self> {
         if !(status.is_client_error() || status.is_server_error()) {
             return None;
         }
-        let (code, message) = error_of(body);
-        let refusal = match (status.as_u16(), code) {
+        let refusal = match (status.as_u16(), error_code(body)) {
             (400, Some(jsonrpc::PARSE_ERROR)) => Self::ParseError,
             (400, Some(jsonrpc::INVALID_REQUEST)) => Self::InvalidRequest,
             (400, Some(jsonrpc::INVALID_PARAMS)) => Self::InvalidParams,
@@ -257,12 +259,12 @@ impl Refusal {
             (409, _) => Self::Conflict,
             (413, _) => Self::PayloadTooLarge,
             (415, _) => Self::UnsupportedMediaType,
-            // The core's 503s share a code; their messages tell them apart.
-            (503, _) => match message.as_deref().unwrap_or("") {
-                m if m.starts_with("Too many sessions") => Self::SessionsFull,
-                m if m.starts_with("Session busy") => Self::SessionBusy,
-                m if m.starts_with("Subscription limit") => Self::ListenersFull,
-                m if m.starts_with("Shutting down") => Self::ShuttingDown,
+            (503, _) => match extensions.get::<Unavailable>() {
+                Some(Unavailable::SessionsFull) => Self::SessionsFull,
+                Some(Unavailable::SessionBusy) => Self::SessionBusy,
+                Some(Unavailable::ListenersFull) => Self::ListenersFull,
+                Some(Unavailable::ShuttingDown) => Self::ShuttingDown,
+                Some(Unavailable::TokenUnchecked) => Self::TokenUnchecked,
                 _ => Self::Unavailable,
             },
             _ => Self::Other,
@@ -279,13 +281,14 @@ impl Refusal {
                 | Self::SessionBusy
                 | Self::ListenersFull
                 | Self::ShuttingDown
+                | Self::TokenUnchecked
                 | Self::Unavailable
         )
     }
 }
 
-/// The code and message of a JSON-RPC error body, where it is one.
-fn error_of(body: &[u8]) -> (Option<i64>, Option<String>) {
+/// The code of a JSON-RPC error body, where it is one.
+fn error_code(body: &[u8]) -> Option<i64> {
     #[derive(serde::Deserialize)]
     struct Body {
         error: Error,
@@ -293,12 +296,9 @@ fn error_of(body: &[u8]) -> (Option<i64>, Option<String>) {
     #[derive(serde::Deserialize)]
     struct Error {
         code: i64,
-        message: String,
     }
-    match serde_json::from_slice::<Body>(body) {
-        Ok(Body { error }) => (Some(error.code), Some(error.message)),
-        Err(_) => (None, None),
-    }
+    let body = serde_json::from_slice::<Body>(body).ok()?;
+    Some(body.error.code)
 }
 
 /// What a metric is, for the recorder.
@@ -550,12 +550,12 @@ impl Exchange {
     pub(crate) fn answered(
         self,
         runtime: &dyn Runtime,
-        status: StatusCode,
-        headers: &HeaderMap,
+        head: &response::Parts,
         body: Option<&[u8]>,
         transport: Option<Transport>,
     ) -> Option<StreamTrace> {
-        let refusal = body.and_then(|body| Refusal::of(status, body));
+        let status = head.status;
+        let refusal = body.and_then(|body| Refusal::of(status, &head.extensions, body));
         answered(transport, status, refusal);
         let traced = self.0?;
         let span = &traced.span;
@@ -563,7 +563,11 @@ impl Exchange {
         if let Some(transport) = transport {
             span.record("transport", TRANSPORTS[transport_index(Some(transport))]);
         }
-        if let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+        if let Some(session) = head
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
             span.record("session", tracing::field::display(session));
         }
         let elapsed = runtime.now().saturating_duration_since(traced.started);

@@ -83,6 +83,10 @@ pub enum Credentials {
     /// A token was presented and refused (bad signature, wrong audience, expired, unknown):
     /// why, for the challenge's `error_description`.
     Invalid(String),
+    /// A token was presented and could not be checked now (the verifier's keys unreachable,
+    /// or it did not answer in time): why. Answered `503` with `Retry-After`, never `401`,
+    /// which would tell the client to throw a token away that may be good.
+    Unchecked(String),
 }
 
 /// The server as an OAuth 2.1 protected resource (`Config::auth`).

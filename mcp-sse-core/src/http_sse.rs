@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{StatusCode, request};
 
 use crate::headers;
-use crate::responses::{self, Ctx};
+use crate::responses::{self, Ctx, Unavailable};
 use crate::router::Endpoint;
 use crate::server::Server;
 use crate::streams::{Opening, Role};
@@ -31,7 +31,7 @@ impl Server {
             return ctx.reject(&mut self.fx, StatusCode::NOT_ACCEPTABLE, text);
         }
         if let Err(retry) = self.make_room(now) {
-            let response = responses::unavailable(retry, None, "Too many sessions");
+            let response = responses::unavailable(Unavailable::SessionsFull, retry, None);
             return ctx.respond(&mut self.fx, response);
         }
         let session = self.open_session(now, ctx, head, Transport::HttpSse);
@@ -96,7 +96,7 @@ impl Server {
         {
             let retry = self.config.retry_after_secs;
             let response =
-                responses::unavailable(retry, Some(&request.id), "Session busy: retry later");
+                responses::unavailable(Unavailable::SessionBusy, retry, Some(&request.id));
             return ctx.respond(&mut self.fx, response);
         }
         self.deliver_request(

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::jsonrpc;
 use crate::listeners::{Change, Filter};
 use crate::replay::StreamId;
-use crate::responses::{self, Ctx};
+use crate::responses::{self, Ctx, Unavailable};
 use crate::server::Server;
 use crate::streams::{Opening, Role};
 
@@ -35,8 +35,8 @@ impl Server {
         };
         if self.listeners.is_full() {
             let retry = self.config.retry_after_secs;
-            let text = "Subscription limit reached";
-            let response = responses::unavailable(retry, Some(&request.id), text);
+            let reason = Unavailable::ListenersFull;
+            let response = responses::unavailable(reason, retry, Some(&request.id));
             return ctx.respond(&mut self.fx, response);
         }
         let listener = self.listeners.grant(request.id, asked);

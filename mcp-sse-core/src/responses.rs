@@ -118,8 +118,49 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Bytes> {
     response
 }
 
-/// `503 Service Unavailable` with `Retry-After`: capacity or backpressure, never a closed session.
+/// Why the server answered `503 Service Unavailable`: capacity or shutdown, never a closed
+/// session. A `503` response of the core carries it in its extensions, for metrics and logs
+/// that tell the reasons apart without reading the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// `max_sessions` reached with every session busy (none could be evicted).
+    SessionsFull,
+    /// The session's `max_requests_in_flight` reached, or its stream's queue full.
+    SessionBusy,
+    /// `max_listeners` 2026-07-28 listen streams open.
+    ListenersFull,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// The request's bearer token could not be checked (`Credentials::Unchecked`).
+    TokenUnchecked,
+}
+
+impl Unavailable {
+    /// The message of the JSON-RPC error in the body.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::SessionsFull => "Too many sessions",
+            Self::SessionBusy => "Session busy: retry later",
+            Self::ListenersFull => "Subscription limit reached",
+            Self::ShuttingDown => "Shutting down",
+            Self::TokenUnchecked => "Service Unavailable: the token could not be checked",
+        }
+    }
+}
+
+/// `503 Service Unavailable` with `Retry-After` and the reason in the extensions.
 pub(crate) fn unavailable(
+    reason: Unavailable,
+    retry_after_secs: u32,
+    id: Option<&Id>,
+) -> Response<Bytes> {
+    unavailable_saying(reason, retry_after_secs, id, reason.message())
+}
+
+/// [`unavailable`] with a message that says more than the reason's own.
+pub(crate) fn unavailable_saying(
+    reason: Unavailable,
     retry_after_secs: u32,
     id: Option<&Id>,
     message: &str,
@@ -133,6 +174,7 @@ pub(crate) fn unavailable(
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response.extensions_mut().insert(reason);
     response
 }
 

@@ -14,7 +14,7 @@ use crate::config::HostPolicy;
 use crate::cors::{self, Origin};
 use crate::headers::{self, MCP_SESSION_ID};
 use crate::jsonrpc::{self, ErrorObject};
-use crate::responses::{self, Ctx};
+use crate::responses::{self, Ctx, Unavailable};
 use crate::server::Server;
 use crate::sessions::Session;
 use crate::v2026::{self, Revision};
@@ -78,8 +78,11 @@ impl Server {
         // While shutting down only answers to the server's own requests still come in (a
         // handler finishing may wait for them); `post` refuses the rest.
         if self.shutting_down && head.method != Method::POST {
-            let response =
-                responses::unavailable(self.config.retry_after_secs, None, "Shutting down");
+            let response = responses::unavailable(
+                Unavailable::ShuttingDown,
+                self.config.retry_after_secs,
+                None,
+            );
             return ctx.respond(&mut self.fx, response);
         }
         if self.config.only_2026 && endpoint != Endpoint::Mcp {
@@ -228,7 +231,8 @@ impl Server {
         }
         if self.shutting_down && (session.is_none() || has_request(&body)) {
             let retry = self.config.retry_after_secs;
-            let response = responses::unavailable(retry, first_id(&body), "Shutting down");
+            let response =
+                responses::unavailable(Unavailable::ShuttingDown, retry, first_id(&body));
             return ctx.respond(&mut self.fx, response);
         }
         if endpoint == Endpoint::Mcp {
@@ -306,6 +310,12 @@ impl Server {
         let principal = match head.extensions.get::<Credentials>() {
             None => return Some(auth.unauthorized(None)),
             Some(Credentials::Invalid(why)) => return Some(auth.unauthorized(Some(why))),
+            Some(Credentials::Unchecked(why)) => {
+                let retry = self.config.retry_after_secs;
+                let text = format!("{}: {why}", Unavailable::TokenUnchecked.message());
+                let reason = Unavailable::TokenUnchecked;
+                return Some(responses::unavailable_saying(reason, retry, None, &text));
+            }
             Some(Credentials::Valid(principal)) => principal.clone(),
         };
         if !principal.has_scopes(&auth.required_scopes) {

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{StatusCode, request};
 
 use crate::headers::{self, LAST_EVENT_ID};
-use crate::responses::{self, Ctx};
+use crate::responses::{self, Ctx, Unavailable};
 use crate::router::{Endpoint, first_id, named_session};
 use crate::server::Server;
 use crate::streams::{Opening, Role};
@@ -26,7 +26,8 @@ impl Server {
     ) {
         self.request_transport = Some(Transport::Streamable);
         if let Err(retry) = self.make_room(now) {
-            let response = responses::unavailable(retry, first_id(&body), "Too many sessions");
+            let response =
+                responses::unavailable(Unavailable::SessionsFull, retry, first_id(&body));
             return ctx.respond(&mut self.fx, response);
         }
         let session = self.open_session(now, ctx, head, Transport::Streamable);
@@ -109,7 +110,7 @@ impl Server {
         {
             let retry = self.config.retry_after_secs;
             let id = requests.first().map(|r| &r.id);
-            let response = responses::unavailable(retry, id, "Session busy: retry later");
+            let response = responses::unavailable(Unavailable::SessionBusy, retry, id);
             return ctx.respond(&mut self.fx, response);
         }
 

@@ -22,7 +22,7 @@ use crate::error::SendError;
 use crate::ids::Map;
 use crate::jsonrpc;
 use crate::replay::{EventId, EventStore, MemoryStore, StreamId};
-use crate::responses::{self, Ctx};
+use crate::responses::{self, Ctx, Unavailable};
 use crate::sessions::Sessions;
 use crate::timer::TimerKind;
 use crate::{Chunk, Config, ExchangeId, Output, RequestKey, ResponseMode, SessionId, sse};
@@ -947,7 +947,7 @@ impl Streams {
                 };
                 let id = waiting_for.as_ref();
                 let response = if retry_hint {
-                    responses::unavailable(self.retry_after_secs, id, "Shutting down")
+                    responses::unavailable(Unavailable::ShuttingDown, self.retry_after_secs, id)
                 } else {
                     let code = jsonrpc::SESSION_NOT_FOUND;
                     responses::error(StatusCode::NOT_FOUND, id, code, "Session not found")

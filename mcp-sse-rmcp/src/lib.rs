@@ -56,7 +56,7 @@ mod wire;
 use std::future::Future;
 
 pub use bridge::Bridge;
-pub use mcp_sse_app::{Config, Handle, RequestContext, Transport};
+pub use mcp_sse_app::{Config, Handle, Principal, RequestContext, Transport};
 pub use mcp_sse_tokio::McpService;
 use rmcp::ServerHandler;
 use tokio::net::TcpListener;

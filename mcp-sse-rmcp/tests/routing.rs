@@ -247,7 +247,8 @@ async fn handlers_see_the_http_request_head() {
     let seen: Value = serde_json::from_str(text(&messages(&reply)[0])).unwrap();
     assert_eq!(
         seen,
-        json!({"probe": "42", "transport": "Streamable", "session": session})
+        json!({"probe": "42", "transport": "Streamable", "session": session,
+               "subject": null, "authorization": null})
     );
 }
 

@@ -24,12 +24,15 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::builder::{PossibleValue, RangedU64ValueParser};
 use clap::{Parser, ValueEnum};
-use mcp_sse_app::Config;
+use mcp_sse_app::auth::jwt::{Fetch, JwtConfig, JwtConfigError, JwtVerifier};
+use mcp_sse_app::auth::{Authenticator, StaticTokens};
 use mcp_sse_app::core::{Cors, OriginPolicy, ResponseMode};
+use mcp_sse_app::{Authorization, Config, Principal};
 
 /// The flags of a server binary: `--help` describes each. Flatten it into a parser of your own
 /// (`#[command(flatten)]`) to add flags.
@@ -106,6 +109,42 @@ pub struct ServerArgs {
     #[arg(long, default_value_t = Config::default().only_2026)]
     pub modern_only: bool,
 
+    /// This server's resource identifier (RFC 8707), the URL of its MCP endpoint as clients
+    /// reach it, e.g. https://mcp.example.com/mcp: turns authorization on (every request needs a
+    /// bearer token; `/.well-known/oauth-protected-resource` describes the server). Needed by
+    /// --auth-token and --jwt-issuer.
+    #[arg(long, value_name = "URL")]
+    pub resource: Option<String>,
+
+    /// A bearer token that is accepted, as NAME:TOKEN (repeatable): NAME is the principal's
+    /// subject (sessions belong to it), with the --auth-scope scopes.
+    #[arg(
+        long = "auth-token",
+        value_name = "NAME:TOKEN",
+        requires = "resource",
+        conflicts_with = "jwt_issuer"
+    )]
+    pub auth_tokens: Vec<AuthToken>,
+
+    /// Accept JWT access tokens from this authorization server (exactly its `iss`), checked
+    /// against its key set (found from its RFC 8414 or OpenID metadata, or --jwt-jwks); named
+    /// in the protected-resource metadata.
+    #[arg(long, value_name = "URL", requires = "resource")]
+    pub jwt_issuer: Option<String>,
+
+    /// The audience a JWT must name; default: --resource.
+    #[arg(long, value_name = "AUD", requires = "jwt_issuer")]
+    pub jwt_audience: Option<String>,
+
+    /// Where the issuer's key set (JWKS) is, instead of its metadata's `jwks_uri`.
+    #[arg(long, value_name = "URL", requires = "jwt_issuer")]
+    pub jwt_jwks: Option<String>,
+
+    /// A scope every request needs (repeatable): named in the `401` challenge and the metadata;
+    /// a token without it gets `403 insufficient_scope`. Static tokens get them all.
+    #[arg(long = "auth-scope", value_name = "SCOPE", requires = "resource")]
+    pub auth_scopes: Vec<String>,
+
     /// Log line format on stderr. Colours only when stderr is a terminal.
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -137,7 +176,42 @@ impl ServerArgs {
         config.idle_timeout = self.idle_timeout.0;
         config.keepalive_interval = self.keepalive.0;
         config.only_2026 = self.modern_only;
+        config.auth = self.resource.as_ref().map(|resource| {
+            let mut auth = Authorization::default();
+            auth.resource = resource.clone();
+            auth.authorization_servers = self.jwt_issuer.iter().cloned().collect();
+            auth.required_scopes = self.auth_scopes.clone();
+            auth.scopes_supported = self.auth_scopes.clone();
+            auth
+        });
         config
+    }
+
+    /// The bearer-token check of these arguments, for `ServeConfig::authenticator`: the
+    /// --auth-token table, or the --jwt-issuer verifier fetching its keys with `fetch` (e.g.
+    /// `HttpFetch::new(runtime)`); `None` without either.
+    pub fn authenticator(
+        &self,
+        fetch: Arc<dyn Fetch>,
+    ) -> Result<Option<Authenticator>, JwtConfigError> {
+        if let Some(issuer) = &self.jwt_issuer {
+            let audience = self.jwt_audience.as_ref().or(self.resource.as_ref());
+            let mut config = JwtConfig::new(issuer, audience.cloned().unwrap_or_default());
+            config.jwks_uri = self.jwt_jwks.clone();
+            let verifier = JwtVerifier::new(config, fetch)?;
+            return Ok(Some(Authenticator::new(verifier)));
+        }
+        if self.auth_tokens.is_empty() {
+            return Ok(None);
+        }
+        let tokens = self
+            .auth_tokens
+            .iter()
+            .fold(StaticTokens::new(), |tokens, entry| {
+                let principal = Principal::new(&entry.name).with_scopes(&self.auth_scopes);
+                tokens.with(&entry.token, principal)
+            });
+        Ok(Some(Authenticator::new(tokens)))
     }
 
     /// Installs the global `tracing` subscriber: lines to stderr in `--log-format`, filtered by
@@ -248,6 +322,44 @@ impl fmt::Display for AllowOrigin {
             Self::Loopback => f.write_str("loopback"),
             Self::Origin(origin) => f.write_str(origin),
         }
+    }
+}
+
+/// One `--auth-token` value: NAME:TOKEN.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken {
+    /// The principal's subject.
+    pub name: String,
+    /// The bearer token.
+    pub token: String,
+}
+
+impl fmt::Debug for AuthToken {
+    /// The name only: tokens stay out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthToken")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FromStr for AuthToken {
+    type Err = String;
+
+    /// NAME:TOKEN, both non-empty; the token as a bearer token may be (RFC 6750 token68).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, token) = text
+            .split_once(':')
+            .filter(|(name, token)| !name.is_empty() && !token.is_empty())
+            .ok_or("expected NAME:TOKEN")?;
+        let token68 = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
+        if !token.bytes().all(token68) {
+            return Err("a token is letters, digits and -._~+/= only".into());
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            token: token.to_owned(),
+        })
     }
 }
 
@@ -466,11 +578,12 @@ mod tests {
                 .unwrap_or_else(|| panic!("README.md has no row for --{long}"));
             if arg.get_action().takes_values() {
                 let shown = row.split(" | ").nth(1).expect("a default column");
-                let default = arg.get_default_values().first();
-                let expected = match default.map(|value| value.to_string_lossy()).as_deref() {
-                    None => "off".to_owned(),
-                    Some("") => "empty".to_owned(),
-                    Some(value) => format!("`{value}`"),
+                let expected = match arg.get_default_values().first() {
+                    None => "none".to_owned(),
+                    Some(default) => match default.to_string_lossy().as_ref() {
+                        "" => "empty".to_owned(),
+                        value => format!("`{value}`"),
+                    },
                 };
                 assert_eq!(shown, expected, "--{long}: {row}");
             }
@@ -593,6 +706,93 @@ mod tests {
         assert_eq!(unknown.kind(), ErrorKind::UnknownArgument);
         let missing = parse(&["--bind"]).expect_err("refused");
         assert_eq!(missing.kind(), ErrorKind::InvalidValue);
+    }
+
+    /// A fetch that is never used: the static table needs none, and a JWT verifier fetches only
+    /// when a token comes.
+    struct NoFetch;
+
+    impl Fetch for NoFetch {
+        fn get<'a>(&'a self, _: &'a str, _: usize) -> mcp_sse_app::auth::jwt::FetchFuture<'a> {
+            unreachable!("nothing is fetched here")
+        }
+    }
+
+    #[test]
+    fn the_auth_flags_turn_authorization_on() {
+        assert!(configured(&[]).auth.is_none());
+        assert!(
+            parse(&[])
+                .unwrap()
+                .authenticator(Arc::new(NoFetch))
+                .unwrap()
+                .is_none()
+        );
+        let args = parse(&[
+            "--resource",
+            "https://mcp.example.com/mcp",
+            "--auth-token",
+            "ci:s3cret",
+            "--auth-token",
+            "ops:other",
+            "--auth-scope",
+            "mcp",
+        ])
+        .unwrap();
+        let auth = args.configure(Config::default()).auth.expect("on");
+        assert_eq!(auth.resource, "https://mcp.example.com/mcp");
+        assert!(auth.authorization_servers.is_empty());
+        assert_eq!(
+            (auth.required_scopes, auth.scopes_supported),
+            (vec!["mcp".to_owned()], vec!["mcp".to_owned()])
+        );
+        assert!(!format!("{args:?}").contains("s3cret"), "{args:?}");
+        let authenticator = args
+            .authenticator(Arc::new(NoFetch))
+            .unwrap()
+            .expect("tokens");
+        assert!(format!("{authenticator:?}").contains("Authenticator"));
+
+        let args = parse(&[
+            "--resource",
+            "https://mcp.example.com/mcp",
+            "--jwt-issuer",
+            "https://auth.example.com",
+            "--jwt-jwks",
+            "https://auth.example.com/jwks",
+        ])
+        .unwrap();
+        let auth = args.configure(Config::default()).auth.expect("on");
+        assert_eq!(auth.authorization_servers, ["https://auth.example.com"]);
+        assert!(args.authenticator(Arc::new(NoFetch)).unwrap().is_some());
+
+        for (args, says) in [
+            (&["--auth-token", "ci:s3cret"][..], "--resource"),
+            (&["--jwt-issuer", "https://a.test"], "--resource"),
+            (&["--jwt-audience", "x"], "--jwt-issuer"),
+            (
+                &["--resource", "https://m.test/mcp", "--auth-token", "s3cret"],
+                "expected NAME:TOKEN",
+            ),
+            (
+                &["--resource", "https://m.test/mcp", "--auth-token", "ci:a b"],
+                "-._~+/= only",
+            ),
+            (
+                &[
+                    "--resource",
+                    "https://m.test/mcp",
+                    "--auth-token",
+                    "ci:t",
+                    "--jwt-issuer",
+                    "https://a.test",
+                ],
+                "cannot be used with",
+            ),
+        ] {
+            let error = parse(args).expect_err("refused").render().to_string();
+            assert!(error.contains(says), "{args:?}: {error}");
+        }
     }
 
     #[test]

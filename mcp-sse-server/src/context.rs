@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
 use mcp_sse_app::core::{Change, ProtocolVersion};
-use mcp_sse_app::{Handle, RequestContext, SessionId};
+use mcp_sse_app::{Handle, Principal, RequestContext, SessionId};
 use rust_mcp_schema::{CreateMessageResult, ElicitResult, ListRootsResult, LoggingLevel};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -185,6 +185,12 @@ impl Context {
     /// The head of the HTTP request that carried the call: method, URI, headers, extensions.
     pub fn http(&self) -> &http::request::Parts {
         self.0.request.http()
+    }
+
+    /// Who made the call, with authorization on (`Config::auth`): the principal of the request's
+    /// bearer token (see [`RequestContext::principal`]). `None` without authorization.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.request.principal()
     }
 
     /// The protocol version the call is served under (see

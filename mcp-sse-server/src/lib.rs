@@ -61,6 +61,8 @@ mod context;
 mod derive;
 mod error;
 #[cfg(feature = "cli")]
+pub mod example;
+#[cfg(feature = "cli")]
 pub mod exporter;
 mod level;
 mod prompt;
@@ -83,7 +85,7 @@ pub use tasks::TaskLimits;
 pub use tool::{TaskSupport, Tool};
 
 pub use mcp_sse_app::core::Change;
-pub use mcp_sse_app::{Config, Handle, RequestContext, Runtime, SessionId};
+pub use mcp_sse_app::{Config, Handle, Principal, RequestContext, Runtime, SessionId};
 
 /// MCP's schema types (the 2025-11-25 revision's, which 2026-07-28 results extend).
 pub use rust_mcp_schema as schema;

@@ -728,3 +728,48 @@ fn the_config_is_derived_from_the_registry() {
         ("deploy", "Region")
     );
 }
+
+/// With bearer tokens checked in front, a tool finds who called it in its context.
+#[test]
+fn a_tool_sees_the_principal_of_the_callers_token() {
+    use mcp_sse_app::auth::{Authenticator, StaticTokens};
+    use mcp_sse_app::core::Authorization;
+    use mcp_sse_server::Principal;
+
+    let whoami = |_: NoArguments, cx: Context| async move {
+        Ok(cx
+            .principal()
+            .map_or("nobody".to_owned(), |p| p.subject.clone()))
+    };
+    let server = McpServer::builder("auth-test", "1")
+        .tool(Tool::new("whoami", "Says who called.", whoami))
+        .build(Smol::default());
+    let mut config = server.config();
+    config.hosts = HostPolicy::Any;
+    let mut auth = Authorization::default();
+    auth.resource = "http://127.0.0.1/mcp".into();
+    config.auth = Some(auth);
+    let tokens = StaticTokens::new().with("alice-token", Principal::new("alice"));
+    let entry = Entry::start(Smol::default(), Server::new(config), server)
+        .0
+        .with_authenticator(Authenticator::new(tokens));
+    let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } } });
+    assert_eq!(post(&entry, &[], &init).0, 401);
+    let bearer = ("authorization", "Bearer alice-token");
+    let (status, headers, _) = post(&entry, &[bearer], &init);
+    assert_eq!(status, 200);
+    let session = headers["mcp-session-id"].to_str().unwrap();
+    let headers = [
+        bearer,
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    post(&entry, &headers, &initialized);
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "whoami", "arguments": {} } });
+    let (_, _, messages) = post(&entry, &headers, &call);
+    let text = &answer(&messages, 1)["result"]["content"][0]["text"];
+    assert_eq!(text, "alice", "{messages:?}");
+}

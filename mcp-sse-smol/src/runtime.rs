@@ -115,3 +115,21 @@ impl Future for Sleep {
 }
 
 impl hyper::rt::Sleep for Sleep {}
+
+/// Sockets for [`HttpFetch`](mcp_sse_app::auth::jwt::HttpFetch), the JWT verifier's key set
+/// fetch (feature `jwt`).
+#[cfg(feature = "jwt")]
+impl mcp_sse_app::auth::jwt::Connect for Smol {
+    type Io = Io;
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<Io> {
+        let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"));
+        for addr in smol::net::resolve((host, port)).await? {
+            match Async::<TcpStream>::connect(addr).await {
+                Ok(socket) => return Ok(Io::new(socket)),
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    }
+}

@@ -68,3 +68,14 @@ impl Network for Tokio {
         self.0.spawn(task);
     }
 }
+
+/// Sockets for [`HttpFetch`](mcp_sse_app::auth::jwt::HttpFetch), the JWT verifier's key set
+/// fetch (feature `jwt`).
+#[cfg(feature = "jwt")]
+impl mcp_sse_app::auth::jwt::Connect for Tokio {
+    type Io = TokioIo<TcpStream>;
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<TokioIo<TcpStream>> {
+        Ok(TokioIo::new(TcpStream::connect((host, port)).await?))
+    }
+}

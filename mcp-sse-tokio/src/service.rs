@@ -43,6 +43,14 @@ impl McpService {
             entry: self.entry.with_body_read_timeout(timeout),
         }
     }
+
+    /// Checks every request's bearer token with `authenticator` before the server sees it,
+    /// for a server with `Config::auth` set (see `Entry::with_authenticator`).
+    pub fn with_authenticator(self, authenticator: mcp_sse_app::auth::Authenticator) -> Self {
+        Self {
+            entry: self.entry.with_authenticator(authenticator),
+        }
+    }
 }
 
 impl<B> tower::Service<Request<B>> for McpService

@@ -9,6 +9,9 @@
 //! The clients are tokio ones (`mcp_sse_tests::client`); a smol server runs on a thread of its
 //! own (`smol::block_on`, handlers on smol's executor), so no tokio runtime is near it.
 
+#[macro_use]
+mod two_adapters;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,32 +28,7 @@ use mcp_sse_core::{Config, Cors, OriginPolicy, SendError};
 use mcp_sse_tests::client::{self, PATIENCE};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-
-/// The adapter a test runs against.
-#[derive(Clone, Copy, Debug)]
-enum Adapter {
-    Tokio,
-    Smol,
-}
-
-/// Instantiates each test function once per adapter.
-macro_rules! for_both_adapters {
-    ($($test:ident),* $(,)?) => {
-        mod tokio_adapter {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(super::Adapter::Tokio).await
-            })*
-        }
-        mod smol_adapter {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(super::Adapter::Smol).await
-            })*
-        }
-    };
-}
+use two_adapters::{Adapter, Running};
 
 for_both_adapters!(
     http2_with_prior_knowledge_and_http1_on_one_port,
@@ -248,73 +226,10 @@ impl Handler for TestApp {
 }
 
 /// A server under test.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    served: Served,
-}
-
-enum Served {
-    Tokio(tokio::task::JoinHandle<std::io::Result<()>>),
-    Smol(std::thread::JoinHandle<std::io::Result<()>>),
-}
-
-impl Running {
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let result = match self.served {
-            Served::Tokio(task) => tokio::time::timeout(PATIENCE, task).await,
-            Served::Smol(thread) => {
-                tokio::time::timeout(PATIENCE, tokio::task::spawn_blocking(|| thread.join()))
-                    .await
-                    .map(|joined| joined.map(|thread| thread.expect("the server thread panicked")))
-            }
-        };
-        result.expect("shutdown in time").unwrap().unwrap();
-    }
-}
-
 impl Adapter {
     /// Serves `TestApp` with `config` on a fresh loopback port, until [`Running::stop`].
     async fn start(self, config: impl Into<ServeConfig>) -> Running {
-        let config = config.into();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let signal = async {
-            let _ = stopped.await;
-        };
-        match self {
-            Adapter::Tokio => {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                let served = tokio::spawn(mcp_sse_tokio::serve_with_shutdown(
-                    listener,
-                    config,
-                    TestApp(self),
-                    signal,
-                ));
-                Running {
-                    addr,
-                    stop: Some(stop),
-                    served: Served::Tokio(served),
-                }
-            }
-            Adapter::Smol => {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let addr = listener.local_addr().unwrap();
-                let served = std::thread::spawn(move || {
-                    smol::block_on(async move {
-                        let listener = smol::Async::new(listener)?;
-                        mcp_sse_smol::serve_with_shutdown(listener, config, TestApp(self), signal)
-                            .await
-                    })
-                });
-                Running {
-                    addr,
-                    stop: Some(stop),
-                    served: Served::Smol(served),
-                }
-            }
-        }
+        self.serve(config.into(), TestApp(self)).await
     }
 }
 

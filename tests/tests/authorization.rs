@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use mcp_sse_core::{Authorization, CloseReason, Config, Credentials, Event, Principal};
+use mcp_sse_core::{
+    Authorization, CloseReason, Config, Credentials, Event, Principal, Unavailable,
+};
 use mcp_sse_tests::Sim;
 use serde_json::Value;
 
@@ -128,6 +130,33 @@ fn a_refused_token_is_401_invalid_token_and_too_few_scopes_403_s4_5() {
     let (key, _) = sim.next_request();
     sim.reply(key, "{}");
     assert_eq!(sim.seen(x).status(), 200);
+}
+
+/// A token the verifier could not check is not refused: `503` with `Retry-After`, no challenge
+/// (a `401` would make the client drop a token that may be good), CORS headers as on every
+/// answer, the reason in the extensions for metrics, and nothing allocated or delivered.
+#[test]
+fn a_token_not_checked_is_503_with_retry_after_not_401() {
+    let mut sim = Sim::new(config());
+    sim.credentials = Some(Credentials::Unchecked("key set unreachable".into()));
+    let origin = ("origin", "http://localhost:3000");
+    let x = sim.post("/mcp", &[origin], PING);
+    let seen = sim.seen(x);
+    assert_eq!(seen.status(), 503);
+    assert_eq!(seen.header("retry-after"), Some("1"));
+    assert_eq!(seen.header("www-authenticate"), None);
+    assert_eq!(
+        seen.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    let message = seen.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.ends_with(": key set unreachable"), "{message}");
+    assert_eq!(
+        seen.response().extensions().get::<Unavailable>(),
+        Some(&Unavailable::TokenUnchecked)
+    );
+    assert_eq!(sim.server.session_count(), 0);
+    assert!(sim.take_events().is_empty());
 }
 
 #[test]

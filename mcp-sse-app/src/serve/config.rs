@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mcp_sse_core::Config;
 
+use crate::auth::Authenticator;
 use crate::entry::BODY_READ_TIMEOUT;
 use crate::handle::SHUTDOWN_GRACE;
 
@@ -55,6 +56,11 @@ pub struct ServeConfig {
     /// deadline whatever is left ends, and the connections still open are closed as they are.
     /// Default 10 s.
     pub shutdown_grace: Duration,
+    /// The bearer-token check every request goes through before the server sees it (its
+    /// verifier and its timeout; see [`Authenticator`]), for a server with `server.auth` set.
+    /// Default `None`: no token is looked at, and the `Authorization` header is left to the
+    /// handlers.
+    pub authenticator: Option<Authenticator>,
 }
 
 impl Default for ServeConfig {
@@ -73,6 +79,7 @@ impl From<Config> for ServeConfig {
             http2_keepalive_interval: Some(Duration::from_secs(30)),
             http2_keepalive_timeout: Duration::from_secs(20),
             shutdown_grace: SHUTDOWN_GRACE,
+            authenticator: None,
         }
     }
 }

@@ -79,6 +79,7 @@ fn refusals_are_told_apart_by_status_and_error() {
     let error = |code: i64, message: &str| {
         jsonrpc::encode_error(None, &ErrorObject::new(code, message)).to_vec()
     };
+    let none = Extensions::new();
     for (status, body, refusal) in [
         (
             400,
@@ -102,27 +103,27 @@ fn refusals_are_told_apart_by_status_and_error() {
             Refusal::MethodNotFound,
         ),
         (401, Vec::new(), Refusal::Unauthorized),
-        (
-            503,
-            error(jsonrpc::SERVER_ERROR, "Session busy: retry later"),
-            Refusal::SessionBusy,
-        ),
-        (
-            503,
-            error(jsonrpc::SERVER_ERROR, "Shutting down"),
-            Refusal::ShuttingDown,
-        ),
-        (
-            503,
-            error(jsonrpc::SERVER_ERROR, "Subscription limit reached"),
-            Refusal::ListenersFull,
-        ),
+        (503, error(jsonrpc::SERVER_ERROR, "x"), Refusal::Unavailable),
         (500, Vec::new(), Refusal::Other),
     ] {
         let status = StatusCode::from_u16(status).unwrap();
-        assert_eq!(Refusal::of(status, &body), Some(refusal), "{status}");
+        assert_eq!(Refusal::of(status, &none, &body), Some(refusal), "{status}");
     }
-    assert_eq!(Refusal::of(StatusCode::OK, b""), None);
+    assert_eq!(Refusal::of(StatusCode::OK, &none, b""), None);
+    // The core's 503s say why in the extensions, whatever their message.
+    for (reason, refusal) in [
+        (Unavailable::SessionsFull, Refusal::SessionsFull),
+        (Unavailable::SessionBusy, Refusal::SessionBusy),
+        (Unavailable::ListenersFull, Refusal::ListenersFull),
+        (Unavailable::ShuttingDown, Refusal::ShuttingDown),
+        (Unavailable::TokenUnchecked, Refusal::TokenUnchecked),
+    ] {
+        let mut extensions = Extensions::new();
+        extensions.insert(reason);
+        let body = error(jsonrpc::SERVER_ERROR, "x");
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        assert_eq!(Refusal::of(status, &extensions, &body), Some(refusal));
+    }
 }
 
 #[test]

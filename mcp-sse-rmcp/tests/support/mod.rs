@@ -148,6 +148,8 @@ impl Probe {
             "probe": head.headers.get("x-probe").map(|v| v.to_str().unwrap()),
             "transport": format!("{:?}", cx.transport()),
             "session": cx.session().map(ToString::to_string),
+            "subject": head.extensions.get::<mcp_sse_rmcp::Principal>().map(|p| p.subject.clone()),
+            "authorization": head.headers.get("authorization").map(|v| v.to_str().unwrap()),
         })
         .to_string()
     }
@@ -202,10 +204,21 @@ pub struct Server {
 }
 
 pub async fn start(config: Config) -> Server {
+    start_checking(config, None).await
+}
+
+/// Like [`start`], checking bearer tokens with `authenticator`.
+pub async fn start_checking(
+    config: Config,
+    authenticator: Option<mcp_sse_app::auth::Authenticator>,
+) -> Server {
     let seen = Seen::default();
     let factory_seen = seen.clone();
-    let (service, handle) =
+    let (mut service, handle) =
         mcp_sse_rmcp::service(config, move || Ok(Probe::new(factory_seen.clone())));
+    if let Some(authenticator) = authenticator {
+        service = service.with_authenticator(authenticator);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

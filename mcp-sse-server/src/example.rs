@@ -1,0 +1,99 @@
+//! The example server's tools, resource and prompt, one definition for the example of each
+//! adapter (`mcp-sse-tokio`'s `server`, `mcp-sse-smol`'s `server-smol`), which add the runtime,
+//! the command line ([`cli`](crate::cli)) and the socket: `echo`, `add`, `slow_work` (which
+//! reports progress), `whoami` (the caller's principal), a text resource and a prompt.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::content::{text, user};
+use crate::schema::PromptMessage;
+use crate::{Context, Error, McpServer, NoArguments, Prompt, Resource, ServerBuilder, Tool};
+
+/// The example server, to be built on a runtime.
+pub fn server() -> ServerBuilder {
+    McpServer::builder("mcp-sse-example", env!("CARGO_PKG_VERSION"))
+        .instructions("Echoes text, adds numbers, and shows progress; reviews code.")
+        .tool(Tool::new("echo", "Returns its text unchanged.", echo))
+        .tool(Tool::new("add", "Adds two numbers.", add))
+        .tool(Tool::new(
+            "slow_work",
+            "Works in three steps, reporting progress.",
+            slow_work,
+        ))
+        .tool(Tool::new(
+            "whoami",
+            "Says who the caller's bearer token is for.",
+            whoami,
+        ))
+        .resource(
+            Resource::text(
+                "example://readme",
+                "readme",
+                "text/plain",
+                "Hello from mcp-sse!",
+            )
+            .description("A short text resource."),
+        )
+        .prompt(Prompt::new("review", "Asks for a code review.", review))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Echo {
+    /// The text to send back.
+    text: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Add {
+    /// The first number.
+    a: f64,
+    /// The second number.
+    b: f64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Review {
+    /// The code to review.
+    code: String,
+}
+
+async fn echo(Echo { text }: Echo, _cx: Context) -> Result<String, Error> {
+    Ok(text)
+}
+
+async fn add(Add { a, b }: Add, _cx: Context) -> Result<String, Error> {
+    Ok((a + b).to_string())
+}
+
+/// Three steps 50 ms apart, reporting progress 0, 50 and 100 of 100 to a client that asks.
+async fn slow_work(_: NoArguments, cx: Context) -> Result<String, Error> {
+    for (step, progress) in [0.0, 50.0, 100.0].into_iter().enumerate() {
+        if step > 0 {
+            cx.sleep(Duration::from_millis(50)).await;
+        }
+        cx.progress(progress, Some(100.0), None).await;
+    }
+    Ok("Done, in three steps.".to_owned())
+}
+
+/// Who the caller's bearer token is for (with `--resource` and `--auth-token` or
+/// `--jwt-issuer`).
+async fn whoami(_: NoArguments, cx: Context) -> Result<String, Error> {
+    Ok(match cx.principal() {
+        Some(principal) => format!(
+            "{} (scopes: {})",
+            principal.subject,
+            principal.scopes.join(" ")
+        ),
+        None => "anonymous".to_owned(),
+    })
+}
+
+async fn review(Review { code }: Review, _cx: Context) -> Result<Vec<PromptMessage>, Error> {
+    Ok(vec![user(text(format!(
+        "Please review this code:\n\n{code}"
+    )))])
+}
