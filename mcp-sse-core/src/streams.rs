@@ -10,7 +10,7 @@
 //! Every open SSE response has an [`SseBody`]: at most `Config::stream_queue_bytes` plus one
 //! frame is handed to the adapter uncredited, and what comes beyond waits in order.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -278,9 +278,10 @@ impl SseBody {
 /// The streams of one session.
 #[derive(Debug, Default)]
 struct Owned {
-    /// In creation order (ids only grow). A set: a busy session keeps thousands of finished
-    /// streams for replay, and one of them is forgotten on almost every request.
-    all: BTreeSet<StreamId>,
+    /// In creation order, so sorted (ids only grow). A busy session keeps thousands of finished
+    /// streams for replay and forgets the oldest on almost every request: found by binary
+    /// search, taken from the front.
+    all: VecDeque<StreamId>,
     /// The standalone `GET` stream (S2.18), newest wins.
     standalone: Option<StreamId>,
     /// Responses of its streams still finishing behind a backlog: a connection of the session
@@ -411,7 +412,7 @@ impl Streams {
 
     /// The first stream of `session`: a 2024-11-05 session's only stream.
     pub(crate) fn first_of(&self, session: &SessionId) -> Option<StreamId> {
-        self.sessions.get(session)?.all.first().copied()
+        self.sessions.get(session)?.all.front().copied()
     }
 
     pub(crate) fn standalone_of(&self, session: &SessionId) -> Option<StreamId> {
@@ -475,7 +476,7 @@ impl Streams {
         };
         if let Some(session) = &stream.session {
             let owned = self.sessions.entry(session.clone()).or_default();
-            owned.all.insert(id);
+            owned.all.push_back(id);
             if stream.role == Role::Standalone {
                 owned.standalone = Some(id);
             }
@@ -1042,7 +1043,9 @@ impl Streams {
         if let Some(session) = &stream.session
             && let Some(owned) = self.sessions.get_mut(session)
         {
-            owned.all.remove(&id);
+            if let Ok(at) = owned.all.binary_search(&id) {
+                owned.all.remove(at);
+            }
             if owned.standalone == Some(id) {
                 owned.standalone = None;
             }
