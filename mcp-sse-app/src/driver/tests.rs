@@ -382,18 +382,20 @@ fn events_of(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn sse_sessions() -> Config {
+/// Request 1 of `method` in a 2025-11-25 session of a server answering with SSE streams.
+fn sse_call(method: &str) -> (Harness, oneshot::Receiver<Response<Payload>>) {
     let mut config = Config::default();
     config.response_mode = ResponseMode::Sse;
-    config
+    let harness = Harness::new(config);
+    let session = harness.initialize("2025-11-25");
+    let headers = [("mcp-session-id", session.as_str())];
+    let response = harness.send(post("/mcp", &headers, &call(1, method)));
+    (harness, response)
 }
 
 #[test]
 fn an_sse_answer_ready_at_once_is_one_whole_body() {
-    let harness = Harness::new(sse_sessions());
-    let session = harness.initialize("2025-11-25");
-    let headers = [("mcp-session-id", session.as_str())];
-    let mut response = harness.send(post("/mcp", &headers, &call(1, "echo")));
+    let (harness, mut response) = sse_call("echo");
     let response = response.try_recv().unwrap().expect("answered at once");
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let Payload::Full(body) = response.into_body() else {
@@ -416,10 +418,7 @@ fn an_sse_answer_ready_at_once_is_one_whole_body() {
 /// streamed: a 2024-11-05 stream (`open_legacy`), a held answer (`the_timer_is_rearmed_…`).
 #[test]
 fn an_sse_answer_from_a_waiting_handler_is_one_whole_body() {
-    let harness = Harness::new(sse_sessions());
-    let session = harness.initialize("2025-11-25");
-    let headers = [("mcp-session-id", session.as_str())];
-    let mut response = harness.send(post("/mcp", &headers, &call(1, "wait")));
+    let (harness, mut response) = sse_call("wait");
     assert!(response.try_recv().unwrap().is_none(), "not answered yet");
     harness.app.open(1);
     harness.runtime.run();
