@@ -63,9 +63,9 @@ fn ratio(value: f64, base: Option<f64>) -> String {
 pub(crate) fn load_table(rows: &[LoadRow]) -> String {
     let mut out = String::new();
     out.push_str(
-        "| mode | sessions | server | req/s | p50 µs | p99 µs | errors | server CPU µs/req | × rmcp req/s | × rmcp p99 | × rmcp CPU/req | × hyper req/s |\n",
+        "| mode | sessions | server | req/s | p50 µs | p99 µs | errors | server CPU µs/req | × rmcp req/s | × rmcp p99 | × rmcp CPU/req | × hyper req/s | × hyper CPU/req |\n",
     );
-    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut notes = Vec::new();
     for row in rows {
         let peer = |kind: Kind| {
@@ -78,11 +78,11 @@ pub(crate) fn load_table(rows: &[LoadRow]) -> String {
         let (mode, sessions, server) = (row.mode, row.sessions, row.server);
         let cells = match &row.outcome {
             Outcome::NotApplicable => {
-                "n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a".to_owned()
+                "n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a".to_owned()
             }
             Outcome::Failed(error) => {
                 notes.push(format!("{mode}/{sessions}/{server}: failed: {error}"));
-                "failed | | | | | | | |".to_owned()
+                "failed | | | | | | | | |".to_owned()
             }
             Outcome::Done(result) => {
                 if let Some(error) = &result.first_error {
@@ -91,9 +91,9 @@ pub(crate) fn load_table(rows: &[LoadRow]) -> String {
                         result.errors
                     ));
                 }
-                let rmcp = peer(Kind::Rmcp);
+                let (rmcp, hyper) = (peer(Kind::Rmcp), peer(Kind::Hyper));
                 format!(
-                    "{:.0} | {} | {} | {} | {:.1} | {} | {} | {} | {}",
+                    "{:.0} | {} | {} | {} | {:.1} | {} | {} | {} | {} | {}",
                     result.rps(),
                     result.p50_us,
                     result.p99_us,
@@ -105,7 +105,11 @@ pub(crate) fn load_table(rows: &[LoadRow]) -> String {
                         result.cpu_us_per_request(),
                         rmcp.map(LoadResult::cpu_us_per_request)
                     ),
-                    ratio(result.rps(), peer(Kind::Hyper).map(LoadResult::rps)),
+                    ratio(result.rps(), hyper.map(LoadResult::rps)),
+                    ratio(
+                        result.cpu_us_per_request(),
+                        hyper.map(LoadResult::cpu_us_per_request)
+                    ),
                 )
             }
         };

@@ -5,13 +5,16 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::io::{self, Write};
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -43,6 +46,9 @@ pub(crate) enum Kind {
     Tokio,
     Smol,
     Rmcp,
+    /// The same `echo` tool on the typed layer (`mcp-sse-server`), on tokio: what the typed
+    /// layer costs above the raw [`Handler`](mcp_sse_app::Handler) of the `Tokio` row.
+    Typed,
     /// rmcp's echo server (the same `ServerHandler` as the `Rmcp` row) served by mcp-sse through
     /// `mcp-sse-rmcp`, on tokio.
     Bridge,
@@ -60,9 +66,10 @@ pub(crate) enum Mode {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 5] = [
+    pub(crate) const ALL: [Kind; 6] = [
         Kind::Tokio,
         Kind::Smol,
+        Kind::Typed,
         Kind::Rmcp,
         Kind::Bridge,
         Kind::Hyper,
@@ -79,7 +86,7 @@ impl Kind {
     /// (`axum::serve`, HTTP/1.1 alone with axum's default features); the bare server is
     /// HTTP/1.1 too.
     pub(crate) fn speaks_h2c(self) -> bool {
-        matches!(self, Kind::Tokio | Kind::Smol | Kind::Bridge)
+        matches!(self, Kind::Tokio | Kind::Smol | Kind::Typed | Kind::Bridge)
     }
 }
 
@@ -92,6 +99,7 @@ impl fmt::Display for Kind {
         f.write_str(match self {
             Kind::Tokio => "tokio",
             Kind::Smol => "smol",
+            Kind::Typed => "typed",
             Kind::Rmcp => "rmcp",
             Kind::Bridge => "bridge",
             Kind::Hyper => "hyper",
@@ -115,7 +123,9 @@ impl FromStr for Kind {
         Kind::ALL
             .into_iter()
             .find(|kind| kind.to_string() == s)
-            .ok_or_else(|| format!("unknown server `{s}` (tokio, smol, rmcp, bridge, hyper)"))
+            .ok_or_else(|| {
+                format!("unknown server `{s}` (tokio, smol, typed, rmcp, bridge, hyper)")
+            })
     }
 }
 
@@ -161,12 +171,18 @@ pub(crate) fn serve(kind: Kind, mode: Mode) -> io::Result<()> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         match kind {
             Kind::Tokio => mcp_sse_tokio::serve(listener, config(mode), Echo).await,
+            Kind::Typed => {
+                let server = typed_echo();
+                let mut config = config(mode);
+                server.configure(&mut config);
+                mcp_sse_tokio::serve(listener, config, server).await
+            }
             Kind::Rmcp => serve_rmcp(listener, mode).await,
             Kind::Bridge => {
                 let server = RmcpEcho::new();
                 mcp_sse_rmcp::serve(listener, config(mode), move || Ok(server.clone())).await
             }
-            Kind::Hyper | Kind::Smol => serve_hyper(listener).await,
+            Kind::Hyper | Kind::Smol => serve_hyper(listener, mode).await,
         }
     })
 }
@@ -182,6 +198,11 @@ fn config(mode: Mode) -> Config {
             // for a while).
             config.idle_timeout = Some(Duration::from_secs(3600));
             config.init_timeout = Some(Duration::from_secs(3600));
+            // What resumability costs: with it, every answered stream stays resumable
+            // (`replay_age`, up to `replay_total_bytes` / 512 streams).
+            if std::env::var_os("MCP_LOAD_NO_REPLAY").is_some() {
+                config.resumable = false;
+            }
         }
         Mode::Json => {
             config.stateless = true;
@@ -205,11 +226,21 @@ fn serve_smol(listener: std::net::TcpListener, mode: Mode) -> io::Result<()> {
 }
 
 /// The bare HTTP stack: every POST gets the same small JSON-RPC result. The request body is
-/// read in full, as every MCP server must.
-async fn serve_hyper(listener: tokio::net::TcpListener) -> io::Result<()> {
-    let body = Bytes::from(format!(
+/// read in full, as every MCP server must. In `sse` mode the result is one SSE event in a
+/// `text/event-stream` body of unknown length (chunked, as every SSE answer is), else a JSON
+/// body with its length.
+async fn serve_hyper(listener: tokio::net::TcpListener, mode: Mode) -> io::Result<()> {
+    let message = format!(
         r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"{MESSAGE}"}}]}}}}"#
-    ));
+    );
+    let (content_type, body) = match mode {
+        Mode::Sse => (
+            "text/event-stream",
+            Bytes::from(format!("event: message\ndata: {message}\n\n")),
+        ),
+        Mode::Json | Mode::Legacy => ("application/json", Bytes::from(message)),
+    };
+    let chunked = mode == Mode::Sse;
     loop {
         let socket = accept(&listener).await;
         let body = body.clone();
@@ -219,8 +250,11 @@ async fn serve_hyper(listener: tokio::net::TcpListener) -> io::Result<()> {
                 let _ = request.into_body().collect().await;
                 Ok::<_, Infallible>(
                     Response::builder()
-                        .header("content-type", "application/json")
-                        .body(Full::new(body))
+                        .header("content-type", content_type)
+                        .body(Once {
+                            data: Some(body),
+                            chunked,
+                        })
                         .unwrap_or_default(),
                 )
             }
@@ -230,6 +264,38 @@ async fn serve_hyper(listener: tokio::net::TcpListener) -> io::Result<()> {
                 .serve_connection(TokioIo::new(socket), service)
                 .await;
         });
+    }
+}
+
+/// A body of one frame: with its length (`Content-Length`), or, `chunked`, without (an SSE
+/// stream's answer).
+#[derive(Default)]
+struct Once {
+    data: Option<Bytes>,
+    chunked: bool,
+}
+
+impl hyper::body::Body for Once {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.get_mut().data.take().map(|data| Ok(Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.data, self.chunked) {
+            (_, true) => SizeHint::default(),
+            (Some(data), false) => SizeHint::with_exact(data.len() as u64),
+            (None, false) => SizeHint::with_exact(0),
+        }
     }
 }
 
@@ -245,6 +311,32 @@ async fn accept(listener: &tokio::net::TcpListener) -> tokio::net::TcpStream {
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The typed layer
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct TypedEcho {
+    /// The text to send back.
+    message: String,
+}
+
+/// The `echo` tool on `mcp-sse-server`, written as its users write one.
+fn typed_echo() -> mcp_sse_server::McpServer {
+    async fn echo(
+        TypedEcho { message }: TypedEcho,
+        _cx: mcp_sse_server::Context,
+    ) -> Result<String, mcp_sse_server::Error> {
+        Ok(message)
+    }
+    mcp_sse_server::McpServer::builder("mcp-sse-bench", env!("CARGO_PKG_VERSION"))
+        .tool(mcp_sse_server::Tool::new(
+            "echo",
+            "Returns its message argument unchanged.",
+            echo,
+        ))
+        .build(mcp_sse_tokio::Tokio::current())
 }
 
 // ---------------------------------------------------------------------------------------------

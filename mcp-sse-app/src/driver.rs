@@ -147,6 +147,8 @@ struct State {
     server: Server,
     responders: HashMap<ExchangeId, oneshot::Sender<Response<Payload>>>,
     streams: HashMap<ExchangeId, Outlet>,
+    /// Streams started during the drain under way (see [`Held`]); empty between inputs.
+    held: Vec<Held>,
     /// Bytes handed to the streams' connections and not taken by them yet, all streams together.
     queued: usize,
     /// Requests this server sent to clients, by session and the id it gave them, with the
@@ -168,6 +170,20 @@ struct State {
 struct Outlet {
     frames: mpsc::UnboundedSender<Piece>,
     unconsumed: usize,
+}
+
+/// The largest stream answered in full as one body when it is finished as soon as it starts:
+/// copying more than this into one buffer would cost more than the frames it saves.
+const WHOLE_BODY_MAX: usize = 16 * 1024;
+
+/// A stream whose head the server gave while draining, held until the outputs run out.
+struct Held {
+    exchange: ExchangeId,
+    head: Response<()>,
+    /// What was written on it meanwhile.
+    body: Chunk,
+    /// Whether the server finished it meanwhile.
+    finished: bool,
 }
 
 /// A handler at work.
@@ -198,6 +214,7 @@ impl Driver {
                 server,
                 responders: HashMap::new(),
                 streams: HashMap::new(),
+                held: Vec::new(),
                 queued: 0,
                 asks: HashMap::new(),
                 next_ask: 0,
@@ -418,46 +435,108 @@ impl Driver {
 
 impl State {
     fn drain(&mut self, now: Instant, work: &mut Vec<Work>) {
-        while let Some(output) = self.server.poll_output() {
-            match output {
-                Output::Respond { exchange, response } => {
-                    if let Some(respond) = self.responders.remove(&exchange) {
-                        let _ = respond.send(response.map(Payload::Full));
-                    }
-                }
-                Output::StartStream { exchange, head } => self.start_stream(now, exchange, head),
-                Output::Data { exchange, chunk } => {
-                    let Some(outlet) = self.streams.get_mut(&exchange) else {
-                        continue;
-                    };
-                    let bytes = chunk.len();
-                    if outlet.frames.unbounded_send(Ok(chunk)).is_ok() {
-                        outlet.unconsumed += bytes;
-                        self.queued += bytes;
-                    } else {
-                        // The frames are gone without a word (their request's caller went away
-                        // as the head was handed over): forget the stream.
-                        self.forget_stream(exchange);
-                        self.server.handle_disconnect(now, exchange);
-                    }
-                }
-                Output::Finish { exchange } => {
-                    self.forget_stream(exchange);
-                }
-                Output::Abort { exchange } => {
-                    tracing::info!(%exchange, "stream aborted: its client stopped reading");
-                    if let Some(outlet) = self.forget_stream(exchange) {
-                        let _ = outlet.frames.unbounded_send(Err(Aborted));
-                    }
-                }
-                Output::Event(event) => self.dispatch(now, event, work),
-                _ => {}
+        loop {
+            while let Some(output) = self.server.poll_output() {
+                self.apply(now, output, work);
+            }
+            if self.held.is_empty() {
+                break;
+            }
+            // Starting a held stream may find its caller gone, which the server must hear, and
+            // which may bring outputs of its own.
+            for held in std::mem::take(&mut self.held) {
+                self.release(now, held);
             }
         }
         if self.server.is_shutting_down() && self.server.exchange_count() == 0 {
             for waiter in self.shutdown_waiters.drain(..) {
                 let _ = waiter.send(());
             }
+        }
+    }
+
+    fn apply(&mut self, now: Instant, output: Output, work: &mut Vec<Work>) {
+        match output {
+            Output::Respond { exchange, response } => {
+                if let Some(respond) = self.responders.remove(&exchange) {
+                    let _ = respond.send(response.map(Payload::Full));
+                }
+            }
+            // Held until the outputs run out: a stream the same input also finishes (an answer
+            // ready at once) goes out as one whole body.
+            Output::StartStream { exchange, head } => self.held.push(Held {
+                exchange,
+                head,
+                body: Chunk::new(),
+                finished: false,
+            }),
+            Output::Data { exchange, chunk } => {
+                if let Some(held) = self.held.iter_mut().find(|h| h.exchange == exchange) {
+                    return held.body.append(chunk);
+                }
+                self.send(now, exchange, chunk);
+            }
+            Output::Finish { exchange } => {
+                if let Some(held) = self.held.iter_mut().find(|h| h.exchange == exchange) {
+                    held.finished = true;
+                    return;
+                }
+                self.forget_stream(exchange);
+            }
+            Output::Abort { exchange } => {
+                tracing::info!(%exchange, "stream aborted: its client stopped reading");
+                if let Some(at) = self.held.iter().position(|h| h.exchange == exchange) {
+                    let held = self.held.swap_remove(at);
+                    self.release(now, held);
+                }
+                if let Some(outlet) = self.forget_stream(exchange) {
+                    let _ = outlet.frames.unbounded_send(Err(Aborted));
+                }
+            }
+            Output::Event(event) => self.dispatch(now, event, work),
+            _ => {}
+        }
+    }
+
+    /// Hands a held stream to its caller: finished and small, as one whole body (no channel,
+    /// no chunked encoding, one write); else as a stream that starts with what was written.
+    fn release(&mut self, now: Instant, held: Held) {
+        let Held {
+            exchange,
+            head,
+            body,
+            finished,
+        } = held;
+        if finished && body.len() <= WHOLE_BODY_MAX {
+            // The server is done with the exchange: a caller gone meanwhile is no news to it.
+            if let Some(respond) = self.responders.remove(&exchange) {
+                let _ = respond.send(head.map(|()| Payload::Full(body.into_bytes())));
+            }
+            return;
+        }
+        self.start_stream(now, exchange, head);
+        if !body.is_empty() {
+            self.send(now, exchange, body);
+        }
+        if finished {
+            self.forget_stream(exchange);
+        }
+    }
+
+    /// Queues `chunk` on the stream of `exchange`, if it still has one.
+    fn send(&mut self, now: Instant, exchange: ExchangeId, chunk: Chunk) {
+        let Some(outlet) = self.streams.get_mut(&exchange) else {
+            return;
+        };
+        let bytes = chunk.len();
+        if outlet.frames.unbounded_send(Ok(chunk)).is_ok() {
+            outlet.unconsumed += bytes;
+            self.queued += bytes;
+        } else {
+            // The frames are gone without a word (their request's caller went away as the head
+            // was handed over): forget the stream.
+            self.forget_stream(exchange);
+            self.server.handle_disconnect(now, exchange);
         }
     }
 

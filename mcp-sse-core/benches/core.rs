@@ -97,17 +97,38 @@ fn cycle_json(bencher: Bencher) {
 fn cycle_sse(bencher: Bencher) {
     let mut config = Config::default();
     config.response_mode = ResponseMode::Sse;
-    let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
-    let now = epoch();
-    let session = support::initialize(&mut server, now);
-    let (head, body) = (
-        support::post(Some(&session)),
-        Bytes::from_static(CALL.as_bytes()),
-    );
+    let (mut server, now, head, body) = in_session(config);
     assert!(cycle(&mut server, now, &head, &body) > RESULT.len());
     bencher
         .counter(ItemsCount::new(1usize))
         .bench_local(|| cycle(&mut server, now, &head, &body));
+}
+
+/// The same in a session that already keeps as many finished streams for replay as the bound
+/// allows (`replay_total_bytes` / 512, here 16 MiB: 32,768): every answer kept forgets the
+/// oldest, as in a busy session after a few seconds of load.
+#[divan::bench]
+fn cycle_sse_at_replay_bound(bencher: Bencher) {
+    let mut config = Config::default();
+    config.response_mode = ResponseMode::Sse;
+    config.replay_total_bytes = 16 << 20;
+    let kept = config.replay_total_bytes / 512;
+    let (mut server, now, head, body) = in_session(config);
+    for _ in 0..kept {
+        cycle(&mut server, now, &head, &body);
+    }
+    bencher
+        .counter(ItemsCount::new(1usize))
+        .bench_local(|| cycle(&mut server, now, &head, &body));
+}
+
+/// A server of `config` with a 2025-11-25 session, and a `tools/call` request in it.
+fn in_session(config: Config) -> (Server, Instant, http::request::Parts, Bytes) {
+    let mut server = Server::with_id_generator(config, Box::new(SequentialIds::default()));
+    let now = epoch();
+    let session = support::initialize(&mut server, now);
+    let head = support::post(Some(&session));
+    (server, now, head, Bytes::from_static(CALL.as_bytes()))
 }
 
 /// `streams` standalone `GET` streams, one per session, opened evenly over one keepalive

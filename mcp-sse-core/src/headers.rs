@@ -16,20 +16,36 @@ pub const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffe
 /// Whether the `Accept` header admits `wanted` (`type/subtype`): listed, or covered by `type/*`
 /// or `*/*`, and not with `q=0`. A missing header admits everything (RFC 9110 §12.5.1).
 pub(crate) fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
+    accepts_all(headers, &[wanted])
+}
+
+/// Whether the `Accept` header admits every one of `wanted` (at most 8), in one pass over it.
+///
+/// Every `POST` asks this, so the header is scanned as bytes (its text is visible ASCII, or the
+/// value is skipped), not with `str` patterns.
+pub(crate) fn accepts_all(headers: &HeaderMap, wanted: &[&str]) -> bool {
+    debug_assert!(wanted.len() <= 8, "a bit per wanted type in a u8");
+    let all = u8::MAX >> (8 - wanted.len());
+    let mut admitted = 0u8;
     let mut present = false;
     for value in headers.get_all(header::ACCEPT) {
         present = true;
         let Ok(text) = value.to_str() else { continue };
-        for range in text.split(',') {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .or_else(|| p.strip_prefix("Q="))
-                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
-            });
-            if !refused && media_matches(media, wanted) {
+        for range in text.as_bytes().split(|&b| b == b',') {
+            let (media, params) = match range.iter().position(|&b| b == b';') {
+                Some(at) => range.split_at(at),
+                None => (range, &[][..]),
+            };
+            if refused(params) {
+                continue;
+            }
+            let media = media.trim_ascii();
+            for (bit, wanted) in wanted.iter().enumerate() {
+                if media_matches(media, wanted.as_bytes()) {
+                    admitted |= 1 << bit;
+                }
+            }
+            if admitted == all {
                 return true;
             }
         }
@@ -37,23 +53,38 @@ pub(crate) fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
     !present
 }
 
-fn media_matches(range: &str, wanted: &str) -> bool {
-    if range == "*/*" || range.eq_ignore_ascii_case(wanted) {
+/// Whether a media range's parameters (`;q=0;…`) give it weight 0.
+fn refused(params: &[u8]) -> bool {
+    params.split(|&b| b == b';').any(|param| {
+        let param = param.trim_ascii();
+        param
+            .strip_prefix(b"q=")
+            .or_else(|| param.strip_prefix(b"Q="))
+            .and_then(|q| std::str::from_utf8(q).ok())
+            .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+    })
+}
+
+fn media_matches(range: &[u8], wanted: &[u8]) -> bool {
+    if range == b"*/*" || range.eq_ignore_ascii_case(wanted) {
         return true;
     }
-    match (range.split_once('/'), wanted.split_once('/')) {
-        (Some((ty, "*")), Some((wanted_ty, _))) => ty.eq_ignore_ascii_case(wanted_ty),
+    match (
+        range.strip_suffix(b"/*"),
+        wanted.iter().position(|&b| b == b'/'),
+    ) {
+        (Some(ty), Some(slash)) => ty.eq_ignore_ascii_case(&wanted[..slash]),
         _ => false,
     }
 }
 
 /// Whether `Content-Type` is `application/json`, parameters (charset) ignored.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+        let value = value.as_bytes();
+        let media = value.split(|&b| b == b';').next().unwrap_or_default();
+        media.trim_ascii().eq_ignore_ascii_case(b"application/json")
+    })
 }
 
 /// The path prefix a reverse proxy names in `X-Forwarded-Prefix`, without a trailing `/`: an
@@ -116,6 +147,35 @@ mod tests {
             &headers(&[("accept", "text/event-stream;q=0")]),
             "text/event-stream"
         ));
+        let sse =
+            |value: &'static str| accepts(&headers(&[("accept", value)]), "text/event-stream");
+        for refused in [
+            "text/event-stream; charset=utf-8 ; Q=0.0",
+            "text/*;q=0",
+            "text/x",
+        ] {
+            assert!(!sse(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn accept_matching_all() {
+        const BOTH: [&str; 2] = ["application/json", "text/event-stream"];
+        let both = |value: &'static str| accepts_all(&headers(&[("accept", value)]), &BOTH);
+        assert!(both("application/json, text/event-stream"));
+        assert!(both("text/event-stream;q=0.5,application/json"));
+        assert!(both("*/*"));
+        assert!(both("application/*, text/*"));
+        assert!(!both("application/json"));
+        assert!(!both("application/json, text/event-stream;q=0"));
+        assert!(accepts_all(&headers(&[]), &BOTH));
+        // One value of several lists each.
+        let split = headers(&[
+            ("accept", "application/json"),
+            ("accept", "text/event-stream"),
+        ]);
+        assert_eq!(split.get_all("accept").iter().count(), 2);
+        assert!(accepts_all(&split, &BOTH));
     }
 
     #[test]

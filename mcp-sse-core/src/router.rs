@@ -139,6 +139,9 @@ impl Server {
         let host = match (hosts.next(), hosts.next()) {
             // RFC 9112 §3.2: one Host, a valid authority without userinfo, or `400`.
             (Some(value), None) => {
+                if let Some(name) = plain_host(value.as_bytes()) {
+                    return Some(self.host_is_allowed(name));
+                }
                 let authority: http::uri::Authority = value.to_str().ok()?.parse().ok()?;
                 if authority.as_str().contains('@') {
                     return None;
@@ -147,11 +150,6 @@ impl Server {
             }
             (Some(_), Some(_)) => return None,
             (None, _) => head.uri.authority().cloned(),
-        };
-        let names: &[String] = match &self.config.hosts {
-            HostPolicy::Auto | HostPolicy::Any => return Some(true),
-            HostPolicy::Loopback => &[],
-            HostPolicy::List(names) => names,
         };
         let Some(host) = host else {
             // No name at all: nothing a browser could have been tricked into.
@@ -162,12 +160,20 @@ impl Server {
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
             .unwrap_or(name);
-        Some(
-            name.eq_ignore_ascii_case("localhost")
-                || name == "127.0.0.1"
-                || name == "::1"
-                || names.iter().any(|n| n.eq_ignore_ascii_case(name)),
-        )
+        Some(self.host_is_allowed(name))
+    }
+
+    /// Whether the policy admits a request for host `name` (no port, no brackets).
+    fn host_is_allowed(&self, name: &str) -> bool {
+        let names: &[String] = match &self.config.hosts {
+            HostPolicy::Auto | HostPolicy::Any => return true,
+            HostPolicy::Loopback => &[],
+            HostPolicy::List(names) => names,
+        };
+        name.eq_ignore_ascii_case("localhost")
+            || name == "127.0.0.1"
+            || name == "::1"
+            || names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
     /// A `POST`: to a 2024-11-05 session, to a Streamable HTTP session, an `initialize` that
@@ -195,8 +201,7 @@ impl Server {
         // Streamable HTTP clients must take both answer shapes (S2.5).
         let streamable = endpoint == Endpoint::Mcp && transport != Some(Transport::HttpSse);
         if streamable
-            && !(headers::accepts(&head.headers, "application/json")
-                && headers::accepts(&head.headers, "text/event-stream"))
+            && !headers::accepts_all(&head.headers, &["application/json", "text/event-stream"])
         {
             let status = StatusCode::NOT_ACCEPTABLE;
             let text = "Not Acceptable: Accept must list application/json and text/event-stream";
@@ -441,5 +446,76 @@ pub(crate) fn first_id(body: &jsonrpc::Body) -> Option<&jsonrpc::Id> {
     match body {
         jsonrpc::Body::Single(message) => message.id(),
         jsonrpc::Body::Batch(_) => None,
+    }
+}
+
+/// The name of a `Host` value of the usual shape, `name` or `name:port` (letters, digits, `.`
+/// and `-`; a port of 1 to 5 digits that fits in 16 bits), which is always a valid authority
+/// without userinfo: every request has one, and it is read here without parsing it as a URI
+/// authority (which copies it). `None`: any other shape, for the full parse.
+fn plain_host(value: &[u8]) -> Option<&str> {
+    // One pass: a plain name, then at most one colon.
+    let mut colon = None;
+    for (at, &b) in value.iter().enumerate() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' if colon.is_none() => {}
+            b'0'..=b'9' => {}
+            b':' if colon.is_none() => colon = Some(at),
+            _ => return None,
+        }
+    }
+    let (name, port) = match colon {
+        Some(at) => (&value[..at], Some(&value[at + 1..])),
+        None => (value, None),
+    };
+    // At most 5 digits before adding them up: no overflow.
+    let port_ok = port.is_none_or(|port| {
+        (1..=5).contains(&port.len())
+            && port
+                .iter()
+                .fold(0u32, |n, &digit| n * 10 + u32::from(digit - b'0'))
+                <= u32::from(u16::MAX)
+    });
+    if name.is_empty() || !port_ok {
+        return None;
+    }
+    std::str::from_utf8(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_host;
+
+    /// The shortcut takes a subset of what the full parse takes, and reads the same name.
+    #[test]
+    fn plain_hosts_are_valid_authorities_with_the_same_name() {
+        let plain = [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1",
+            "a-b.Example.com:65535",
+            "x:0",
+        ];
+        for value in plain {
+            let name = plain_host(value.as_bytes()).expect(value);
+            let authority: http::uri::Authority = value.parse().expect(value);
+            assert_eq!(name, authority.host(), "{value}");
+        }
+        let other = [
+            "",
+            ":80",
+            "x:",
+            "x:65536",
+            "x:123456",
+            "x:99999999999999999999",
+            "x:8a",
+            "[::1]:9",
+            "u@x",
+            "x y",
+            "x:1:2",
+        ];
+        for value in other {
+            assert_eq!(plain_host(value.as_bytes()), None, "{value}");
+        }
     }
 }

@@ -288,7 +288,10 @@ impl SseBody {
 /// The streams of one session.
 #[derive(Debug, Default)]
 struct Owned {
-    all: Vec<StreamId>,
+    /// In creation order, so sorted (ids only grow). A busy session keeps thousands of finished
+    /// streams for replay and forgets the oldest on almost every request: found by binary
+    /// search, taken from the front.
+    all: VecDeque<StreamId>,
     /// The standalone `GET` stream (S2.18), newest wins.
     standalone: Option<StreamId>,
     /// Responses of its streams still finishing behind a backlog: a connection of the session
@@ -413,13 +416,13 @@ impl Streams {
     pub(crate) fn of_session(&self, session: &SessionId) -> Vec<StreamId> {
         self.sessions
             .get(session)
-            .map(|owned| owned.all.clone())
+            .map(|owned| owned.all.iter().copied().collect())
             .unwrap_or_default()
     }
 
     /// The first stream of `session`: a 2024-11-05 session's only stream.
     pub(crate) fn first_of(&self, session: &SessionId) -> Option<StreamId> {
-        self.sessions.get(session)?.all.first().copied()
+        self.sessions.get(session)?.all.front().copied()
     }
 
     pub(crate) fn standalone_of(&self, session: &SessionId) -> Option<StreamId> {
@@ -483,7 +486,7 @@ impl Streams {
         };
         if let Some(session) = &stream.session {
             let owned = self.sessions.entry(session.clone()).or_default();
-            owned.all.push(id);
+            owned.all.push_back(id);
             if stream.role == Role::Standalone {
                 owned.standalone = Some(id);
             }
@@ -1078,7 +1081,9 @@ impl Streams {
         if let Some(session) = &stream.session
             && let Some(owned) = self.sessions.get_mut(session)
         {
-            owned.all.retain(|s| *s != id);
+            if let Ok(at) = owned.all.binary_search(&id) {
+                owned.all.remove(at);
+            }
             if owned.standalone == Some(id) {
                 owned.standalone = None;
             }

@@ -111,6 +111,12 @@ fn envelope(params: Option<&RawValue>) -> Result<Option<Envelope>, &'static str>
     let Some(params) = params else {
         return Ok(None);
     };
+    // Every request of every revision comes here: a member named `_meta` is spelled so, or
+    // escaped, so params with neither need no second parse.
+    let text = params.get();
+    if !text.contains("_meta") && !text.contains("\\u") {
+        return Ok(None);
+    }
     let Ok(Params { meta }) = serde_json::from_str::<Params>(params.get()) else {
         return Ok(None);
     };
@@ -349,5 +355,33 @@ fn check_param(
             "Header mismatch: Mcp-Param-{} differs from the argument",
             declared.header
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope_of(params: &str) -> Result<Option<String>, &'static str> {
+        let raw = RawValue::from_string(params.to_owned()).expect("test params are JSON");
+        envelope(Some(&raw)).map(|e| e.map(|e| e.version))
+    }
+
+    #[test]
+    fn envelopes() {
+        let version = r#""io.modelcontextprotocol/protocolVersion":"2026-07-28""#;
+        assert_eq!(envelope_of(r#"{"name":"echo","arguments":{}}"#), Ok(None));
+        assert_eq!(envelope_of(r#"{"_meta":{"progressToken":1}}"#), Ok(None));
+        let claimed = Ok(Some("2026-07-28".to_owned()));
+        assert_eq!(
+            envelope_of(&format!(r#"{{"_meta":{{{version}}}}}"#)),
+            claimed
+        );
+        // The member's name escaped is the same name: no shortcut may skip it.
+        assert_eq!(
+            envelope_of(&format!(r#"{{"\u005fmeta":{{{version}}}}}"#)),
+            claimed
+        );
+        assert!(envelope_of(r#"{"_meta":[]}"#).is_err());
     }
 }

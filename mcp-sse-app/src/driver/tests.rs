@@ -369,3 +369,64 @@ fn the_timer_task_ends_with_the_last_holder() {
     harness.runtime.run();
     assert_eq!(harness.runtime.live_tasks(), 0);
 }
+
+/// The events of a whole SSE body, their data in order.
+fn events_of(body: &[u8]) -> Vec<String> {
+    Decoder::new()
+        .feed(body)
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Event(event) => Some(event.data),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Request 1 of `method` in a 2025-11-25 session of a server answering with SSE streams.
+fn sse_call(method: &str) -> (Harness, oneshot::Receiver<Response<Payload>>) {
+    let mut config = Config::default();
+    config.response_mode = ResponseMode::Sse;
+    let harness = Harness::new(config);
+    let session = harness.initialize("2025-11-25");
+    let headers = [("mcp-session-id", session.as_str())];
+    let response = harness.send(post("/mcp", &headers, &call(1, method)));
+    (harness, response)
+}
+
+#[test]
+fn an_sse_answer_ready_at_once_is_one_whole_body() {
+    let (harness, mut response) = sse_call("echo");
+    let response = response.try_recv().unwrap().expect("answered at once");
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let Payload::Full(body) = response.into_body() else {
+        panic!("one whole body, not a stream");
+    };
+    let events = events_of(&body);
+    assert_eq!(
+        events.len(),
+        2,
+        "the priming event, then the answer: {events:?}"
+    );
+    assert_eq!(events[0], "");
+    let answer: Value = serde_json::from_str(&events[1]).unwrap();
+    assert_eq!(answer["result"], json!({"id": 1}));
+    assert_eq!(harness.in_flight(), 0);
+}
+
+/// In SSE mode a stream starts with its answer unless something comes first, so an answer from
+/// a handler's own task is whole too. A stream not finished by the input that started it is
+/// streamed: a 2024-11-05 stream (`open_legacy`), a held answer (`the_timer_is_rearmed_…`).
+#[test]
+fn an_sse_answer_from_a_waiting_handler_is_one_whole_body() {
+    let (harness, mut response) = sse_call("wait");
+    assert!(response.try_recv().unwrap().is_none(), "not answered yet");
+    harness.app.open(1);
+    harness.runtime.run();
+    let response = response.try_recv().unwrap().expect("answered");
+    let Payload::Full(body) = response.into_body() else {
+        panic!("one whole body, not a stream");
+    };
+    let events = events_of(&body);
+    let answer: Value = serde_json::from_str(events.last().expect("an answer")).unwrap();
+    assert_eq!(answer["result"], json!({"id": 1}));
+}
