@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_channel::oneshot;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
-use mcp_sse_core::Server;
-use mcp_sse_core::jsonrpc::{self, ErrorObject};
+use mcp_sse_core::{BodyUnread, Server};
 
 use crate::auth::Authenticator;
 use crate::body::ResponseBody;
@@ -75,9 +74,9 @@ impl Entry {
 
     /// Answers one HTTP request: checks its bearer token (with an authenticator), reads its
     /// body (at most `max_body_bytes` + 1 bytes; the core answers `413` beyond the bound),
-    /// applies it to the server and resolves with the response.
-    /// A failed body gets `400`; a body that does not arrive within the body read timeout gets
-    /// `408` with a JSON-RPC error.
+    /// applies it to the server and resolves with the response. A failed body gets `400`, and
+    /// one that does not arrive within the body read timeout `408` (see
+    /// [`BodyUnread`](mcp_sse_core::BodyUnread)).
     pub fn call<B>(
         &self,
         request: Request<B>,
@@ -97,17 +96,16 @@ impl Entry {
                     .authenticate(&mut head, driver.runtime())
                     .await;
             }
+            // A body that could not be read is the server's to answer, with its CORS headers.
             let body = match read_body(body, limit, driver.runtime(), timeout).await {
                 Ok(body) => body,
                 Err(BodyError::Failed) => {
-                    let why = "the request body could not be read";
-                    exchange.refused(StatusCode::BAD_REQUEST, Refusal::BodyFailed, &why);
-                    return plain(StatusCode::BAD_REQUEST);
+                    head.extensions.insert(BodyUnread::Failed);
+                    Bytes::new()
                 }
                 Err(BodyError::Late) => {
-                    let why = format!("the body did not arrive within {timeout:?}");
-                    exchange.refused(StatusCode::REQUEST_TIMEOUT, Refusal::BodyTimeout, &why);
-                    return request_timeout(timeout, head.version);
+                    head.extensions.insert(BodyUnread::Late(timeout));
+                    Bytes::new()
                 }
             };
             let (respond, response) = oneshot::channel();
@@ -181,30 +179,5 @@ fn append(buffer: &mut BytesMut, mut data: impl bytes::Buf, limit: usize) {
 fn plain(status: StatusCode) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::full(Bytes::new()));
     *response.status_mut() = status;
-    response
-}
-
-/// A response of `status` whose body is a JSON-RPC error with `message`.
-fn json_error(status: StatusCode, message: String) -> Response<ResponseBody> {
-    let error = ErrorObject::new(jsonrpc::SERVER_ERROR, message);
-    let mut response = Response::new(ResponseBody::full(jsonrpc::encode_error(None, &error)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// `408 Request Timeout` with a JSON-RPC error naming the bound. An HTTP/1.x connection is
-/// closed after it (RFC 9110 §15.5.9): the rest of the body may still come.
-fn request_timeout(timeout: Duration, version: http::Version) -> Response<ResponseBody> {
-    let message = format!("Request Timeout: the body did not arrive within {timeout:?}");
-    let mut response = json_error(StatusCode::REQUEST_TIMEOUT, message);
-    if version < http::Version::HTTP_2 {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
     response
 }

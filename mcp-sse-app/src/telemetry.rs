@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use http::{Extensions, StatusCode, response};
 use mcp_sse_core::jsonrpc;
-use mcp_sse_core::{CloseReason, SessionId, Stats, Transport, Unavailable};
+use mcp_sse_core::{BodyUnread, CloseReason, SessionId, Stats, Transport, Unavailable};
 use metrics::{Key, KeyName, Label, Level, Metadata, SharedString, Unit};
 use tracing::Span;
 use tracing::field::Empty;
@@ -239,6 +239,11 @@ impl Refusal {
     pub(crate) fn of(status: StatusCode, extensions: &Extensions, body: &[u8]) -> Option<Self> {
         if !(status.is_client_error() || status.is_server_error()) {
             return None;
+        }
+        match extensions.get::<BodyUnread>() {
+            Some(BodyUnread::Failed) => return Some(Self::BodyFailed),
+            Some(BodyUnread::Late(_)) => return Some(Self::BodyTimeout),
+            _ => {}
         }
         let refusal = match (status.as_u16(), error_code(body)) {
             (400, Some(jsonrpc::PARSE_ERROR)) => Self::ParseError,

@@ -122,7 +122,7 @@ pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, Sess
 pub use listeners::Change;
 pub use output::{CloseReason, Event, Output, Transport};
 pub use replay::{EventId, EventStore, MemoryStore, StreamId};
-pub use responses::Unavailable;
+pub use responses::{BodyUnread, Unavailable};
 pub use server::{Server, Target};
 pub use timer::TimerKind;
 pub use version::ProtocolVersion;

@@ -149,6 +149,49 @@ impl Unavailable {
     }
 }
 
+/// Why the adapter has no body for a request, put in its extensions before
+/// [`Server::handle_request`](crate::Server::handle_request): the server answers it with the
+/// status that says so, its CORS headers and a JSON-RPC error, and nothing else happens. The
+/// answer carries it in its extensions too, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyUnread {
+    /// The body could not be read (the connection failed, or a malformed body): `400`.
+    Failed,
+    /// The body did not arrive within the adapter's read timeout: `408`, and over HTTP/1.x
+    /// `Connection: close`, as the rest of the body may still come (RFC 9110 §15.5.9).
+    Late(std::time::Duration),
+}
+
+impl BodyUnread {
+    /// The answer to a request whose body is unread.
+    pub(crate) fn response(self, version: http::Version) -> Response<Bytes> {
+        let mut response = match self {
+            Self::Failed => {
+                let text = "Bad Request: the request body could not be read";
+                error(StatusCode::BAD_REQUEST, None, jsonrpc::SERVER_ERROR, text)
+            }
+            Self::Late(timeout) => {
+                let text = format!("Request Timeout: the body did not arrive within {timeout:?}");
+                let mut response = error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    None,
+                    jsonrpc::SERVER_ERROR,
+                    &text,
+                );
+                if version < http::Version::HTTP_2 {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                response
+            }
+        };
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
 /// `503 Service Unavailable` with `Retry-After` and the reason in the extensions.
 pub(crate) fn unavailable(
     reason: Unavailable,

@@ -14,7 +14,7 @@ use crate::config::HostPolicy;
 use crate::cors::{self, Origin};
 use crate::headers::{self, MCP_SESSION_ID};
 use crate::jsonrpc::{self, ErrorObject};
-use crate::responses::{self, Ctx, Unavailable};
+use crate::responses::{self, BodyUnread, Ctx, Unavailable};
 use crate::server::Server;
 use crate::sessions::Session;
 use crate::v2026::{self, Revision};
@@ -39,6 +39,9 @@ impl Server {
         mut head: request::Parts,
         body: Bytes,
     ) {
+        if let Some(&unread) = head.extensions.get::<BodyUnread>() {
+            return ctx.respond(&mut self.fx, unread.response(head.version));
+        }
         let Some(endpoint) = self.endpoint_of(head.uri.path()) else {
             return ctx.reject(&mut self.fx, StatusCode::NOT_FOUND, "Not found");
         };

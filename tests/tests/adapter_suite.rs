@@ -1339,8 +1339,8 @@ async fn read_until_closed(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
 }
 
 /// A request whose body does not arrive within `ServeConfig::body_read_timeout` of its head is
-/// answered `408` with a JSON-RPC error: over HTTP/1.1, where the connection is then closed,
-/// and over HTTP/2, where the connection carries on.
+/// answered `408` with a JSON-RPC error and the server's CORS headers: over HTTP/1.1, where the
+/// connection is then closed, and over HTTP/2, where the connection carries on.
 async fn a_late_body_gets_408_over_http1_and_http2(adapter: Adapter) {
     use http_body_util::BodyExt as _;
     use tokio::io::AsyncWriteExt as _;
@@ -1354,13 +1354,20 @@ async fn a_late_body_gets_408_over_http1_and_http2(adapter: Adapter) {
     let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
         "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         origin: http://localhost:3000\r\n\
          accept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{part}",
         INIT.len()
     );
     socket.write_all(head.as_bytes()).await.expect("write");
     let answer = String::from_utf8(read_until_closed(&mut socket).await).expect("UTF-8");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    let (_, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("\r\naccess-control-allow-origin: http://localhost:3000\r\n"),
+        "a page can read it: {head}"
+    );
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
     let body: Value = serde_json::from_str(body).expect("a JSON body");
     assert_eq!(
         (&body["id"], &body["error"]["code"]),
