@@ -769,6 +769,19 @@ async fn initialize(addr: SocketAddr) -> String {
     session
 }
 
+/// A session whose standalone stream's reader stopped after the priming event, and the result
+/// of `flood`, which wrote to that stream until it was held up.
+async fn stalled_standalone(addr: SocketAddr) -> (String, client::EventStream, Value) {
+    let session = initialize(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    let mut standalone = client::open_stream(addr, "/mcp", &[sid]).await;
+    assert_eq!(standalone.next_event().await.unwrap().data, "", "priming");
+    let flood = r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#;
+    let r = client::post(addr, "/mcp", &[sid], flood).await;
+    let flood = messages(&r).pop().unwrap();
+    (session, standalone, flood)
+}
+
 /// Sessions opened and abandoned up to the cap give way to a newcomer on either transport; the
 /// least recently active one's client learns it with 404 (S2.40).
 async fn abandoned_sessions_do_not_lock_out_a_new_client(adapter: Adapter) {
@@ -808,14 +821,10 @@ async fn a_stream_whose_client_stopped_reading_is_cut_after_the_stall_timeout(ad
     config.keepalive_interval = Duration::from_millis(250);
     let server = adapter.start(config).await;
     let addr = server.addr;
-    let session = initialize(addr).await;
-    let sid = ("mcp-session-id", session.as_str());
-    let mut standalone = client::open_stream(addr, "/mcp", &[sid]).await;
-    assert_eq!(standalone.next_event().await.unwrap().data, "", "priming");
     // The reader stops; the stream fills up to its bound and the socket's buffers.
-    let flood = r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#;
-    let r = client::post(addr, "/mcp", &[sid], flood).await;
-    assert_eq!(messages(&r).pop().unwrap()["result"]["full"], true);
+    let (session, mut standalone, flood) = stalled_standalone(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
+    assert_eq!(flood["result"]["full"], true);
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     // What was written before the cut still arrives, then the body ends (an error, not a clean
     // end: the server aborted it), well before the client's own patience runs out.
@@ -1123,20 +1132,10 @@ async fn a_slow_reader_holds_up_no_other_stream(adapter: Adapter) {
     config.stream_queue_bytes = 16 * 1024;
     let server = adapter.start(config).await;
     let addr = server.addr;
-    let session = initialize(addr).await;
-    let sid = ("mcp-session-id", session.as_str());
     // The standalone stream's reader stops reading: its socket, hyper's buffer and then the
     // stream's queue fill up, and the application is told (QueueFull) instead of queueing more.
-    let mut standalone = client::open_stream(addr, "/mcp", &[sid]).await;
-    assert_eq!(standalone.next_event().await.unwrap().data, "", "priming");
-    let r = client::post(
-        addr,
-        "/mcp",
-        &[sid],
-        r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#,
-    )
-    .await;
-    let flood = messages(&r).pop().unwrap();
+    let (session, mut standalone, flood) = stalled_standalone(addr).await;
+    let sid = ("mcp-session-id", session.as_str());
     let sent = flood["result"]["sent"].as_u64().unwrap();
     assert_eq!(
         flood["result"]["full"], true,
@@ -1600,13 +1599,7 @@ async fn the_shutdown_deadline_holds_with_a_stuck_reader(adapter: Adapter) {
     config.server.stream_queue_bytes = 16 * 1024;
     let server = adapter.start(config).await;
     let addr = server.addr;
-    let session = initialize(addr).await;
-    let sid = ("mcp-session-id", session.as_str());
-    let mut stuck = client::open_stream(addr, "/mcp", &[sid]).await;
-    assert_eq!(stuck.next_event().await.unwrap().data, "", "priming");
-    let flood = r#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"size":4096}}"#;
-    let flood = client::post(addr, "/mcp", &[sid], flood).await;
-    let flood = messages(&flood).pop().unwrap();
+    let (_, mut stuck, flood) = stalled_standalone(addr).await;
     assert_eq!(flood["result"]["full"], true, "the reader is stuck");
     let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
     silent
