@@ -495,6 +495,8 @@ fn principal(mut claims: Map<String, Value>, now: Instant) -> Result<Principal, 
         principal = principal.with_client_id(client);
     }
     if let Some(exp) = claims.get("exp").and_then(Value::as_f64) {
+        // `exp` is wall-clock time: read the wall clock once to turn it into an instant on
+        // the runtime's monotonic clock (`now`), which the core keeps time by.
         let unix_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
