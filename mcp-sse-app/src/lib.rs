@@ -43,6 +43,7 @@ mod network;
 mod protocol;
 mod runtime;
 mod serve;
+mod store;
 mod telemetry;
 #[cfg(test)]
 mod testing;
@@ -59,3 +60,4 @@ pub use mcp_sse_core::{
 pub use network::Network;
 pub use runtime::{BoxFuture, Runtime};
 pub use serve::{ServeConfig, serve};
+pub use store::{SharedStore, StoreFuture};

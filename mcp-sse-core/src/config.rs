@@ -140,6 +140,11 @@ pub struct Config {
     /// call the server, and others get `403` without CORS headers. `None` sends no CORS
     /// headers at all.
     pub cors: Option<Cors>,
+    /// Serving as one instance of several that share sessions through a store (the adapter's:
+    /// Redis, say): sessions, relays to the instance carrying a session's stream and
+    /// announcements to listeners become [`Output::Shared`](crate::Output::Shared) operations.
+    /// Default `None`: everything lives in this process, and no such output is ever emitted.
+    pub cluster: Option<crate::Cluster>,
 }
 
 impl Default for Config {
@@ -174,6 +179,7 @@ impl Default for Config {
             origins: OriginPolicy::default(),
             auth: None,
             cors: Some(Cors::default()),
+            cluster: None,
         }
     }
 }

@@ -51,6 +51,10 @@ pub enum Output {
     },
     /// Something for the application.
     Event(Event),
+    /// An operation on the store the instances of a cluster share (only with
+    /// `Config::cluster`): perform it, and answer it with
+    /// [`Server::handle_shared`](crate::Server::handle_shared) if it has a ticket.
+    Shared(crate::Shared),
 }
 
 /// Something for the application.

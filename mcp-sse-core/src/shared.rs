@@ -1,0 +1,570 @@
+//! State shared between server instances: what a [`Server`](crate::Server) in a cluster asks of
+//! the store every instance shares ([`Shared`], answered with an [`Answer`]), and what other
+//! instances tell it ([`Notice`]). The core performs none of it: the adapter carries each
+//! operation to the store and brings the answer back as an input, tagged with its [`Ticket`],
+//! while other exchanges go on.
+//!
+//! A server alone (no [`Cluster`] in its config) emits none of these and pays nothing for them.
+//!
+//! What is shared, and why that is enough for any instance to serve any request:
+//! - **sessions**: every session is stored when it is created ([`Shared::SaveSession`], the
+//!   `initialize` answer waits for it) and looked up by an instance that does not hold it
+//!   ([`Shared::LoadSession`], the request waits for it); ending it for good
+//!   ([`Shared::EndSession`]) tells every instance. Each instance keeps a local copy while the
+//!   session is active there.
+//! - **messages to a session's stream**: the instance holding a 2024-11-05 session's stream, or
+//!   a Streamable HTTP session's standalone stream, says so ([`Shared::Hold`]); a `POST` of a
+//!   2024-11-05 session landing elsewhere is relayed to it ([`Shared::Relay`], `202` once it
+//!   arrived), and so is a message the application sends to the session
+//!   ([`Shared::Deliver`]).
+//! - **announcements** to 2026-07-28 listeners go to every instance ([`Shared::Publish`]).
+//!
+//! The wire format of records and notices is the core's ([`SessionRecord::encode`],
+//! [`Notice::encode`]): a store moves bytes.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::ids::Map;
+use crate::listeners::Change;
+use crate::responses::Ctx;
+use crate::{CloseReason, ProtocolVersion, SessionId, Transport};
+
+/// Who this instance is in its cluster, and the cluster's bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cluster {
+    /// This instance's number, unique in the cluster while it runs (the store hands them out).
+    /// It is part of every stream id, so stream and event ids never collide across instances.
+    pub node: u32,
+    /// The cluster's epoch, the same on every instance (the store keeps it): part of every
+    /// event id, so an id from before the store was emptied is recognised (S2.27).
+    pub epoch: u32,
+    /// Requests waiting for the store (a session lookup, a relay) at once. Default 4,096; a
+    /// request beyond it gets `503` + `Retry-After` at once, so a slow store makes this
+    /// instance refuse work instead of piling it up.
+    pub max_waiting: usize,
+    /// How long a session lives in the store without activity on any instance, when
+    /// `Config::idle_timeout` is off. Default 24 h (with it on, that timeout).
+    pub session_ttl: Duration,
+}
+
+impl Cluster {
+    /// Instance `node` of the cluster of `epoch`, with the default bounds.
+    pub fn new(node: u32, epoch: u32) -> Self {
+        Self {
+            node,
+            epoch,
+            max_waiting: 4096,
+            session_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// One question to the store, answered once by [`Server::handle_shared`](crate::Server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub(crate) u64);
+
+impl Ticket {
+    /// The number behind the ticket, for logs.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// A session as every instance sees it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// The session.
+    pub session: SessionId,
+    /// Its transport.
+    pub transport: Transport,
+    /// The negotiated version, once `initialize` was answered.
+    pub version: Option<ProtocolVersion>,
+    /// The subject of the principal that created it, with authorization on (S4.6).
+    pub owner: Option<String>,
+    /// The `params` of the client's `initialize` (its capabilities and info), for the
+    /// application of another instance to know the client as the first one did.
+    pub client: Option<Box<RawValue>>,
+}
+
+impl PartialEq for SessionRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.session == other.session && self.encode() == other.encode()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecordWire<'a> {
+    transport: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    client: Option<&'a RawValue>,
+}
+
+fn transport_name(transport: Transport) -> &'static str {
+    match transport {
+        Transport::HttpSse => "http+sse",
+        Transport::Streamable => "streamable",
+        Transport::Stateless => "stateless",
+        Transport::Streamable2026 => "2026",
+    }
+}
+
+fn transport_named(name: &str) -> Option<Transport> {
+    Some(match name {
+        "http+sse" => Transport::HttpSse,
+        "streamable" => Transport::Streamable,
+        "stateless" => Transport::Stateless,
+        "2026" => Transport::Streamable2026,
+        _ => return None,
+    })
+}
+
+impl SessionRecord {
+    /// The record as the store keeps it (JSON; the session id is the store's key).
+    pub fn encode(&self) -> Vec<u8> {
+        let wire = RecordWire {
+            transport: transport_name(self.transport),
+            version: self.version.map(ProtocolVersion::as_str),
+            owner: self.owner.clone(),
+            client: self.client.as_deref(),
+        };
+        serde_json::to_vec(&wire).expect("a record serialises")
+    }
+
+    /// The record of `session` the store kept; `None` if it is not one this server wrote.
+    pub fn decode(session: SessionId, bytes: &[u8]) -> Option<Self> {
+        let wire: RecordWire<'_> = serde_json::from_slice(bytes).ok()?;
+        let version = match wire.version {
+            Some(text) => Some(ProtocolVersion::parse(text)?),
+            None => None,
+        };
+        Some(Self {
+            session,
+            transport: transport_named(wire.transport)?,
+            version,
+            owner: wire.owner,
+            client: wire.client.map(ToOwned::to_owned),
+        })
+    }
+}
+
+/// An operation on the store, from [`Output::Shared`](crate::Output::Shared).
+///
+/// Those with a [`Ticket`] must be answered exactly once with
+/// [`Server::handle_shared`](crate::Server::handle_shared): with [`Answer::Failed`] when the
+/// store could not be reached in time (the adapter bounds the wait). The others expect no
+/// answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Shared {
+    /// Store a new session for `ttl`. Answer [`Answer::Done`] once stored.
+    SaveSession {
+        /// The answer's tag.
+        ticket: Ticket,
+        /// What to store.
+        record: SessionRecord,
+        /// How long it lives without a [`TouchSession`](Self::TouchSession).
+        ttl: Duration,
+    },
+    /// Find a session this instance does not hold. Answer [`Answer::Found`].
+    LoadSession {
+        /// The answer's tag.
+        ticket: Ticket,
+        /// The id a request named.
+        session: SessionId,
+    },
+    /// The session was active here: it lives `ttl` more. No answer.
+    TouchSession {
+        /// The session.
+        session: SessionId,
+        /// How long from now.
+        ttl: Duration,
+    },
+    /// The session ended for good (deleted, closed, its 2024-11-05 stream gone): remove it and
+    /// send [`Notice::SessionEnded`] to every instance. No answer.
+    EndSession {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// This instance now carries the session's stream (a 2024-11-05 session's, or the
+    /// standalone `GET` stream): [`Notice::Relayed`] and [`Notice::Deliver`] for it come here
+    /// from now on. No answer.
+    Hold {
+        /// The session.
+        session: SessionId,
+    },
+    /// This instance no longer carries the session's stream. No answer.
+    Release {
+        /// The session.
+        session: SessionId,
+    },
+    /// A client message of a 2024-11-05 session whose stream another instance carries: hand it
+    /// to that instance as [`Notice::Relayed`]. Answer [`Answer::Relayed`] with whether an
+    /// instance took it.
+    Relay {
+        /// The answer's tag.
+        ticket: Ticket,
+        /// The session.
+        session: SessionId,
+        /// The `POST`'s body.
+        message: Bytes,
+    },
+    /// A message of the application for the session's stream, which another instance carries:
+    /// hand it to that instance as [`Notice::Deliver`]. No answer.
+    Deliver {
+        /// The session.
+        session: SessionId,
+        /// The JSON-RPC message.
+        message: Bytes,
+    },
+    /// A change for the 2026-07-28 listeners of every other instance: send it to them as
+    /// [`Notice::Published`]. No answer.
+    Publish(Change),
+}
+
+/// The store's answer to the operation of a [`Ticket`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Answer {
+    /// Done ([`Shared::SaveSession`]).
+    Done,
+    /// The session's record, or `None` if the store has no such session
+    /// ([`Shared::LoadSession`]).
+    Found(Option<SessionRecord>),
+    /// Whether an instance carrying the session's stream took the message ([`Shared::Relay`]).
+    Relayed(bool),
+    /// The store could not be reached, or did not answer in time.
+    Failed,
+}
+
+/// What another instance tells this one, for [`Server::handle_notice`](crate::Server).
+#[derive(Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A session ended for good: forget it here too.
+    SessionEnded {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A client message for a 2024-11-05 session whose stream this instance carries, `POST`ed
+    /// to another instance (which answered `202`).
+    Relayed {
+        /// The session.
+        session: SessionId,
+        /// The `POST`'s body.
+        message: Bytes,
+    },
+    /// A message for the stream of a session this instance carries.
+    Deliver {
+        /// The session.
+        session: SessionId,
+        /// The JSON-RPC message.
+        message: Bytes,
+    },
+    /// A change for this instance's 2026-07-28 listeners.
+    Published(Change),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum NoticeWire<'a> {
+    Ended {
+        session: &'a str,
+        reason: &'a str,
+    },
+    Relayed {
+        session: &'a str,
+        #[serde(borrow)]
+        message: &'a RawValue,
+    },
+    Deliver {
+        session: &'a str,
+        #[serde(borrow)]
+        message: &'a RawValue,
+    },
+    Published {
+        change: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        uri: Option<&'a str>,
+    },
+}
+
+fn reason_name(reason: CloseReason) -> &'static str {
+    match reason {
+        CloseReason::ClientGone => "client_gone",
+        CloseReason::Closed => "closed",
+        CloseReason::Shutdown => "shutdown",
+        CloseReason::Deleted => "deleted",
+        CloseReason::Expired => "expired",
+        CloseReason::TokenExpired => "token_expired",
+        CloseReason::Evicted => "evicted",
+    }
+}
+
+fn reason_named(name: &str) -> Option<CloseReason> {
+    Some(match name {
+        "client_gone" => CloseReason::ClientGone,
+        "closed" => CloseReason::Closed,
+        "shutdown" => CloseReason::Shutdown,
+        "deleted" => CloseReason::Deleted,
+        "expired" => CloseReason::Expired,
+        "token_expired" => CloseReason::TokenExpired,
+        "evicted" => CloseReason::Evicted,
+        _ => return None,
+    })
+}
+
+/// JSON-RPC messages travel as the JSON they are; bytes that are not JSON cannot be carried.
+fn raw(message: &Bytes) -> Option<&RawValue> {
+    let text = std::str::from_utf8(message).ok()?;
+    serde_json::from_str(text).ok()
+}
+
+impl Notice {
+    /// The notice as it travels between instances (JSON). `None` for a message that is not
+    /// JSON (the core only sends JSON-RPC messages it checked).
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        let wire = match self {
+            Notice::SessionEnded { session, reason } => NoticeWire::Ended {
+                session: session.as_str(),
+                reason: reason_name(*reason),
+            },
+            Notice::Relayed { session, message } => NoticeWire::Relayed {
+                session: session.as_str(),
+                message: raw(message)?,
+            },
+            Notice::Deliver { session, message } => NoticeWire::Deliver {
+                session: session.as_str(),
+                message: raw(message)?,
+            },
+            Notice::Published(change) => {
+                let (change, uri) = match change {
+                    Change::ToolsListChanged => ("tools", None),
+                    Change::PromptsListChanged => ("prompts", None),
+                    Change::ResourcesListChanged => ("resources", None),
+                    Change::ResourceUpdated(uri) => ("resource", Some(uri.as_str())),
+                };
+                NoticeWire::Published { change, uri }
+            }
+        };
+        Some(serde_json::to_vec(&wire).expect("a notice serialises"))
+    }
+
+    /// A notice as [`encode`](Self::encode) wrote it; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let session = |text: &str| SessionId::parse(text);
+        let message = |raw: &RawValue| Bytes::copy_from_slice(raw.get().as_bytes());
+        Some(match serde_json::from_slice(bytes).ok()? {
+            NoticeWire::Ended { session: s, reason } => Notice::SessionEnded {
+                session: session(s)?,
+                reason: reason_named(reason)?,
+            },
+            NoticeWire::Relayed { session: s, message: m } => Notice::Relayed {
+                session: session(s)?,
+                message: message(m),
+            },
+            NoticeWire::Deliver { session: s, message: m } => Notice::Deliver {
+                session: session(s)?,
+                message: message(m),
+            },
+            NoticeWire::Published { change, uri } => Notice::Published(match (change, uri) {
+                ("tools", None) => Change::ToolsListChanged,
+                ("prompts", None) => Change::PromptsListChanged,
+                ("resources", None) => Change::ResourcesListChanged,
+                ("resource", Some(uri)) => Change::ResourceUpdated(uri.to_owned()),
+                _ => return None,
+            }),
+        })
+    }
+}
+
+/// An HTTP request waiting for the store, with what its answer needs.
+#[derive(Debug)]
+pub(crate) struct Parked {
+    pub(crate) ctx: Ctx,
+    pub(crate) head: http::request::Parts,
+    pub(crate) body: Bytes,
+}
+
+/// What a ticket was taken for.
+#[derive(Debug)]
+pub(crate) enum Waiting {
+    /// A request naming a session this instance does not hold.
+    Lookup(Parked),
+    /// The answer to `initialize`, held until its session is stored.
+    Save {
+        session: SessionId,
+        answer: crate::streams::Answer,
+        stream: crate::replay::StreamId,
+    },
+    /// A `POST` of a 2024-11-05 session relayed to the instance carrying its stream: `202`
+    /// once it took it.
+    Relay { ctx: Ctx, id: Option<crate::jsonrpc::Id> },
+}
+
+/// The cluster part of a server: its identity, the tickets out, and when each session was last
+/// touched in the store.
+#[derive(Debug)]
+pub(crate) struct Members {
+    pub(crate) cluster: Cluster,
+    next_ticket: u64,
+    waiting: Map<Ticket, Waiting>,
+    /// Lookups out, by exchange: a client gone meanwhile is forgotten at once.
+    by_exchange: Map<crate::ExchangeId, Ticket>,
+    touched: Map<SessionId, Instant>,
+    ttl: Duration,
+}
+
+impl Members {
+    pub(crate) fn new(cluster: Cluster, idle_timeout: Option<Duration>) -> Self {
+        let ttl = idle_timeout.unwrap_or(cluster.session_ttl);
+        Self {
+            cluster,
+            next_ticket: 0,
+            waiting: Map::default(),
+            by_exchange: Map::default(),
+            touched: Map::default(),
+            ttl,
+        }
+    }
+
+    // ---- getters ----
+
+    /// How long a session lives in the store without activity.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Whether another request may wait for the store.
+    pub(crate) fn has_room(&self) -> bool {
+        self.waiting.len() < self.cluster.max_waiting
+    }
+
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    // ---- tickets ----
+
+    /// A ticket for `what`; a lookup is remembered by its exchange too.
+    pub(crate) fn take(&mut self, what: Waiting) -> Ticket {
+        let ticket = Ticket(self.next_ticket);
+        self.next_ticket += 1;
+        if let Waiting::Lookup(parked) = &what {
+            self.by_exchange.insert(parked.ctx.exchange, ticket);
+        }
+        self.waiting.insert(ticket, what);
+        ticket
+    }
+
+    /// What `ticket` was taken for; `None` if it was answered already or forgotten.
+    pub(crate) fn settle(&mut self, ticket: Ticket) -> Option<Waiting> {
+        let what = self.waiting.remove(&ticket)?;
+        if let Waiting::Lookup(parked) = &what {
+            self.by_exchange.remove(&parked.ctx.exchange);
+        }
+        Some(what)
+    }
+
+    /// The client of a waiting lookup went away: its answer has nowhere to go.
+    pub(crate) fn disconnect(&mut self, exchange: crate::ExchangeId) -> bool {
+        match self.by_exchange.remove(&exchange) {
+            Some(ticket) => self.waiting.remove(&ticket).is_some(),
+            None => false,
+        }
+    }
+
+    /// Whether the session's store entry should be refreshed now: at most once per quarter of
+    /// its lifetime per instance.
+    pub(crate) fn should_touch(&mut self, now: Instant, session: &SessionId) -> bool {
+        let every = self.ttl / 4;
+        match self.touched.get(session) {
+            Some(at) if now.saturating_duration_since(*at) < every => false,
+            _ => {
+                self.touched.insert(session.clone(), now);
+                true
+            }
+        }
+    }
+
+    /// The session is gone here: stop refreshing it.
+    pub(crate) fn forget(&mut self, session: &SessionId) {
+        self.touched.remove(session);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let session = SessionId::parse("abc").unwrap();
+        let client = RawValue::from_string(r#"{"capabilities":{"sampling":{}}}"#.into()).unwrap();
+        let record = SessionRecord {
+            session: session.clone(),
+            transport: Transport::Streamable,
+            version: Some(ProtocolVersion::V2025_11_25),
+            owner: Some("alice".into()),
+            client: Some(client),
+        };
+        let decoded = SessionRecord::decode(session.clone(), &record.encode()).unwrap();
+        assert_eq!(decoded.encode(), record.encode());
+        assert_eq!(decoded.version, record.version);
+        let bare = SessionRecord {
+            session: session.clone(),
+            transport: Transport::HttpSse,
+            version: None,
+            owner: None,
+            client: None,
+        };
+        assert_eq!(SessionRecord::decode(session.clone(), &bare.encode()), Some(bare));
+        for bad in [&b"{}"[..], b"nope", br#"{"transport":"carrier pigeon"}"#] {
+            assert_eq!(SessionRecord::decode(session.clone(), bad), None);
+        }
+    }
+
+    #[test]
+    fn notices_round_trip() {
+        let session = SessionId::parse("s1").unwrap();
+        let notices = [
+            Notice::SessionEnded {
+                session: session.clone(),
+                reason: CloseReason::Deleted,
+            },
+            Notice::Relayed {
+                session: session.clone(),
+                message: Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            },
+            Notice::Deliver {
+                session: session.clone(),
+                message: Bytes::from_static(br#"{"jsonrpc":"2.0","method":"n"}"#),
+            },
+            Notice::Published(Change::ToolsListChanged),
+            Notice::Published(Change::ResourceUpdated("file:///a".into())),
+        ];
+        for notice in notices {
+            let bytes = notice.encode().unwrap();
+            assert_eq!(Notice::decode(&bytes), Some(notice));
+        }
+        let not_json = Notice::Deliver {
+            session,
+            message: Bytes::from_static(b"{oops"),
+        };
+        assert_eq!(not_json.encode(), None);
+        assert_eq!(Notice::decode(br#"{"kind":"ended","session":"x y","reason":"closed"}"#), None);
+    }
+}
