@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{StatusCode, request};
 
 use crate::headers;
+use crate::jsonrpc::ErrorObject;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::Endpoint;
 use crate::server::Server;
@@ -37,6 +38,7 @@ impl Server {
         let session = self.open_session(now, ctx, head, Transport::HttpSse);
         let opening = Opening::new(Some(session.clone()), Role::HttpSse);
         self.open_stream(now, ctx.clone(), opening);
+        self.share_new_stream_session(&session);
         let path = match posts_to {
             Endpoint::Mcp => &self.config.mcp_path,
             _ => &self.config.messages_path,
@@ -58,7 +60,8 @@ impl Server {
     }
 
     /// Hands a message of a 2024-11-05 session to the application; `202` once it is accepted
-    /// (S1.8), the answer follows on the session's stream (S1.3).
+    /// (S1.8), the answer follows on the session's stream (S1.3). In a cluster, a message for
+    /// a session whose stream another instance carries is relayed there (`raw` is its body).
     pub(crate) fn post_http_sse(
         &mut self,
         now: Instant,
@@ -66,6 +69,7 @@ impl Server {
         head: &Arc<request::Parts>,
         session: SessionId,
         body: jsonrpc::Body,
+        raw: Bytes,
     ) {
         let message = match body {
             jsonrpc::Body::Single(message) => message,
@@ -76,28 +80,54 @@ impl Server {
                 return ctx.respond(&mut self.fx, response);
             }
         };
-        let jsonrpc::Message::Request(request) = message else {
-            self.deliver_other(now, head, Some(session), Transport::HttpSse, message);
-            return ctx.respond(&mut self.fx, responses::accepted());
-        };
-        let Some(stream) = self.streams.first_of(&session) else {
+        if self.streams.first_of(&session).is_none() {
+            let id = message.id().cloned();
+            if self.relay(ctx, session, id.clone(), raw).is_ok() {
+                return;
+            }
             let code = jsonrpc::SESSION_NOT_FOUND;
             let response = responses::error(
                 StatusCode::NOT_FOUND,
-                Some(&request.id),
+                id.as_ref(),
                 code,
                 "Session not found",
             );
             return ctx.respond(&mut self.fx, response);
+        }
+        match self.accept_http_sse(now, head, session, message) {
+            Ok(()) => ctx.respond(&mut self.fx, responses::accepted()),
+            Err((id, _)) => {
+                // Backpressure is not a closed session: 503 + Retry-After.
+                let retry = self.config.retry_after_secs;
+                let response = responses::unavailable(Unavailable::SessionBusy, retry, Some(&id));
+                ctx.respond(&mut self.fx, response);
+            }
+        }
+    }
+
+    /// Takes a message of a 2024-11-05 session whose stream is here. `Err`: a request refused
+    /// because the session has `max_requests_in_flight` or its stream is full, with the error
+    /// that says so.
+    pub(crate) fn accept_http_sse(
+        &mut self,
+        now: Instant,
+        head: &Arc<request::Parts>,
+        session: SessionId,
+        message: jsonrpc::Message,
+    ) -> Result<(), (jsonrpc::Id, ErrorObject)> {
+        let jsonrpc::Message::Request(request) = message else {
+            self.deliver_other(now, head, Some(session), Transport::HttpSse, message);
+            return Ok(());
         };
-        // Backpressure is not a closed session: 503 + Retry-After.
+        let stream = self
+            .streams
+            .first_of(&session)
+            .expect("checked by the caller");
         if self.requests.in_flight(&session) >= self.config.max_requests_in_flight
             || self.streams.is_full(stream)
         {
-            let retry = self.config.retry_after_secs;
-            let response =
-                responses::unavailable(Unavailable::SessionBusy, retry, Some(&request.id));
-            return ctx.respond(&mut self.fx, response);
+            let error = ErrorObject::new(jsonrpc::SERVER_ERROR, Unavailable::SessionBusy.message());
+            return Err((request.id, error));
         }
         self.deliver_request(
             head,
@@ -107,6 +137,6 @@ impl Server {
             request,
             false,
         );
-        ctx.respond(&mut self.fx, responses::accepted());
+        Ok(())
     }
 }

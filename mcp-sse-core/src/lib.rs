@@ -86,6 +86,7 @@
 
 mod auth;
 mod chunk;
+mod cluster;
 mod config;
 mod cors;
 mod effects;

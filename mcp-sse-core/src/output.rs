@@ -97,6 +97,19 @@ pub enum Event {
         /// The response.
         response: jsonrpc::Message,
     },
+    /// A session another instance of the cluster created is served here from now on (a request
+    /// naming it came here): what the application knew of its client, it learns again from
+    /// `client`.
+    SessionRestored {
+        /// The session.
+        session: SessionId,
+        /// Its transport.
+        transport: Transport,
+        /// Its negotiated version.
+        version: Option<crate::ProtocolVersion>,
+        /// The `params` of the client's `initialize`, if the first instance heard one.
+        client: Option<Box<serde_json::value::RawValue>>,
+    },
     /// A session was created.
     SessionOpened {
         /// The new session.

@@ -134,6 +134,9 @@ pub enum Unavailable {
     ShuttingDown,
     /// The request's bearer token could not be checked (`Credentials::Unchecked`).
     TokenUnchecked,
+    /// In a cluster, the shared store did not answer in time, or `Cluster::max_waiting`
+    /// requests wait for it already.
+    StoreUnavailable,
 }
 
 impl Unavailable {
@@ -145,6 +148,7 @@ impl Unavailable {
             Self::ListenersFull => "Subscription limit reached",
             Self::ShuttingDown => "Shutting down",
             Self::TokenUnchecked => "Service Unavailable: the token could not be checked",
+            Self::StoreUnavailable => "Service Unavailable: the session store did not answer",
         }
     }
 }

@@ -92,6 +92,10 @@ impl Server {
             return ctx.reject(&mut self.fx, StatusCode::NOT_FOUND, "Not found");
         }
         let sessions = !self.config.stateless && !self.config.only_2026;
+        // In a cluster, a session another instance created is looked up first.
+        if sessions && let Some(session) = self.unknown_session(&head) {
+            return self.wait_for_session(ctx, head, body, session);
+        }
         match (endpoint, &head.method) {
             (Endpoint::Sse, &Method::GET) => {
                 self.open_http_sse(now, ctx, &head, Endpoint::Messages)
@@ -222,6 +226,7 @@ impl Server {
                 "Payload Too Large",
             );
         }
+        let raw = body.clone();
         let body = match jsonrpc::classify(&body) {
             Ok(body) => body,
             Err(invalid) => {
@@ -266,10 +271,11 @@ impl Server {
         }
         if let Some(session) = &session {
             self.sessions.touch(session, now);
+            self.touch_shared(now, session);
         }
         match (transport, session) {
             (Some(Transport::HttpSse), Some(session)) => {
-                self.post_http_sse(now, ctx, &head, session, body)
+                self.post_http_sse(now, ctx, &head, session, body, raw)
             }
             (Some(_), Some(session)) => {
                 if let Some(response) = self.check_protocol_version(&head.headers) {

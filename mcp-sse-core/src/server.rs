@@ -25,11 +25,12 @@ use crate::replay::{EventStore, StreamId};
 use crate::requests::{Pending, Requests};
 use crate::responses::Ctx;
 use crate::sessions::{Expiry, Sessions};
-use crate::streams::{Answer, Detached, Opening, Role, Stream, Streams, Tick};
+use crate::shared::Members;
+use crate::streams::{Answer as StreamAnswer, Detached, Opening, Role, Stream, Streams, Tick};
 use crate::timer::TimerKind;
 use crate::{
-    CloseReason, Event, ExchangeId, Output, Principal, ProtocolVersion, RequestKey, SessionId,
-    Transport,
+    Answer, CloseReason, Event, ExchangeId, Notice, Output, Principal, ProtocolVersion, RequestKey,
+    SessionId, Shared, Ticket, Transport,
 };
 
 /// The MCP transport state machine: HTTP exchanges in, responses, SSE bytes and application
@@ -58,6 +59,8 @@ pub struct Server {
     pub(crate) requests: Requests,
     pub(crate) listeners: Listeners,
     pub(crate) fx: Effects,
+    /// This instance's part in a cluster, with `Config::cluster`.
+    pub(crate) members: Option<Members>,
     pub(crate) shutting_down: bool,
     last_timeout_reason: Option<TimerKind>,
     /// See [`last_request_transport`](Self::last_request_transport).
@@ -87,11 +90,20 @@ impl Server {
         let mut seed = [0; 16];
         ids.fill(&mut seed);
         let epoch = u32::from_be_bytes([seed[12], seed[13], seed[14], seed[15]]);
+        // In a cluster the epoch is the cluster's, and stream ids start at the node's range.
+        let (epoch, node) = match &config.cluster {
+            Some(cluster) => (cluster.epoch, cluster.node),
+            None => (epoch, 0),
+        };
         Self {
             now: None,
             next_exchange: 0,
             sessions: Sessions::new(&config, ids),
-            streams: Streams::new(&config, epoch),
+            streams: Streams::new(&config, epoch, node),
+            members: config
+                .cluster
+                .clone()
+                .map(|cluster| Members::new(cluster, config.idle_timeout)),
             requests: Requests::default(),
             listeners: Listeners::new(&config),
             fx: Effects::default(),
@@ -238,6 +250,11 @@ impl Server {
     /// ignored (the adapter may race a `Finish`).
     pub fn handle_disconnect(&mut self, now: Instant, exchange: ExchangeId) {
         self.input(now, |server, now| {
+            if let Some(members) = &mut server.members
+                && members.disconnect(exchange)
+            {
+                return;
+            }
             if let Some(stream) = server.streams.disconnect(exchange) {
                 server.detach(now, stream);
             }
@@ -289,6 +306,17 @@ impl Server {
         });
     }
 
+    /// The store shared by a cluster answered the operation of `ticket`
+    /// ([`Output::Shared`]). Answers to tickets already answered are ignored.
+    pub fn handle_shared(&mut self, now: Instant, ticket: Ticket, answer: Answer) {
+        self.input(now, |server, now| server.answered(now, ticket, answer));
+    }
+
+    /// Another instance of the cluster said something (through the shared store).
+    pub fn handle_notice(&mut self, now: Instant, notice: Notice) {
+        self.input(now, |server, now| server.noticed(now, notice));
+    }
+
     // ---- commands ----
 
     /// Answers the request behind `key` with a result or a JSON-RPC error. The bytes of `result`
@@ -323,15 +351,19 @@ impl Server {
                     pending.error_status(error.code),
                 ),
             };
-            let answer = Answer { key, body, status };
+            let answer = StreamAnswer { key, body, status };
             server.fx.stats.messages_out += 1;
-            let (fx, sessions) = (&mut server.fx, &server.sessions);
-            server
-                .streams
-                .answer(fx, sessions, now, pending.stream, answer);
-            if let Some(session) = &pending.session {
-                server.settle(now, session);
-            }
+            let answer = match (&pending.session, pending.initialize && outcome.is_ok()) {
+                // In a cluster the session is stored before its client hears of it.
+                (Some(session), true) => {
+                    match server.save_then_answer(session, pending.id, pending.stream, answer) {
+                        Ok(()) => return Ok(()),
+                        Err(answer) => answer,
+                    }
+                }
+                _ => answer,
+            };
+            server.answer_on(now, pending.stream, answer);
             Ok(())
         })
     }
@@ -344,15 +376,14 @@ impl Server {
         self.input(now, |server, now| {
             let stream = match target {
                 Target::Session(session) => {
-                    let state = server
-                        .sessions
-                        .get(&session)
-                        .ok_or(SendError::UnknownSession)?;
-                    match state.transport {
-                        Transport::HttpSse => server.streams.first_of(&session),
-                        _ => server.streams.standalone_of(&session),
-                    }
-                    .ok_or(SendError::NoStream)?
+                    let Some(stream) = server.session_stream(&session)? else {
+                        // In a cluster another instance may carry the session's stream.
+                        return match server.deliver_elsewhere(&session, message) {
+                            true => Ok(()),
+                            false => Err(SendError::NoStream),
+                        };
+                    };
+                    stream
                 }
                 Target::Request(key) => {
                     let pending = server.requests.get(key).ok_or(SendError::UnknownRequest)?;
@@ -410,7 +441,14 @@ impl Server {
     /// (S3.34). A listener too slow to take it is ended (with its completion result) instead of
     /// holding anyone up. Returns how many streams got it.
     pub fn publish(&mut self, now: Instant, change: &Change) -> usize {
-        self.input(now, |server, now| server.announce(now, change))
+        self.input(now, |server, now| {
+            if server.members.is_some() {
+                // Every other instance announces it to its own listeners.
+                let shared = Shared::Publish(change.clone());
+                server.fx.push(Output::Shared(shared));
+            }
+            server.announce(now, change)
+        })
     }
 
     /// Starts a graceful shutdown that is over by `now + grace`.
@@ -599,6 +637,9 @@ impl Server {
     /// Closes a session that has been idle, or that never spoke after `initialize`.
     fn session_expiry(&mut self, now: Instant, session: &SessionId) -> bool {
         let busy = self.requests.in_flight(session) > 0 || self.streams.has_connection(session);
+        if busy {
+            self.touch_shared(now, session);
+        }
         match self.sessions.expiry(session, now, busy) {
             Expiry::Expire => self.end_session(now, session, CloseReason::Expired),
             Expiry::At(at) => {
@@ -611,8 +652,23 @@ impl Server {
         }
     }
 
-    /// Forgets a session, its streams and its unanswered requests, and tells the application.
+    /// Forgets a session, its streams and its unanswered requests, and tells the application
+    /// and, in a cluster, the other instances if it ended for good.
     pub(crate) fn end_session(
+        &mut self,
+        now: Instant,
+        session: &SessionId,
+        reason: CloseReason,
+    ) -> bool {
+        let ended = self.end_session_here(now, session, reason);
+        if ended {
+            self.share_end(session, reason);
+        }
+        ended
+    }
+
+    /// Forgets a session here only (another instance ended it, or it failed to be stored).
+    pub(crate) fn end_session_here(
         &mut self,
         now: Instant,
         session: &SessionId,
@@ -630,6 +686,45 @@ impl Server {
             reason,
         }));
         true
+    }
+
+    /// Writes an answer on the stream that carries it, and ends a session closing for the
+    /// shutdown once that was its last.
+    pub(crate) fn answer_on(&mut self, now: Instant, stream: StreamId, answer: StreamAnswer) {
+        let session = self.streams.get(stream).and_then(|s| s.session.clone());
+        let (fx, sessions) = (&mut self.fx, &self.sessions);
+        self.streams.answer(fx, sessions, now, stream, answer);
+        if let Some(session) = &session {
+            self.settle(now, session);
+        }
+    }
+
+    /// The stream for `session`'s messages unrelated to a request: the 2024-11-05 stream, or
+    /// the standalone `GET` stream (S2.20); `None` if it has none open here.
+    fn session_stream(&self, session: &SessionId) -> Result<Option<StreamId>, SendError> {
+        let state = self
+            .sessions
+            .get(session)
+            .ok_or(SendError::UnknownSession)?;
+        Ok(match state.transport {
+            Transport::HttpSse => self.streams.first_of(session),
+            _ => self.streams.standalone_of(session),
+        })
+    }
+
+    /// Queues a message on `session`'s stream, if it has one here.
+    pub(crate) fn push_to_session(
+        &mut self,
+        now: Instant,
+        session: &SessionId,
+        message: Bytes,
+    ) -> Result<(), SendError> {
+        let stream = self.session_stream(session)?.ok_or(SendError::NoStream)?;
+        let (fx, sessions) = (&mut self.fx, &self.sessions);
+        self.streams
+            .push_message(fx, sessions, now, stream, message)?;
+        self.fx.stats.messages_out += 1;
+        Ok(())
     }
 
     /// A new stream answering `ctx`'s exchange (every transport opens its streams here).

@@ -39,6 +39,8 @@ pub(crate) struct Session {
     pub(crate) closing: bool,
     /// The subject of the principal that created it, with authorization on (S4.6).
     pub(crate) owner: Option<Arc<str>>,
+    /// In a cluster, the `params` of the client's `initialize`, until the session is stored.
+    pub(crate) client: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// What looks a session up: its [`SessionId`], or the text a request named.
@@ -171,6 +173,31 @@ impl Sessions {
                 break id;
             }
         };
+        self.insert(now, id.clone(), transport, owner.map(Arc::from));
+        id
+    }
+
+    /// A session another instance of the cluster created, as the store keeps it: its client
+    /// spoke already (another instance heard it), so only the idle timeout applies. `false` if
+    /// it is here already.
+    pub(crate) fn restore(&mut self, now: Instant, record: &crate::SessionRecord) -> bool {
+        if self.table.contains_key(&record.session) {
+            return false;
+        }
+        let owner = record.owner.as_deref().map(Arc::from);
+        let session = self.insert(now, record.session.clone(), record.transport, owner);
+        session.version = record.version;
+        session.initialized = true;
+        true
+    }
+
+    fn insert(
+        &mut self,
+        now: Instant,
+        id: SessionId,
+        transport: Transport,
+        owner: Option<Arc<str>>,
+    ) -> &mut Session {
         let header = HeaderValue::from_str(id.as_str())
             .expect("session ids are visible ASCII, a valid header value");
         let number = self.next_number;
@@ -185,11 +212,11 @@ impl Sessions {
             number,
             queued: Some(now),
             closing: false,
-            owner: owner.map(Arc::from),
+            owner,
+            client: None,
         };
         self.order.insert((now, number), id.clone());
-        self.table.insert(id.clone(), session);
-        id
+        self.table.entry(id).insert_entry(session).into_mut()
     }
 
     /// The client did something with `id`: its idle time starts again, and a parked session

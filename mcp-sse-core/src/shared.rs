@@ -278,28 +278,21 @@ pub enum Notice {
     Published(Change),
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum NoticeWire<'a> {
-    Ended {
-        session: &'a str,
-        reason: &'a str,
-    },
-    Relayed {
-        session: &'a str,
-        #[serde(borrow)]
-        message: &'a RawValue,
-    },
-    Deliver {
-        session: &'a str,
-        #[serde(borrow)]
-        message: &'a RawValue,
-    },
-    Published {
-        change: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        uri: Option<&'a str>,
-    },
+/// A notice on the wire: its kind and the fields that kind has. (A struct, not a tagged
+/// enum: serde buffers the content of tagged enums, and a raw message cannot be borrowed then.)
+#[derive(Serialize, Deserialize, Default)]
+struct NoticeWire<'a> {
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    message: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<String>,
 }
 
 fn reason_name(reason: CloseReason) -> &'static str {
@@ -338,26 +331,37 @@ impl Notice {
     /// JSON (the core only sends JSON-RPC messages it checked).
     pub fn encode(&self) -> Option<Vec<u8>> {
         let wire = match self {
-            Notice::SessionEnded { session, reason } => NoticeWire::Ended {
-                session: session.as_str(),
-                reason: reason_name(*reason),
+            Notice::SessionEnded { session, reason } => NoticeWire {
+                kind: "ended".into(),
+                session: Some(session.to_string()),
+                reason: Some(reason_name(*reason).into()),
+                ..Default::default()
             },
-            Notice::Relayed { session, message } => NoticeWire::Relayed {
-                session: session.as_str(),
-                message: raw(message)?,
-            },
-            Notice::Deliver { session, message } => NoticeWire::Deliver {
-                session: session.as_str(),
-                message: raw(message)?,
-            },
+            Notice::Relayed { session, message } | Notice::Deliver { session, message } => {
+                let kind = match self {
+                    Notice::Relayed { .. } => "relayed",
+                    _ => "deliver",
+                };
+                NoticeWire {
+                    kind: kind.into(),
+                    session: Some(session.to_string()),
+                    message: Some(raw(message)?),
+                    ..Default::default()
+                }
+            }
             Notice::Published(change) => {
                 let (change, uri) = match change {
                     Change::ToolsListChanged => ("tools", None),
                     Change::PromptsListChanged => ("prompts", None),
                     Change::ResourcesListChanged => ("resources", None),
-                    Change::ResourceUpdated(uri) => ("resource", Some(uri.as_str())),
+                    Change::ResourceUpdated(uri) => ("resource", Some(uri.clone())),
                 };
-                NoticeWire::Published { change, uri }
+                NoticeWire {
+                    kind: "published".into(),
+                    change: Some(change.into()),
+                    uri,
+                    ..Default::default()
+                }
             }
         };
         Some(serde_json::to_vec(&wire).expect("a notice serialises"))
@@ -365,28 +369,30 @@ impl Notice {
 
     /// A notice as [`encode`](Self::encode) wrote it; `None` for anything else.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let session = |text: &str| SessionId::parse(text);
-        let message = |raw: &RawValue| Bytes::copy_from_slice(raw.get().as_bytes());
-        Some(match serde_json::from_slice(bytes).ok()? {
-            NoticeWire::Ended { session: s, reason } => Notice::SessionEnded {
-                session: session(s)?,
-                reason: reason_named(reason)?,
+        let wire: NoticeWire<'_> = serde_json::from_slice(bytes).ok()?;
+        let session = || SessionId::parse(wire.session.as_deref()?);
+        let message = || Some(Bytes::copy_from_slice(wire.message?.get().as_bytes()));
+        Some(match wire.kind.as_str() {
+            "ended" => Notice::SessionEnded {
+                session: session()?,
+                reason: reason_named(wire.reason.as_deref()?)?,
             },
-            NoticeWire::Relayed { session: s, message: m } => Notice::Relayed {
-                session: session(s)?,
-                message: message(m),
+            "relayed" => Notice::Relayed {
+                session: session()?,
+                message: message()?,
             },
-            NoticeWire::Deliver { session: s, message: m } => Notice::Deliver {
-                session: session(s)?,
-                message: message(m),
+            "deliver" => Notice::Deliver {
+                session: session()?,
+                message: message()?,
             },
-            NoticeWire::Published { change, uri } => Notice::Published(match (change, uri) {
+            "published" => Notice::Published(match (wire.change.as_deref()?, wire.uri) {
                 ("tools", None) => Change::ToolsListChanged,
                 ("prompts", None) => Change::PromptsListChanged,
                 ("resources", None) => Change::ResourcesListChanged,
-                ("resource", Some(uri)) => Change::ResourceUpdated(uri.to_owned()),
+                ("resource", Some(uri)) => Change::ResourceUpdated(uri),
                 _ => return None,
             }),
+            _ => return None,
         })
     }
 }
@@ -403,16 +409,24 @@ pub(crate) struct Parked {
 #[derive(Debug)]
 pub(crate) enum Waiting {
     /// A request naming a session this instance does not hold.
-    Lookup(Parked),
-    /// The answer to `initialize`, held until its session is stored.
+    Lookup(Box<Parked>),
+    /// The answer to `initialize` (request `id`, handed out as `key`), held until its session
+    /// is stored.
     Save {
         session: SessionId,
-        answer: crate::streams::Answer,
+        id: crate::jsonrpc::Id,
+        key: crate::RequestKey,
         stream: crate::replay::StreamId,
+        answer: crate::streams::Answer,
     },
+    /// A session whose stream started already (2024-11-05): only a failure is worth a word.
+    Record(SessionId),
     /// A `POST` of a 2024-11-05 session relayed to the instance carrying its stream: `202`
     /// once it took it.
-    Relay { ctx: Ctx, id: Option<crate::jsonrpc::Id> },
+    Relay {
+        ctx: Ctx,
+        id: Option<crate::jsonrpc::Id>,
+    },
 }
 
 /// The cluster part of a server: its identity, the tickets out, and when each session was last
@@ -531,7 +545,10 @@ mod tests {
             owner: None,
             client: None,
         };
-        assert_eq!(SessionRecord::decode(session.clone(), &bare.encode()), Some(bare));
+        assert_eq!(
+            SessionRecord::decode(session.clone(), &bare.encode()),
+            Some(bare)
+        );
         for bad in [&b"{}"[..], b"nope", br#"{"transport":"carrier pigeon"}"#] {
             assert_eq!(SessionRecord::decode(session.clone(), bad), None);
         }
@@ -565,6 +582,9 @@ mod tests {
             message: Bytes::from_static(b"{oops"),
         };
         assert_eq!(not_json.encode(), None);
-        assert_eq!(Notice::decode(br#"{"kind":"ended","session":"x y","reason":"closed"}"#), None);
+        assert_eq!(
+            Notice::decode(br#"{"kind":"ended","session":"x y","reason":"closed"}"#),
+            None
+        );
     }
 }

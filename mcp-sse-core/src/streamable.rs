@@ -32,6 +32,13 @@ impl Server {
         }
         let session = self.open_session(now, ctx, head, Transport::Streamable);
         self.arm_session_expiry(now, &session);
+        if self.members.is_some()
+            && let jsonrpc::Body::Single(jsonrpc::Message::Request(request)) = &body
+            && let Some(state) = self.sessions.get_mut(&session)
+        {
+            // What other instances' applications will know of the client.
+            state.client = request.params.clone();
+        }
         self.post_streamable(now, ctx, head, Some(session), body, true);
     }
 
@@ -164,6 +171,7 @@ impl Server {
             return ctx.respond(&mut self.fx, response);
         }
         self.sessions.touch(&session, now);
+        self.touch_shared(now, &session);
         match head.headers.get(LAST_EVENT_ID) {
             Some(last) if self.config.resumable => {
                 let last = last.to_str().unwrap_or("");
@@ -215,6 +223,7 @@ impl Server {
         let mut opening = Opening::new(Some(session.clone()), Role::Standalone);
         opening.resumable = self.config.resumable;
         self.open_stream(now, ctx.clone(), opening);
+        self.hold(session);
     }
 
     /// `DELETE`: the client ends its session (S2.42); its id gets 404 from now on (S2.40).

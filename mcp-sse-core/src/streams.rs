@@ -333,7 +333,9 @@ pub(crate) struct Streams {
 }
 
 impl Streams {
-    pub(crate) fn new(config: &Config, epoch: u32) -> Self {
+    /// Streams of `node` of a cluster (0 alone) have ids from `node << 40` on, so no two
+    /// instances hand out the same one.
+    pub(crate) fn new(config: &Config, epoch: u32, node: u32) -> Self {
         Self {
             queue_bytes: config.stream_queue_bytes,
             keepalive: config.keepalive_interval,
@@ -345,7 +347,7 @@ impl Streams {
             stall_timeout: config.stall_timeout,
             max_kept: (config.replay_total_bytes / 512).max(1),
             epoch,
-            next: 0,
+            next: u64::from(node & 0xff_ffff) << 40,
             streams: Map::default(),
             exchanges: Map::default(),
             bodies: Map::default(),
@@ -1194,7 +1196,7 @@ mod tests {
                 ..Config::default()
             };
             Self {
-                streams: Streams::new(&config, 7),
+                streams: Streams::new(&config, 7, 0),
                 fx: Effects::default(),
                 sessions: Sessions::new(&config, Box::new(SequentialIds::default())),
                 now: Instant::now(),
@@ -1237,6 +1239,7 @@ mod tests {
                     Output::Finish { .. } => "finish".into(),
                     Output::Abort { .. } => "abort".into(),
                     Output::Event(_) => "event".into(),
+                    Output::Shared(_) => "shared".into(),
                 })
                 .collect()
         }

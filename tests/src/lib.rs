@@ -119,6 +119,8 @@ pub struct Sim {
     /// What the adapter's token verifier says of every request from now on (authorization);
     /// `None`: the client presents no token.
     pub credentials: Option<mcp_sse_core::Credentials>,
+    /// Operations on a cluster's shared store, oldest first, for the test to perform.
+    pub shared: VecDeque<mcp_sse_core::Shared>,
 }
 
 impl Sim {
@@ -131,6 +133,7 @@ impl Sim {
             events: VecDeque::new(),
             wakeup_budget: 100_000,
             credentials: None,
+            shared: VecDeque::new(),
         }
     }
 
@@ -300,6 +303,7 @@ impl Sim {
                     seen.aborted = true;
                 }
                 Output::Event(event) => self.events.push_back(event),
+                Output::Shared(op) => self.shared.push_back(op),
                 other => panic!("unexpected output {other:?}"),
             }
         }

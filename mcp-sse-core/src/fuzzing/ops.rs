@@ -852,6 +852,9 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                     .owners
                     .insert(session.to_string(), world.principal.clone());
             }
+            Output::Event(Event::SessionRestored { .. }) | Output::Shared(_) => {
+                unreachable!("op scripts run one server, in no cluster")
+            }
         }
     }
     world.sessions.retain(|s| !world.dead.contains(s));

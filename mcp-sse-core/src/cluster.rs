@@ -1,0 +1,362 @@
+//! Serving as one instance of a cluster (`Config::cluster`): the requests that wait for the
+//! shared store, the answers and notices that come back, and what this instance tells the
+//! others. The vocabulary, its wire format and the bookkeeping of tickets are in `shared`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{StatusCode, request};
+
+use crate::cors::Origin;
+use crate::jsonrpc::{self, ErrorObject};
+use crate::responses::{self, Ctx, Unavailable};
+use crate::router::named_session;
+use crate::server::Server;
+use crate::shared::{Parked, Waiting};
+use crate::streams::Answer as StreamAnswer;
+use crate::{
+    Answer, CloseReason, Event, Notice, Output, Principal, SessionId, SessionRecord, Shared, Ticket,
+};
+
+/// Put in the head of a request that waited for the store, so it does not wait again.
+#[derive(Clone, Copy, Debug)]
+struct LookedUp;
+
+impl Server {
+    /// In a cluster, the session a request names that this instance does not hold (and the
+    /// request did not wait for already): the store may know it.
+    pub(crate) fn unknown_session(&self, head: &request::Parts) -> Option<SessionId> {
+        self.members.as_ref()?;
+        if head.extensions.get::<LookedUp>().is_some() {
+            return None;
+        }
+        named_session(head)
+            .and_then(SessionId::parse)
+            .filter(|id| self.sessions.get(id).is_none())
+    }
+
+    /// The request waits for the store to say whether another instance created `session`.
+    pub(crate) fn wait_for_session(
+        &mut self,
+        ctx: &Ctx,
+        head: request::Parts,
+        body: Bytes,
+        session: SessionId,
+    ) {
+        let members = self.members.as_mut().expect("only in a cluster");
+        if !members.has_room() {
+            tracing::warn!(
+                waiting = members.waiting(),
+                "too many requests wait for the store"
+            );
+            let retry = self.config.retry_after_secs;
+            let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
+            return ctx.respond(&mut self.fx, response);
+        }
+        let parked = Box::new(Parked {
+            ctx: ctx.clone(),
+            head,
+            body,
+        });
+        let ticket = members.take(Waiting::Lookup(parked));
+        self.fx
+            .push(Output::Shared(Shared::LoadSession { ticket, session }));
+    }
+
+    /// The store answered the operation of `ticket`.
+    pub(crate) fn answered(&mut self, now: Instant, ticket: Ticket, answer: Answer) {
+        let Some(waiting) = self.members.as_mut().and_then(|m| m.settle(ticket)) else {
+            return;
+        };
+        match (waiting, answer) {
+            (Waiting::Lookup(parked), Answer::Found(record)) => {
+                if let Some(record) = record {
+                    self.restore_session(now, record);
+                }
+                let Parked {
+                    mut ctx,
+                    mut head,
+                    body,
+                } = *parked;
+                head.extensions.insert(LookedUp);
+                let origin = Origin::of(&self.config.origins, &head.headers);
+                self.route(now, &mut ctx, &origin, head, body);
+            }
+            (Waiting::Lookup(parked), _) => {
+                tracing::warn!(exchange = %parked.ctx.exchange, "the store did not find the session in time");
+                let retry = self.config.retry_after_secs;
+                let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
+                parked.ctx.respond(&mut self.fx, response);
+            }
+            (Waiting::Save { answer, stream, .. }, Answer::Done) => {
+                self.answer_on(now, stream, answer);
+            }
+            (
+                Waiting::Save {
+                    session,
+                    id,
+                    key,
+                    stream,
+                    ..
+                },
+                _,
+            ) => {
+                tracing::warn!(%session, "the store did not keep the new session: initialize fails");
+                let error = ErrorObject::new(
+                    jsonrpc::INTERNAL_ERROR,
+                    Unavailable::StoreUnavailable.message(),
+                );
+                let answer = StreamAnswer {
+                    key,
+                    body: jsonrpc::encode_error(Some(&id), &error),
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                };
+                self.answer_on(now, stream, answer);
+                self.end_session_here(now, &session, CloseReason::Closed);
+            }
+            (Waiting::Relay { ctx, .. }, Answer::Relayed(true)) => {
+                ctx.respond(&mut self.fx, responses::accepted());
+            }
+            (Waiting::Relay { ctx, id }, Answer::Relayed(false)) => {
+                // The instance that carried its stream is gone, and the session with it (S1.9).
+                let code = jsonrpc::SESSION_NOT_FOUND;
+                let response = responses::error(
+                    StatusCode::NOT_FOUND,
+                    id.as_ref(),
+                    code,
+                    "Session not found",
+                );
+                ctx.respond(&mut self.fx, response);
+            }
+            (Waiting::Relay { ctx, id }, _) => {
+                let retry = self.config.retry_after_secs;
+                let response =
+                    responses::unavailable(Unavailable::StoreUnavailable, retry, id.as_ref());
+                ctx.respond(&mut self.fx, response);
+            }
+            (Waiting::Record(session), Answer::Done) => {
+                tracing::trace!(%session, "session stored");
+            }
+            (Waiting::Record(session), _) => {
+                tracing::warn!(%session, "the store did not keep the session: other instances will not know it");
+            }
+        }
+    }
+
+    /// Another instance said something.
+    pub(crate) fn noticed(&mut self, now: Instant, notice: Notice) {
+        match notice {
+            Notice::SessionEnded { session, reason } => {
+                self.end_session_here(now, &session, reason);
+            }
+            Notice::Published(change) => {
+                self.announce(now, &change);
+            }
+            Notice::Deliver { session, message } => {
+                if let Err(error) = self.push_to_session(now, &session, message) {
+                    tracing::debug!(%session, %error, "a message for a session stream found none here");
+                }
+            }
+            Notice::Relayed { session, message } => self.relayed(now, session, message),
+        }
+    }
+
+    /// A session another instance created, served here from now on.
+    fn restore_session(&mut self, now: Instant, record: SessionRecord) {
+        if !self.sessions.restore(now, &record) {
+            return;
+        }
+        self.arm_session_expiry(now, &record.session);
+        self.fx.push(Output::Event(Event::SessionRestored {
+            session: record.session,
+            transport: record.transport,
+            version: record.version,
+            client: record.client,
+        }));
+    }
+
+    /// Holds the answer to `initialize` until the store keeps the session it opened; `Err`
+    /// gives the answer back when this server is alone.
+    pub(crate) fn save_then_answer(
+        &mut self,
+        session: &SessionId,
+        id: jsonrpc::Id,
+        stream: crate::replay::StreamId,
+        answer: StreamAnswer,
+    ) -> Result<(), StreamAnswer> {
+        let Some(record) = self.record_of(session) else {
+            return Err(answer);
+        };
+        let members = self
+            .members
+            .as_mut()
+            .expect("records exist in a cluster only");
+        let ttl = members.ttl();
+        let key = answer.key;
+        let ticket = members.take(Waiting::Save {
+            session: session.clone(),
+            id,
+            key,
+            stream,
+            answer,
+        });
+        self.fx.push(Output::Shared(Shared::SaveSession {
+            ticket,
+            record,
+            ttl,
+        }));
+        Ok(())
+    }
+
+    /// Stores a 2024-11-05 session, whose stream starts at once (its `endpoint` event is its
+    /// first answer), and says this instance carries it.
+    pub(crate) fn share_new_stream_session(&mut self, session: &SessionId) {
+        let Some(record) = self.record_of(session) else {
+            return;
+        };
+        let members = self
+            .members
+            .as_mut()
+            .expect("records exist in a cluster only");
+        let ttl = members.ttl();
+        let ticket = members.take(Waiting::Record(session.clone()));
+        self.fx.push(Output::Shared(Shared::SaveSession {
+            ticket,
+            record,
+            ttl,
+        }));
+        self.hold(session);
+    }
+
+    /// The record of a local session, in a cluster (its client's `initialize` taken from it).
+    fn record_of(&mut self, session: &SessionId) -> Option<SessionRecord> {
+        self.members.as_ref()?;
+        let state = self.sessions.get_mut(session)?;
+        Some(SessionRecord {
+            session: session.clone(),
+            transport: state.transport,
+            version: state.version,
+            owner: state.owner.as_deref().map(str::to_owned),
+            client: state.client.take(),
+        })
+    }
+
+    /// In a cluster, says this instance carries `session`'s stream.
+    pub(crate) fn hold(&mut self, session: &SessionId) {
+        if self.members.is_some() {
+            let session = session.clone();
+            self.fx.push(Output::Shared(Shared::Hold { session }));
+        }
+    }
+
+    /// In a cluster, refreshes `session` in the store (at most once per quarter of its life).
+    pub(crate) fn touch_shared(&mut self, now: Instant, session: &SessionId) {
+        let Some(members) = &mut self.members else {
+            return;
+        };
+        if members.should_touch(now, session) {
+            let ttl = members.ttl();
+            let session = session.clone();
+            self.fx
+                .push(Output::Shared(Shared::TouchSession { session, ttl }));
+        }
+    }
+
+    /// A client message of a 2024-11-05 session whose stream is elsewhere: relayed there,
+    /// `202` once it arrived. `Err` gives it back when this server is alone.
+    pub(crate) fn relay(
+        &mut self,
+        ctx: &Ctx,
+        session: SessionId,
+        id: Option<jsonrpc::Id>,
+        message: Bytes,
+    ) -> Result<(), Bytes> {
+        let Some(members) = &mut self.members else {
+            return Err(message);
+        };
+        if !members.has_room() {
+            let retry = self.config.retry_after_secs;
+            let response =
+                responses::unavailable(Unavailable::StoreUnavailable, retry, id.as_ref());
+            ctx.respond(&mut self.fx, response);
+            return Ok(());
+        }
+        let ctx = ctx.clone();
+        let ticket = members.take(Waiting::Relay { ctx, id });
+        self.fx.push(Output::Shared(Shared::Relay {
+            ticket,
+            session,
+            message,
+        }));
+        Ok(())
+    }
+
+    /// A client message another instance accepted (`202`) for a 2024-11-05 session whose
+    /// stream is here. It cannot be refused any more: a request this instance cannot take is
+    /// answered with an error on the stream, so its client learns it failed.
+    fn relayed(&mut self, now: Instant, session: SessionId, message: Bytes) {
+        let state = self.sessions.get(&session);
+        let (Some(state), Some(_)) = (state, self.streams.first_of(&session)) else {
+            return tracing::debug!(%session, "a relayed message for a session stream gone here");
+        };
+        let mut head = http::Request::post(self.config.messages_path.as_str())
+            .body(())
+            .expect("a path is a valid URI")
+            .into_parts()
+            .0;
+        if let Some(owner) = &state.owner {
+            head.extensions.insert(Principal::new(owner.to_string()));
+        }
+        let Ok(jsonrpc::Body::Single(message)) = jsonrpc::classify(&message) else {
+            return tracing::debug!(%session, "a relayed message that is not one JSON-RPC message");
+        };
+        self.sessions.touch(&session, now);
+        if let Err(refusal) = self.accept_http_sse(now, &Arc::new(head), session.clone(), message) {
+            let (id, error) = refusal;
+            tracing::info!(%session, "a relayed request refused: answered with an error");
+            let Some(stream) = self.streams.first_of(&session) else {
+                return;
+            };
+            let body = jsonrpc::encode_error(Some(&id), &error);
+            let (fx, sessions) = (&mut self.fx, &self.sessions);
+            let _ = self.streams.push_message(fx, sessions, now, stream, body);
+        }
+    }
+
+    /// In a cluster, a message for a session's stream that another instance carries goes
+    /// there; `false` when this server is alone.
+    pub(crate) fn deliver_elsewhere(&mut self, session: &SessionId, message: Bytes) -> bool {
+        if self.members.is_none() {
+            return false;
+        }
+        let session = session.clone();
+        self.fx
+            .push(Output::Shared(Shared::Deliver { session, message }));
+        true
+    }
+
+    /// Tells the cluster a session ended for good, for reasons that hold everywhere (the
+    /// client deleted it, the application closed it, its 2024-11-05 stream is gone). A session
+    /// expiring or evicted here ends here only: the store's own expiry ends it everywhere.
+    pub(crate) fn share_end(&mut self, session: &SessionId, reason: CloseReason) {
+        let Some(members) = &mut self.members else {
+            return;
+        };
+        members.forget(session);
+        let everywhere = matches!(
+            reason,
+            CloseReason::Deleted
+                | CloseReason::Closed
+                | CloseReason::ClientGone
+                | CloseReason::TokenExpired
+        );
+        if everywhere {
+            let session = session.clone();
+            self.fx
+                .push(Output::Shared(Shared::EndSession { session, reason }));
+        }
+        let session = session.clone();
+        self.fx.push(Output::Shared(Shared::Release { session }));
+    }
+}

@@ -1,0 +1,469 @@
+//! Several servers sharing sessions through a store (`Config::cluster`): the shared-state
+//! operations each emits are carried by a store kept here (records by session, the instances
+//! holding each session's stream, broadcasts), through the core's wire format, so any instance
+//! serves any session's request.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use mcp_sse_core::{
+    Answer, Change, CloseReason, Cluster, Config, Event, Notice, SessionId, SessionRecord, Shared,
+    Target, Ticket, Transport,
+};
+use mcp_sse_tests::Sim;
+
+/// What the store does with operations that have a ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Answer,
+    Fail,
+    /// Keep them unanswered (a slow store).
+    Hold,
+}
+
+struct World {
+    nodes: Vec<Sim>,
+    records: HashMap<String, Vec<u8>>,
+    holders: HashMap<String, HashSet<usize>>,
+    mode: Mode,
+    held: Vec<(usize, Ticket)>,
+    ttls: HashMap<String, Duration>,
+}
+
+impl World {
+    fn new(n: usize, tweak: impl Fn(&mut Config)) -> Self {
+        let nodes = (0..n)
+            .map(|node| {
+                let mut config = Config::default();
+                config.cluster = Some(Cluster::new(node as u32 + 1, 0xc0ffee));
+                tweak(&mut config);
+                let mut sim = Sim::new(config);
+                // Distinct session ids per instance, as random ones would be.
+                sim.server = mcp_sse_core::Server::with_id_generator(
+                    sim.server.config().clone(),
+                    Box::new(mcp_sse_core::SequentialIds((node as u128 + 1) << 64)),
+                );
+                sim
+            })
+            .collect();
+        Self {
+            nodes,
+            records: HashMap::new(),
+            holders: HashMap::new(),
+            mode: Mode::Answer,
+            held: Vec::new(),
+            ttls: HashMap::new(),
+        }
+    }
+
+    /// Performs every operation out, until none is left.
+    fn pump(&mut self) {
+        loop {
+            let mut any = false;
+            for from in 0..self.nodes.len() {
+                while let Some(op) = self.nodes[from].shared.pop_front() {
+                    any = true;
+                    self.perform(from, op);
+                }
+            }
+            if !any {
+                return;
+            }
+        }
+    }
+
+    fn perform(&mut self, from: usize, op: Shared) {
+        let answer = |world: &mut World, ticket: Ticket, answer: Answer| match world.mode {
+            Mode::Answer => world.answer(from, ticket, answer),
+            Mode::Fail => world.answer(from, ticket, Answer::Failed),
+            Mode::Hold => world.held.push((from, ticket)),
+        };
+        match op {
+            Shared::SaveSession {
+                ticket,
+                record,
+                ttl,
+            } => {
+                let id = record.session.to_string();
+                if self.mode == Mode::Answer {
+                    self.records.insert(id.clone(), record.encode());
+                    self.ttls.insert(id, ttl);
+                }
+                answer(self, ticket, Answer::Done);
+            }
+            Shared::LoadSession { ticket, session } => {
+                let record = self
+                    .records
+                    .get(session.as_str())
+                    .map(|bytes| SessionRecord::decode(session.clone(), bytes).expect("ours"));
+                answer(self, ticket, Answer::Found(record));
+            }
+            Shared::TouchSession { session, ttl } => {
+                self.ttls.insert(session.to_string(), ttl);
+            }
+            Shared::EndSession { session, reason } => {
+                self.records.remove(session.as_str());
+                self.broadcast(from, Notice::SessionEnded { session, reason });
+            }
+            Shared::Hold { session } => {
+                self.holders
+                    .entry(session.to_string())
+                    .or_default()
+                    .insert(from);
+            }
+            Shared::Release { session } => {
+                if let Some(holders) = self.holders.get_mut(session.as_str()) {
+                    holders.remove(&from);
+                }
+            }
+            Shared::Relay {
+                ticket,
+                session,
+                message,
+            } => {
+                let took = self.send_to_holders(Notice::Relayed { session, message });
+                answer(self, ticket, Answer::Relayed(took));
+            }
+            Shared::Deliver { session, message } => {
+                self.send_to_holders(Notice::Deliver { session, message });
+            }
+            Shared::Publish(change) => self.broadcast(from, Notice::Published(change)),
+            other => panic!("an operation this store does not know: {other:?}"),
+        }
+    }
+
+    fn answer(&mut self, node: usize, ticket: Ticket, answer: Answer) {
+        let sim = &mut self.nodes[node];
+        sim.server.handle_shared(sim.now, ticket, answer);
+        sim.drain();
+    }
+
+    /// Through the wire format, as between processes.
+    fn notify(&mut self, node: usize, notice: &Notice) {
+        let notice = Notice::decode(&notice.encode().expect("JSON")).expect("round trip");
+        let sim = &mut self.nodes[node];
+        sim.server.handle_notice(sim.now, notice);
+        sim.drain();
+    }
+
+    fn broadcast(&mut self, from: usize, notice: Notice) {
+        for node in (0..self.nodes.len()).filter(|n| *n != from) {
+            self.notify(node, &notice);
+        }
+    }
+
+    fn send_to_holders(&mut self, notice: Notice) -> bool {
+        let (Notice::Relayed { session, .. } | Notice::Deliver { session, .. }) = &notice else {
+            unreachable!()
+        };
+        let holders: Vec<usize> = self
+            .holders
+            .get(session.as_str())
+            .map(|h| h.iter().copied().collect())
+            .unwrap_or_default();
+        for &node in &holders {
+            self.notify(node, &notice);
+        }
+        !holders.is_empty()
+    }
+
+    fn post(&mut self, node: usize, session: &str, body: &str) -> mcp_sse_core::ExchangeId {
+        let x = self.nodes[node].post("/mcp", &[("mcp-session-id", session)], body);
+        self.pump();
+        x
+    }
+
+    /// `initialize` on `node`, answered by its application, the session stored.
+    fn initialize(&mut self, node: usize) -> String {
+        let body = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"sim","version":"0"}}}"#;
+        let init = self.nodes[node].post("/mcp", &[], body);
+        let (key, _) = self.nodes[node].next_request();
+        self.nodes[node].reply(key, r#"{"protocolVersion":"2025-11-25","capabilities":{}}"#);
+        let sim = &self.nodes[node];
+        assert!(
+            sim.seen(init).response.is_none() && sim.seen(init).head.is_none(),
+            "the answer waits for the store"
+        );
+        self.pump();
+        let seen = self.nodes[node].seen(init);
+        assert_eq!(seen.status(), 200);
+        seen.header("mcp-session-id").unwrap().to_owned()
+    }
+}
+
+const CALL: &str = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"t"}}"#;
+
+#[test]
+fn any_instance_serves_a_session_another_created() {
+    let mut world = World::new(3, |_| {});
+    let session = world.initialize(0);
+    let x = world.post(1, &session, CALL);
+    // Instance 1 learnt the session, and its application the client.
+    let events = world.nodes[1].take_events();
+    let restored = events.iter().find_map(|e| match e {
+        Event::SessionRestored {
+            session: s,
+            transport,
+            version,
+            client,
+        } => Some((
+            s.clone(),
+            *transport,
+            *version,
+            client.as_ref().map(|c| c.get().to_owned()),
+        )),
+        _ => None,
+    });
+    let (s, transport, version, client) = restored.expect("restored on instance 1");
+    assert_eq!(s.as_str(), session);
+    assert_eq!(transport, Transport::Streamable);
+    assert_eq!(version.unwrap().as_str(), "2025-11-25");
+    assert!(client.unwrap().contains(r#""sampling":{}"#));
+    let key = events
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Request { key, request, .. } if request.method == "tools/call" => Some(key),
+            _ => None,
+        })
+        .expect("the call reached instance 1's application");
+    world.nodes[1].reply(key, r#"{"content":[]}"#);
+    assert_eq!(world.nodes[1].seen(x).status(), 200);
+    assert_eq!(world.nodes[1].seen(x).json()["id"], 7);
+    assert!(
+        world.ttls.contains_key(&session),
+        "stored with its lifetime"
+    );
+    // A second request on instance 1 needs no lookup.
+    world.nodes[1].post("/mcp", &[("mcp-session-id", &session)], CALL);
+    assert!(
+        world.nodes[1]
+            .shared
+            .iter()
+            .all(|op| !matches!(op, Shared::LoadSession { .. }))
+    );
+}
+
+#[test]
+fn a_session_the_store_does_not_know_is_404_everywhere() {
+    let mut world = World::new(2, |_| {});
+    let x = world.post(1, "0123456789abcdef0123456789abcdef", CALL);
+    assert_eq!(world.nodes[1].seen(x).status(), 404);
+    assert_eq!(world.nodes[1].seen(x).json()["error"]["code"], -32001);
+}
+
+#[test]
+fn delete_on_one_instance_ends_the_session_on_all() {
+    let mut world = World::new(3, |_| {});
+    let session = world.initialize(0);
+    let standalone = world.nodes[2].get_stream("/mcp", &[("mcp-session-id", &session)]);
+    world.pump();
+    assert_eq!(world.nodes[2].seen(standalone).status(), 200);
+    let x = world.nodes[1].request("DELETE", "/mcp", &[("mcp-session-id", &session)], "");
+    world.pump();
+    assert_eq!(world.nodes[1].seen(x).status(), 200);
+    assert!(!world.records.contains_key(&session), "gone from the store");
+    for node in 0..3 {
+        assert!(
+            !world.nodes[node].server.has_session(&session),
+            "node {node}"
+        );
+    }
+    assert!(world.nodes[2].seen(standalone).finished, "its stream ended");
+    let closed = world.nodes[0].take_events().into_iter().any(|e| {
+        matches!(
+            e,
+            Event::SessionClosed {
+                reason: CloseReason::Deleted,
+                ..
+            }
+        )
+    });
+    assert!(closed, "instance 0's application heard it was deleted");
+    let x = world.post(0, &session, CALL);
+    assert_eq!(world.nodes[0].seen(x).status(), 404);
+}
+
+#[test]
+fn a_message_for_the_session_reaches_its_stream_on_another_instance() {
+    let mut world = World::new(2, |_| {});
+    let session = world.initialize(0);
+    let standalone = world.nodes[1].get_stream("/mcp", &[("mcp-session-id", &session)]);
+    world.pump();
+    let id = SessionId::parse(&session).unwrap();
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#;
+    world.nodes[0]
+        .send(Target::Session(id), note)
+        .expect("taken");
+    world.pump();
+    let got = world.nodes[1].seen(standalone).messages();
+    assert_eq!(
+        got.last().unwrap()["method"],
+        "notifications/tools/list_changed"
+    );
+}
+
+#[test]
+fn initialize_fails_cleanly_when_the_store_cannot_keep_the_session() {
+    let mut world = World::new(1, |_| {});
+    world.mode = Mode::Fail;
+    let body = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#;
+    let init = world.nodes[0].post("/mcp", &[], body);
+    let (key, _) = world.nodes[0].next_request();
+    world.nodes[0].reply(key, r#"{"protocolVersion":"2025-11-25","capabilities":{}}"#);
+    world.pump();
+    let seen = world.nodes[0].seen(init);
+    assert_eq!(seen.status(), 503);
+    assert_eq!(
+        seen.json()["id"],
+        0,
+        "the client learns its initialize failed"
+    );
+    assert_eq!(
+        world.nodes[0].server.session_count(),
+        0,
+        "no half-made session"
+    );
+}
+
+#[test]
+fn a_store_that_fails_or_is_saturated_gets_503_and_a_client_gone_is_forgotten() {
+    let mut world = World::new(2, |config| {
+        config.cluster.as_mut().unwrap().max_waiting = 2;
+    });
+    let session = world.initialize(0);
+    world.mode = Mode::Fail;
+    let x = world.post(1, &session, CALL);
+    let seen = world.nodes[1].seen(x);
+    assert_eq!(seen.status(), 503);
+    assert!(seen.header("retry-after").is_some());
+    // A slow store: two wait, the third is refused at once.
+    world.mode = Mode::Hold;
+    let a = world.post(1, &session, CALL);
+    let b = world.post(1, &session, CALL);
+    let c = world.post(1, &session, CALL);
+    assert_eq!(world.nodes[1].seen(c).status(), 503);
+    assert!(world.nodes[1].seen(a).response.is_none());
+    // The client of `a` leaves: its late answer goes nowhere.
+    world.nodes[1].disconnect(a);
+    world.mode = Mode::Answer;
+    let record = SessionRecord::decode(
+        SessionId::parse(&session).unwrap(),
+        &world.records[&session],
+    );
+    for (node, ticket) in std::mem::take(&mut world.held) {
+        world.answer(node, ticket, Answer::Found(record.clone()));
+    }
+    assert!(
+        world.nodes[1].seen(a).response.is_none(),
+        "nothing for a client gone"
+    );
+    let requests = world.nodes[1]
+        .take_events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::Request { .. }))
+        .count();
+    assert_eq!(requests, 1, "only b's call reached the application");
+    let _ = b;
+}
+
+#[test]
+fn a_2024_session_takes_posts_on_every_instance() {
+    let mut world = World::new(3, |_| {});
+    let (stream, endpoint) = world.nodes[0].open_legacy("/sse");
+    world.pump();
+    let ping = r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#;
+    for node in [1, 2] {
+        let x = world.nodes[node].post(&endpoint, &[], ping);
+        assert!(
+            world.nodes[node].seen(x).response.is_none(),
+            "waits for the relay"
+        );
+        world.pump();
+        assert_eq!(world.nodes[node].seen(x).status(), 202, "node {node}");
+    }
+    // Both reached instance 0's application; the answers go on its stream.
+    for _ in 0..2 {
+        let (key, request) = world.nodes[0].next_request();
+        assert_eq!(request.method, "ping");
+        world.nodes[0].reply(key, "{}");
+    }
+    let answers = world.nodes[0].seen(stream).messages();
+    assert_eq!(answers.iter().filter(|m| m["id"] == "p").count(), 2);
+    // The stream goes: the session is gone everywhere, and a relay finds no one.
+    world.nodes[0].disconnect(stream);
+    world.pump();
+    let x = world.nodes[1].post(&endpoint, &[], ping);
+    world.pump();
+    assert_eq!(world.nodes[1].seen(x).status(), 404);
+}
+
+#[test]
+fn a_relayed_request_the_holder_cannot_take_is_answered_with_an_error() {
+    let mut world = World::new(2, |config| config.max_requests_in_flight = 1);
+    let (stream, endpoint) = world.nodes[0].open_legacy("/sse");
+    world.pump();
+    for id in ["a", "b"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":"{id}","method":"tools/call"}}"#);
+        let x = world.nodes[1].post(&endpoint, &[], &body);
+        world.pump();
+        assert_eq!(world.nodes[1].seen(x).status(), 202);
+    }
+    let errors: Vec<_> = world.nodes[0]
+        .seen(stream)
+        .messages()
+        .into_iter()
+        .filter(|m| m["id"] == "b")
+        .collect();
+    assert_eq!(errors.len(), 1, "b learns it failed");
+    assert_eq!(errors[0]["error"]["code"], -32000);
+}
+
+#[test]
+fn published_changes_reach_listeners_on_every_instance() {
+    let mut world = World::new(2, |config| {
+        config.v2026.listen = mcp_sse_core::ListenSupport::all();
+    });
+    let listen = r#"{"jsonrpc":"2.0","id":"l","method":"subscriptions/listen","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}},"notifications":{"toolsListChanged":true}}}"#;
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "subscriptions/listen"),
+    ];
+    let on_1 = world.nodes[1].post("/mcp", &headers, listen);
+    world.pump();
+    assert_eq!(
+        world.nodes[1].seen(on_1).status(),
+        200,
+        "{:?}",
+        world.nodes[1].seen(on_1)
+    );
+    let now = world.nodes[0].now;
+    world.nodes[0]
+        .server
+        .publish(now, &Change::ToolsListChanged);
+    world.nodes[0].drain();
+    world.pump();
+    let got = world.nodes[1].seen(on_1).messages();
+    assert!(
+        got.iter()
+            .any(|m| m["method"] == "notifications/tools/list_changed"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn stream_and_event_ids_differ_across_instances() {
+    let mut world = World::new(2, |_| {});
+    let mut ids = Vec::new();
+    for node in 0..2 {
+        let session = world.initialize(node);
+        let x = world.nodes[node].get_stream("/mcp", &[("mcp-session-id", &session)]);
+        world.pump();
+        let first = world.nodes[node].seen(x).events()[0].last_event_id.clone();
+        ids.push(first);
+    }
+    assert_ne!(ids[0], ids[1]);
+    assert!(
+        ids.iter().all(|id| id.starts_with("00c0ffee-")),
+        "the cluster's epoch: {ids:?}"
+    );
+}
