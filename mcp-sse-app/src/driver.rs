@@ -26,8 +26,8 @@ use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
 use http::Response;
 use mcp_sse_core::jsonrpc::{self, ErrorObject, Id};
 use mcp_sse_core::{
-    Chunk, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server, SessionId,
-    Target, Transport,
+    Answer, Chunk, Event, ExchangeId, Output, ProtocolVersion, RequestKey, SendError, Server,
+    SessionId, Shared, Target, Transport,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -35,6 +35,7 @@ use tracing::Instrument;
 
 use crate::error::{Aborted, RequestError};
 use crate::runtime::{BoxFuture, Runtime};
+use crate::store::SharedStore;
 use crate::telemetry::{self, Gauges, SessionTrace};
 
 #[cfg(test)]
@@ -99,6 +100,15 @@ pub(crate) trait App: Send + Sync + 'static {
 
     /// A session ended; runs in the task whose input ended it.
     fn session_closed(&self, session: &SessionId);
+
+    /// A session another instance of the cluster created is served here from now on; `client`
+    /// is what its client sent with `initialize`. Runs in the task that brought it.
+    fn session_restored(
+        &self,
+        session: &SessionId,
+        version: Option<ProtocolVersion>,
+        client: Option<&RawValue>,
+    );
 }
 
 /// Answers a request exactly once: with the handler's outcome, or with an internal error if
@@ -138,6 +148,8 @@ struct Inner {
     state: Mutex<State>,
     app: Box<dyn App>,
     runtime: Arc<dyn Runtime>,
+    /// The store shared with the other instances of a cluster.
+    store: Option<Arc<dyn SharedStore>>,
     /// Tells the timer task of an earlier deadline; a full channel already does.
     rearm: async_channel::Sender<()>,
 }
@@ -161,6 +173,12 @@ struct State {
     sessions: HashMap<SessionId, SessionTrace>,
     /// What the metrics were last told.
     gauges: Gauges,
+    /// This instance's node in a cluster: part of the ids of its requests to clients, so a
+    /// client's answer that reached another instance finds its way back.
+    node: Option<u32>,
+    /// The input applied is a notice of another instance: a client's answer it brings that
+    /// nobody here claims goes no further.
+    from_notice: bool,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
@@ -202,13 +220,31 @@ enum Work {
     /// A client's answer no request of the driver's claimed.
     Response(Option<SessionId>, jsonrpc::Message),
     SessionClosed(SessionId),
+    SessionRestored(SessionId, Option<ProtocolVersion>, Option<Box<RawValue>>),
+    /// An operation for the store.
+    Shared(Shared),
 }
 
 impl Driver {
-    /// Shares `server` and starts the timer task on `runtime`.
-    pub(crate) fn start(runtime: impl Runtime, server: Server, app: impl App) -> Self {
+    /// Shares `server` and starts the timer task on `runtime`, and with a `store` (the server
+    /// is an instance of a cluster) the task that brings other instances' notices.
+    pub(crate) fn start(
+        runtime: impl Runtime,
+        server: Server,
+        app: impl App,
+        store: Option<Arc<dyn SharedStore>>,
+    ) -> Self {
         let (rearm, rearmed) = async_channel::bounded(1);
         let runtime: Arc<dyn Runtime> = Arc::new(runtime);
+        let node = server.config().cluster.as_ref().map(|c| c.node);
+        match (node, &store) {
+            (Some(_), None) => tracing::error!(
+                "a cluster without a shared store: every request naming a session another \
+                 instance created gets 503"
+            ),
+            (None, Some(_)) => tracing::warn!("a shared store without Config::cluster: unused"),
+            _ => {}
+        }
         let driver = Self(Arc::new(Inner {
             state: Mutex::new(State {
                 server,
@@ -221,14 +257,20 @@ impl Driver {
                 tasks: HashMap::new(),
                 sessions: HashMap::new(),
                 gauges: Gauges::default(),
+                node,
+                from_notice: false,
                 shutdown_waiters: Vec::new(),
                 armed: None,
             }),
             app: Box::new(app),
             runtime: runtime.clone(),
+            store: store.clone(),
             rearm,
         }));
         runtime.spawn(Box::pin(timer(Arc::downgrade(&driver.0), rearmed)));
+        if let (Some(store), Some(_)) = (store, node) {
+            runtime.spawn(Box::pin(notices(Arc::downgrade(&driver.0), store)));
+        }
         telemetry::describe();
         driver
     }
@@ -291,7 +333,10 @@ impl Driver {
         let (done, answer) = oneshot::channel();
         let params = serde_json::value::to_raw_value(params).ok();
         self.with(|state, now| {
-            let id = Id::String(format!("s{}", state.next_ask).into());
+            let id = match state.node {
+                Some(node) => Id::String(format!("s{node}-{}", state.next_ask).into()),
+                None => Id::String(format!("s{}", state.next_ask).into()),
+            };
             state.next_ask += 1;
             let message = jsonrpc::encode_request(&id, method, params.as_deref());
             match state.server.send(now, target, message) {
@@ -342,6 +387,7 @@ impl Driver {
             let now = self.0.runtime.now();
             let result = input(&mut state, now);
             state.drain(now, &mut work);
+            state.from_notice = false;
             state.report();
             if let Some(at) = state.server.poll_timeout()
                 && state.armed.is_none_or(|armed| at < armed)
@@ -374,7 +420,33 @@ impl Driver {
             }
             Work::Response(session, response) => self.0.app.response(session.as_ref(), response),
             Work::SessionClosed(session) => self.0.app.session_closed(&session),
+            Work::SessionRestored(session, version, client) => {
+                self.0
+                    .app
+                    .session_restored(&session, version, client.as_deref());
+            }
+            Work::Shared(op) => self.perform(op),
         }
+    }
+
+    /// Carries an operation to the store in a task of its own, and its answer back. Without a
+    /// store (a misconfiguration, logged at the start) every ticket fails at once.
+    fn perform(&self, op: Shared) {
+        let Some(store) = self.0.store.clone() else {
+            if let Some(ticket) = ticket_of(&op) {
+                self.with(|state, now| state.server.handle_shared(now, ticket, Answer::Failed));
+            }
+            return;
+        };
+        let driver = Arc::downgrade(&self.0);
+        self.0.runtime.spawn(Box::pin(async move {
+            let Some((ticket, answer)) = store.perform(op).await else {
+                return;
+            };
+            if let Some(driver) = driver.upgrade().map(Driver) {
+                driver.with(|state, now| state.server.handle_shared(now, ticket, answer));
+            }
+        }));
     }
 
     fn start_request(&self, request: IncomingRequest, registration: AbortRegistration) {
@@ -494,6 +566,7 @@ impl State {
                 }
             }
             Output::Event(event) => self.dispatch(now, event, work),
+            Output::Shared(op) => work.push(Work::Shared(op)),
             _ => {}
         }
     }
@@ -627,6 +700,17 @@ impl State {
                     self.sessions.insert(session, trace);
                 }
             }
+            Event::SessionRestored {
+                session,
+                transport,
+                version,
+                client,
+            } => {
+                if let Some(trace) = SessionTrace::open(&session, transport, now) {
+                    self.sessions.insert(session.clone(), trace);
+                }
+                work.push(Work::SessionRestored(session, version, client));
+            }
             Event::SessionClosed { session, reason } => {
                 let trace = self.sessions.remove(&session);
                 SessionTrace::close(trace, &session, reason, now);
@@ -661,8 +745,54 @@ impl State {
             (Some((done, _)), jsonrpc::Message::Error(error)) => {
                 let _ = done.send(Err(RequestError::Rejected(error.error)));
             }
+            // In a cluster, another instance may have sent the request.
+            (_, response) if self.node.is_some() && !self.from_notice => {
+                match encode_answer(&response) {
+                    Some(message) => {
+                        work.push(Work::Shared(Shared::Unclaimed { session, message }))
+                    }
+                    None => work.push(Work::Response(session, response)),
+                }
+            }
             (_, response) => work.push(Work::Response(session, response)),
         }
+    }
+}
+
+/// A client's answer as it came, to carry it to another instance.
+fn encode_answer(response: &jsonrpc::Message) -> Option<Bytes> {
+    match response {
+        jsonrpc::Message::Response(response) => {
+            Some(jsonrpc::encode_response(&response.id, &response.result))
+        }
+        jsonrpc::Message::Error(error) => {
+            Some(jsonrpc::encode_error(error.id.as_ref(), &error.error))
+        }
+        _ => None,
+    }
+}
+
+/// The ticket of an operation that has one.
+fn ticket_of(op: &Shared) -> Option<mcp_sse_core::Ticket> {
+    match op {
+        Shared::SaveSession { ticket, .. }
+        | Shared::LoadSession { ticket, .. }
+        | Shared::Relay { ticket, .. } => Some(*ticket),
+        _ => None,
+    }
+}
+
+/// Brings other instances' notices to the server for as long as it runs (the driver alive) and
+/// the store is open.
+async fn notices(driver: Weak<Inner>, store: Arc<dyn SharedStore>) {
+    while let Some(notice) = store.next_notice().await {
+        let Some(driver) = driver.upgrade().map(Driver) else {
+            return;
+        };
+        driver.with(|state, now| {
+            state.from_notice = true;
+            state.server.handle_notice(now, notice);
+        });
     }
 }
 

@@ -18,6 +18,7 @@ use crate::driver::Driver;
 use crate::handle::Handle;
 use crate::handler::Handler;
 use crate::runtime::{BoxFuture, Runtime};
+use crate::store::SharedStore;
 use crate::telemetry::{Exchange, Refusal};
 
 #[cfg(test)]
@@ -41,8 +42,20 @@ impl Entry {
     /// `runtime`, and returns the entry in front of it with a handle to it. The timer task ends
     /// once the entry, every handle, every response body and every request context are gone.
     pub fn start<R: Runtime, H: Handler>(runtime: R, server: Server, handler: H) -> (Self, Handle) {
+        Self::start_in_cluster(runtime, server, handler, None)
+    }
+
+    /// As [`start`](Self::start), for one instance of a cluster: `store` carries the server's
+    /// shared-state operations (its `Config::cluster` says who it is in the cluster; the
+    /// store's own connect gives both) and brings the other instances' notices.
+    pub fn start_in_cluster<R: Runtime, H: Handler>(
+        runtime: R,
+        server: Server,
+        handler: H,
+        store: Option<Arc<dyn SharedStore>>,
+    ) -> (Self, Handle) {
         let body_limit = server.config().max_body_bytes.saturating_add(1);
-        let driver = Driver::start(runtime, server, Arc::new(handler));
+        let driver = Driver::start(runtime, server, Arc::new(handler), store);
         let handle = Handle::new(driver.clone());
         let entry = Self {
             driver,

@@ -10,6 +10,7 @@ use mcp_sse_core::{
     Principal, ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport,
 };
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::driver::{App, Driver, IncomingNotification, IncomingRequest, Reply};
 use crate::error::RequestError;
@@ -62,6 +63,21 @@ pub trait Handler: Send + Sync + 'static {
     fn session_closed(&self, session: &SessionId) {
         let _ = session;
     }
+
+    /// A session another instance of a cluster created (see `Config::cluster`) is served by
+    /// this instance from now on: a request naming it came here. `client` is the `params` of
+    /// the client's `initialize` (its capabilities and info), as the first instance got them,
+    /// so what the application keeps per session can be rebuilt; `version` is the negotiated
+    /// version. Runs in the task that brought the request, before its handler. The default
+    /// does nothing.
+    fn session_restored(
+        &self,
+        session: &SessionId,
+        version: Option<ProtocolVersion>,
+        client: Option<&RawValue>,
+    ) {
+        let _ = (session, version, client);
+    }
 }
 
 /// Every [`Handler`] is an [`App`] the driver runs: its answers serialized, its panics and
@@ -106,6 +122,15 @@ impl<H: Handler> App for Arc<H> {
 
     fn session_closed(&self, session: &SessionId) {
         Handler::session_closed(&**self, session);
+    }
+
+    fn session_restored(
+        &self,
+        session: &SessionId,
+        version: Option<ProtocolVersion>,
+        client: Option<&RawValue>,
+    ) {
+        Handler::session_restored(&**self, session, version, client);
     }
 }
 

@@ -52,9 +52,11 @@ pub async fn serve<N: Network, H: Handler>(
         http2_keepalive_timeout,
         shutdown_grace,
         authenticator,
+        store,
     } = config;
     config.hosts = config.hosts.resolve(N::local_addr(&listener)?.ip());
-    let (entry, handle) = Entry::start(network.clone(), Server::new(config), handler);
+    let server = Server::new(config);
+    let (entry, handle) = Entry::start_in_cluster(network.clone(), server, handler, store);
     let mut entry = entry.with_body_read_timeout(body_read_timeout);
     if let Some(authenticator) = authenticator {
         entry = entry.with_authenticator(authenticator);

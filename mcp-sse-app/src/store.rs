@@ -14,7 +14,7 @@ pub type StoreFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// The driver hands it every [`Shared`] operation the core emits, each in a task of its own so
 /// no exchange waits for another's, and feeds the answer back to the core. One task reads
 /// [`next_notice`](Self::next_notice) for as long as the server runs.
-pub trait SharedStore: Send + Sync + 'static {
+pub trait SharedStore: Send + Sync + std::fmt::Debug + 'static {
     /// Performs `op`. For an operation with a [`Ticket`] it resolves to that ticket and the
     /// answer, [`Answer::Failed`] when the store cannot be reached within the store's own bound
     /// (it must always resolve); for one without, to `None` once done or given up.

@@ -159,6 +159,15 @@ impl Server {
                 }
             }
             Notice::Relayed { session, message } => self.relayed(now, session, message),
+            Notice::Response { session, message } => match jsonrpc::classify(&message) {
+                Ok(jsonrpc::Body::Single(
+                    response @ (jsonrpc::Message::Response(_) | jsonrpc::Message::Error(_)),
+                )) => {
+                    self.fx
+                        .push(Output::Event(Event::Response { session, response }));
+                }
+                _ => tracing::debug!("a relayed client answer that is not one"),
+            },
         }
     }
 

@@ -231,6 +231,16 @@ pub enum Shared {
     /// A change for the 2026-07-28 listeners of every other instance: send it to them as
     /// [`Notice::Published`]. No answer.
     Publish(Change),
+    /// A client's answer to a request of the server that no request of this instance's
+    /// application claims: another instance's may have sent it. Send it to every other
+    /// instance as [`Notice::Response`]. No answer. (The application side emits it: the core
+    /// does not know which requests the application sent.)
+    Unclaimed {
+        /// The session it came in, if any.
+        session: Option<SessionId>,
+        /// The JSON-RPC response or error.
+        message: Bytes,
+    },
 }
 
 /// The store's answer to the operation of a [`Ticket`].
@@ -276,6 +286,14 @@ pub enum Notice {
     },
     /// A change for this instance's 2026-07-28 listeners.
     Published(Change),
+    /// A client's answer that reached another instance, whose application did not send the
+    /// request: it comes out as [`Event::Response`](crate::Event::Response) here.
+    Response {
+        /// The session it came in, if any.
+        session: Option<SessionId>,
+        /// The JSON-RPC response or error.
+        message: Bytes,
+    },
 }
 
 /// A notice on the wire: its kind and the fields that kind has. (A struct, not a tagged
@@ -349,6 +367,12 @@ impl Notice {
                     ..Default::default()
                 }
             }
+            Notice::Response { session, message } => NoticeWire {
+                kind: "response".into(),
+                session: session.as_ref().map(SessionId::to_string),
+                message: Some(raw(message)?),
+                ..Default::default()
+            },
             Notice::Published(change) => {
                 let (change, uri) = match change {
                     Change::ToolsListChanged => ("tools", None),
@@ -383,6 +407,13 @@ impl Notice {
             },
             "deliver" => Notice::Deliver {
                 session: session()?,
+                message: message()?,
+            },
+            "response" => Notice::Response {
+                session: match wire.session.is_some() {
+                    true => Some(session()?),
+                    false => None,
+                },
                 message: message()?,
             },
             "published" => Notice::Published(match (wire.change.as_deref()?, wire.uri) {
@@ -572,6 +603,14 @@ mod tests {
             },
             Notice::Published(Change::ToolsListChanged),
             Notice::Published(Change::ResourceUpdated("file:///a".into())),
+            Notice::Response {
+                session: Some(session.clone()),
+                message: Bytes::from_static(br#"{"jsonrpc":"2.0","id":"s1-4","result":{}}"#),
+            },
+            Notice::Response {
+                session: None,
+                message: Bytes::from_static(br#"{"jsonrpc":"2.0","id":2,"result":{}}"#),
+            },
         ];
         for notice in notices {
             let bytes = notice.encode().unwrap();

@@ -9,11 +9,15 @@ use bytes::Bytes;
 use futures_channel::oneshot;
 use http::Response;
 use mcp_sse_core::sse::{Decoder, Item};
-use mcp_sse_core::{Config, ResponseMode, Server, SessionId};
+use mcp_sse_core::{
+    Answer, Cluster, Config, Notice, ResponseMode, Server, SessionId, SessionRecord, Shared,
+    Target, Ticket,
+};
 use serde_json::{Value, json};
 
 use super::{App, Driver, IncomingNotification, IncomingRequest, Payload, Reply};
 use crate::runtime::BoxFuture;
+use crate::store::{SharedStore, StoreFuture};
 use crate::testing::FakeRuntime;
 
 /// Handlers by method: `echo` and `initialize` answer at once (with their params, or their id), `wait` when its gate (by id) opens, `panic`
@@ -28,6 +32,7 @@ struct Seen {
     /// Ids of requests whose handler was polled.
     ran: Vec<u64>,
     closed: Vec<SessionId>,
+    restored: Vec<SessionId>,
 }
 
 impl TestApp {
@@ -97,6 +102,15 @@ impl App for TestApp {
     fn session_closed(&self, session: &SessionId) {
         self.0.lock().unwrap().closed.push(session.clone());
     }
+
+    fn session_restored(
+        &self,
+        session: &SessionId,
+        _: Option<mcp_sse_core::ProtocolVersion>,
+        _: Option<&serde_json::value::RawValue>,
+    ) {
+        self.0.lock().unwrap().restored.push(session.clone());
+    }
 }
 
 /// The driver is dropped first: its timer task is woken then, and must still be held by the
@@ -111,7 +125,7 @@ impl Harness {
     fn new(config: Config) -> Self {
         let runtime = FakeRuntime::default();
         let app = TestApp::default();
-        let driver = Driver::start(runtime.clone(), Server::new(config), app.clone());
+        let driver = Driver::start(runtime.clone(), Server::new(config), app.clone(), None);
         runtime.run();
         Self {
             runtime,
@@ -429,4 +443,159 @@ fn an_sse_answer_from_a_waiting_handler_is_one_whole_body() {
     let events = events_of(&body);
     let answer: Value = serde_json::from_str(events.last().expect("an answer")).unwrap();
     assert_eq!(answer["result"], json!({"id": 1}));
+}
+
+/// A store the drivers of one test share: records, the instances carrying each session's
+/// stream, and a notice inbox per instance. Each driver has its own view (its node).
+#[derive(Clone, Debug, Default)]
+struct FakeStore {
+    shared: Arc<Mutex<StoreState>>,
+    node: u32,
+}
+
+#[derive(Debug, Default)]
+struct StoreState {
+    records: HashMap<SessionId, Vec<u8>>,
+    holders: HashMap<SessionId, Vec<u32>>,
+    inboxes: HashMap<
+        u32,
+        (
+            async_channel::Sender<Notice>,
+            async_channel::Receiver<Notice>,
+        ),
+    >,
+}
+
+impl FakeStore {
+    fn join(&self, node: u32) -> Self {
+        let inbox = async_channel::unbounded();
+        self.shared.lock().unwrap().inboxes.insert(node, inbox);
+        Self {
+            shared: self.shared.clone(),
+            node,
+        }
+    }
+}
+
+impl StoreState {
+    fn tell(&self, nodes: impl IntoIterator<Item = u32>, notice: &Notice) {
+        for node in nodes {
+            let notice = Notice::decode(&notice.encode().unwrap()).unwrap();
+            let _ = self.inboxes[&node].0.try_send(notice);
+        }
+    }
+
+    fn others(&self, node: u32) -> Vec<u32> {
+        self.inboxes
+            .keys()
+            .copied()
+            .filter(|n| *n != node)
+            .collect()
+    }
+}
+
+impl SharedStore for FakeStore {
+    fn perform(&self, op: Shared) -> StoreFuture<Option<(Ticket, Answer)>> {
+        let mut state = self.shared.lock().unwrap();
+        let answer = match op {
+            Shared::SaveSession { ticket, record, .. } => {
+                state
+                    .records
+                    .insert(record.session.clone(), record.encode());
+                Some((ticket, Answer::Done))
+            }
+            Shared::LoadSession { ticket, session } => {
+                let record = state.records.get(&session).cloned();
+                let record = record.and_then(|bytes| SessionRecord::decode(session, &bytes));
+                Some((ticket, Answer::Found(record)))
+            }
+            Shared::Hold { session } => {
+                state.holders.entry(session).or_default().push(self.node);
+                None
+            }
+            Shared::Unclaimed { session, message } => {
+                state.tell(
+                    state.others(self.node),
+                    &Notice::Response { session, message },
+                );
+                None
+            }
+            Shared::TouchSession { .. } | Shared::Release { .. } => None,
+            other => panic!("not used by these tests: {other:?}"),
+        };
+        Box::pin(std::future::ready(answer))
+    }
+
+    fn next_notice(&self) -> StoreFuture<Option<Notice>> {
+        let inbox = self.shared.lock().unwrap().inboxes[&self.node].1.clone();
+        Box::pin(async move { inbox.recv().await.ok() })
+    }
+}
+
+/// Two instances of a cluster on one fake runtime, sharing a fake store.
+fn cluster_of_two() -> (FakeRuntime, [(Driver, TestApp); 2]) {
+    let runtime = FakeRuntime::default();
+    let store = FakeStore::default();
+    let instances = [1, 2].map(|node| {
+        let mut config = Config::default();
+        config.cluster = Some(Cluster::new(node, 7));
+        let app = TestApp::default();
+        let store: Arc<dyn SharedStore> = Arc::new(store.join(node));
+        let driver = Driver::start(
+            runtime.clone(),
+            Server::new(config),
+            app.clone(),
+            Some(store),
+        );
+        (driver, app)
+    });
+    runtime.run();
+    (runtime, instances)
+}
+
+fn send_to(
+    runtime: &FakeRuntime,
+    driver: &Driver,
+    (head, body): (http::request::Parts, Bytes),
+) -> oneshot::Receiver<Response<Payload>> {
+    let (respond, response) = oneshot::channel();
+    driver.handle_request(head, body, respond);
+    runtime.run();
+    response
+}
+
+#[test]
+fn an_instance_serves_a_session_another_created_and_a_client_answer_finds_its_asker() {
+    let (runtime, [(a, _), (b, b_app)]) = cluster_of_two();
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}}});
+    let mut answer = send_to(&runtime, &a, post("/mcp", &[], &init));
+    let answer = answer.try_recv().unwrap().expect("answered once stored");
+    let session = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let headers = [("mcp-session-id", session.as_str())];
+    // Instance b learns the session from the store, its application too, and answers.
+    let mut echo = send_to(&runtime, &b, post("/mcp", &headers, &call(5, "echo")));
+    let echo = echo.try_recv().unwrap().expect("answered");
+    assert_eq!(echo.status(), 200);
+    let session = SessionId::parse(&session).unwrap();
+    assert_eq!(b_app.0.lock().unwrap().restored, [session.clone()]);
+    // Instance a asks the client on the session's stream; the answer comes to b.
+    let mut stream = send_to(&runtime, &a, {
+        let (mut head, body) = get("/mcp");
+        head.headers
+            .insert("mcp-session-id", session.as_str().parse().unwrap());
+        (head, body)
+    });
+    assert_eq!(stream.try_recv().unwrap().unwrap().status(), 200);
+    let target = Target::Session(session.clone());
+    let mut asked = a.ask(None, target, Some(session.clone()), "ping", &json!({}));
+    runtime.run();
+    let result = json!({"jsonrpc": "2.0", "id": "s1-0", "result": {"pong": true}});
+    let mut accepted = send_to(&runtime, &b, post("/mcp", &headers, &result));
+    assert_eq!(accepted.try_recv().unwrap().unwrap().status(), 202);
+    let answer = asked.try_recv().unwrap().expect("the answer reached a");
+    assert_eq!(answer.unwrap(), json!({"pong": true}));
 }

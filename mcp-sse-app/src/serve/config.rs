@@ -1,5 +1,6 @@
 //! [`ServeConfig`]: the MCP server's [`Config`] and the bounds of the connections around it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_sse_core::Config;
@@ -7,6 +8,7 @@ use mcp_sse_core::Config;
 use crate::auth::Authenticator;
 use crate::entry::BODY_READ_TIMEOUT;
 use crate::handle::SHUTDOWN_GRACE;
+use crate::store::SharedStore;
 
 /// Settings of [`serve`](crate::serve): the MCP server's [`Config`], and what only the HTTP
 /// connections around it need. Every bound has a default, given with what happens when it is
@@ -61,6 +63,10 @@ pub struct ServeConfig {
     /// Default `None`: no token is looked at, and the `Authorization` header is left to the
     /// handlers.
     pub authenticator: Option<Authenticator>,
+    /// The store shared with the other instances of a cluster (`mcp-sse-redis`), for a server
+    /// with `server.cluster` set (the store's connect gives both). Default `None`: one
+    /// instance, everything in memory.
+    pub store: Option<Arc<dyn SharedStore>>,
 }
 
 impl Default for ServeConfig {
@@ -80,6 +86,7 @@ impl From<Config> for ServeConfig {
             http2_keepalive_timeout: Duration::from_secs(20),
             shutdown_grace: SHUTDOWN_GRACE,
             authenticator: None,
+            store: None,
         }
     }
 }
