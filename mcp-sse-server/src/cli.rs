@@ -34,6 +34,9 @@ use mcp_sse_app::auth::{Authenticator, StaticTokens};
 use mcp_sse_app::core::{Cors, OriginPolicy, ResponseMode};
 use mcp_sse_app::{Authorization, Config, Principal};
 
+use crate::builder::Options;
+use crate::seal::StateKey;
+
 /// The flags of a server binary: `--help` describes each. Flatten it into a parser of your own
 /// (`#[command(flatten)]`) to add flags.
 #[derive(Clone, Debug, Parser)]
@@ -153,6 +156,43 @@ pub struct ServerArgs {
     /// ([`exporter`](crate::exporter)); off by default.
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<SocketAddr>,
+
+    /// Share sessions with the other instances behind one balancer through this Redis
+    /// (redis://HOST:PORT[/DB]): any instance then serves any session's requests. Give every
+    /// instance the same URL and --seal-key. Off by default: everything stays in this process.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
+    /// The secret that seals 2026-07-28 request state (32 characters or more; the key is its
+    /// SHA-256), the same on every instance behind one address. Default: a random key per
+    /// process, which other instances do not accept.
+    #[arg(long, value_name = "SECRET", value_parser = seal_key)]
+    pub seal_key: Option<SealKey>,
+}
+
+/// `--seal-key`: a secret long enough to be one, kept out of `Debug`.
+#[derive(Clone)]
+pub struct SealKey(StateKey);
+
+impl SealKey {
+    /// The key the secret gives.
+    pub fn key(&self) -> StateKey {
+        self.0.clone()
+    }
+}
+
+impl fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealKey(..)")
+    }
+}
+
+fn seal_key(text: &str) -> Result<SealKey, String> {
+    use sha2::Digest as _;
+    if text.len() < 32 {
+        return Err("a secret of 32 characters or more".into());
+    }
+    Ok(SealKey(StateKey::new(sha2::Sha256::digest(text).into())))
 }
 
 impl ServerArgs {
@@ -185,6 +225,15 @@ impl ServerArgs {
             auth
         });
         config
+    }
+
+    /// `options` with the settings of these arguments that belong to the typed layer written
+    /// into them (--seal-key).
+    pub fn options(&self, mut options: Options) -> Options {
+        if let Some(secret) = &self.seal_key {
+            options.state_key = secret.key();
+        }
+        options
     }
 
     /// The bearer-token check of these arguments, for `ServeConfig::authenticator`: the

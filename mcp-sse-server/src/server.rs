@@ -14,6 +14,7 @@ use mcp_sse_app::jsonrpc::{self, ErrorObject};
 use mcp_sse_app::{Config, Handler, RequestContext, Runtime, SessionId};
 use rust_mcp_schema::{CallToolResult, LoggingLevel};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::builder::{Options, ServerBuilder};
@@ -245,6 +246,23 @@ impl Handler for McpServer {
 
     fn session_closed(&self, session: &SessionId) {
         self.0.sessions().remove(session);
+    }
+
+    /// A session another instance of the cluster opened: its client's capabilities, as
+    /// `initialize` gave them there. Its log level and resource subscriptions stay with the
+    /// instance that got them.
+    fn session_restored(
+        &self,
+        session: &SessionId,
+        _version: Option<ProtocolVersion>,
+        client: Option<&RawValue>,
+    ) {
+        let params: Value = client
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default();
+        let mut sessions = self.0.sessions();
+        let state = sessions.entry(session.clone()).or_default();
+        state.capabilities = params["capabilities"].clone();
     }
 }
 

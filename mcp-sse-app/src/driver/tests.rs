@@ -581,7 +581,10 @@ fn an_instance_serves_a_session_another_created_and_a_client_answer_finds_its_as
     let echo = echo.try_recv().unwrap().expect("answered");
     assert_eq!(echo.status(), 200);
     let session = SessionId::parse(&session).unwrap();
-    assert_eq!(b_app.0.lock().unwrap().restored, std::slice::from_ref(&session));
+    assert_eq!(
+        b_app.0.lock().unwrap().restored,
+        std::slice::from_ref(&session)
+    );
     // Instance a asks the client on the session's stream; the answer comes to b.
     let mut stream = send_to(&runtime, &a, {
         let (mut head, body) = get("/mcp");
