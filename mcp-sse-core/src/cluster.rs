@@ -10,11 +10,13 @@ use http::{StatusCode, request};
 
 use crate::cors::Origin;
 use crate::jsonrpc::{self, ErrorObject};
+use crate::replay::EventId;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::named_session;
 use crate::server::Server;
 use crate::shared::{Parked, Waiting};
 use crate::streams::Answer as StreamAnswer;
+use crate::timer::TimerKind;
 use crate::{
     Answer, CloseReason, Event, Notice, Output, Principal, SessionId, SessionRecord, Shared, Ticket,
 };
@@ -141,7 +143,57 @@ impl Server {
             (Waiting::Record(session), _) => {
                 tracing::warn!(%session, "the store did not keep the session: other instances will not know it");
             }
+            // Only a timeout answers this one (its owner answers with a notice).
+            (Waiting::Resume { ctx, .. }, _) => {
+                tracing::info!(exchange = %ctx.exchange, "the instance owning the stream did not hand it over in time");
+                let text = "Bad Request: Last-Event-ID names a stream whose instance is gone";
+                ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text);
+            }
         }
+    }
+
+    /// In a cluster, the event a `Last-Event-ID` names when another instance opened its
+    /// stream: that instance hands it over.
+    pub(crate) fn foreign_event(&self, last: &str) -> Option<EventId> {
+        let cluster = &self.members.as_ref()?.cluster;
+        EventId::parse(last).filter(|event| {
+            event.epoch == cluster.epoch && event.stream.node() != cluster.node & 0xff_ffff
+        })
+    }
+
+    /// Asks the instance that opened `event`'s stream to hand it over; the `GET` waits for
+    /// it, at most `Cluster::resume_timeout`.
+    pub(crate) fn resume_elsewhere(
+        &mut self,
+        now: Instant,
+        ctx: &Ctx,
+        session: SessionId,
+        event: EventId,
+    ) {
+        let members = self.members.as_mut().expect("only in a cluster");
+        if !members.has_room() {
+            let retry = self.config.retry_after_secs;
+            let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
+            return ctx.respond(&mut self.fx, response);
+        }
+        let from = members.cluster.node;
+        let timeout = members.cluster.resume_timeout;
+        let ticket = members.take(Waiting::Resume {
+            ctx: ctx.clone(),
+            session: session.clone(),
+            stream: event.stream,
+        });
+        self.fx.timers.arm(now + timeout, TimerKind::Resume(ticket));
+        let notice = Notice::ResumeAsked {
+            from,
+            ticket,
+            stream: event.stream,
+            session,
+            after: event.seq,
+        };
+        let node = event.stream.node();
+        self.fx
+            .push(Output::Shared(Shared::ToNode { node, notice }));
     }
 
     /// Another instance said something.
@@ -159,6 +211,52 @@ impl Server {
                 }
             }
             Notice::Relayed { session, message } => self.relayed(now, session, message),
+            Notice::ResumeAsked {
+                from,
+                ticket,
+                stream,
+                session,
+                after,
+            } => {
+                self.sessions.touch(&session, now);
+                let handover = self
+                    .streams
+                    .hand_over(&mut self.fx, now, stream, &session, after, from)
+                    .map_err(str::to_owned);
+                let notice = Notice::ResumeAnswered { ticket, handover };
+                self.fx
+                    .push(Output::Shared(Shared::ToNode { node: from, notice }));
+            }
+            Notice::ResumeAnswered { ticket, handover } => {
+                let waiting = self.members.as_mut().and_then(|m| m.settle(ticket));
+                let Some(Waiting::Resume {
+                    ctx,
+                    session,
+                    stream,
+                }) = waiting
+                else {
+                    return;
+                };
+                match handover {
+                    Ok(handover) => {
+                        let (fx, sessions) = (&mut self.fx, &self.sessions);
+                        self.streams
+                            .carry(fx, sessions, now, ctx, (stream, session), handover);
+                    }
+                    Err(text) => ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, &text),
+                }
+            }
+            Notice::Frames {
+                stream,
+                frames,
+                done,
+            } => self
+                .streams
+                .forwarded(&mut self.fx, now, stream, frames, done),
+            Notice::StreamMoved { stream } => self.streams.moved_away(&mut self.fx, stream),
+            Notice::StreamLost { stream, from } => {
+                self.streams.lost(&mut self.fx, now, stream, from);
+            }
             Notice::Response { session, message } => match jsonrpc::classify(&message) {
                 Ok(jsonrpc::Body::Single(
                     response @ (jsonrpc::Message::Response(_) | jsonrpc::Message::Error(_)),

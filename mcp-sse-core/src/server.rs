@@ -298,6 +298,13 @@ impl Server {
                     }
                     TimerKind::SessionExpiry(session) => server.session_expiry(now, session),
                     TimerKind::ShutdownDeadline => server.shutdown_deadline(now),
+                    TimerKind::Resume(ticket) => {
+                        let out = server.members.as_ref().is_some_and(|m| m.is_out(*ticket));
+                        if out {
+                            server.answered(now, *ticket, Answer::Failed);
+                        }
+                        out
+                    }
                 };
                 if acted {
                     server.last_timeout_reason = Some(kind);
@@ -522,13 +529,16 @@ impl Server {
     fn prune_timers(&mut self) {
         let (streams, sessions) = (&self.streams, &self.sessions);
         let shutting_down = self.shutting_down;
+        let members = self.members.as_ref();
         let live = |kind: &TimerKind| match kind {
+            TimerKind::Resume(ticket) => members.is_some_and(|m| m.is_out(*ticket)),
             TimerKind::SessionExpiry(session) => sessions.get(session).is_some(),
             TimerKind::ShutdownDeadline => shutting_down,
             other => streams.is_live(other),
         };
         self.fx.timers.prune(live);
-        let targets = streams.timer_targets() + sessions.len() + 1;
+        let targets =
+            streams.timer_targets() + sessions.len() + members.map_or(0, Members::waiting) + 1;
         self.fx.timers.compact(targets, live);
     }
 

@@ -30,6 +30,7 @@ use serde_json::value::RawValue;
 
 use crate::ids::Map;
 use crate::listeners::Change;
+use crate::replay::StreamId;
 use crate::responses::Ctx;
 use crate::{CloseReason, ProtocolVersion, SessionId, Transport};
 
@@ -50,6 +51,10 @@ pub struct Cluster {
     /// How long a session lives in the store without activity on any instance, when
     /// `Config::idle_timeout` is off. Default 24 h (with it on, that timeout).
     pub session_ttl: Duration,
+    /// How long a client resuming a stream another instance opened waits for that instance to
+    /// hand it over. Default 2 s; then the resume is refused (`400`, as for a stream that
+    /// ended): that instance is gone, and the stream with it.
+    pub resume_timeout: Duration,
 }
 
 impl Cluster {
@@ -60,6 +65,7 @@ impl Cluster {
             epoch,
             max_waiting: 4096,
             session_ttl: Duration::from_secs(24 * 3600),
+            resume_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -241,6 +247,24 @@ pub enum Shared {
         /// The JSON-RPC response or error.
         message: Bytes,
     },
+    /// Send `notice` to instance `node` only (how the owner of a stream and the instance
+    /// carrying its connection talk). No answer; a notice for an instance gone is lost, and
+    /// the core copes (a resume it asked for times out).
+    ToNode {
+        /// The instance.
+        node: u32,
+        /// What to tell it.
+        notice: Notice,
+    },
+}
+
+/// What the owner of a stream hands to the instance its client resumed it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The SSE frames after the client's `Last-Event-ID`, oldest first.
+    pub frames: Vec<Bytes>,
+    /// Whether the stream is over (every answer it owed was written).
+    pub done: bool,
 }
 
 /// The store's answer to the operation of a [`Ticket`].
@@ -294,6 +318,49 @@ pub enum Notice {
         /// The JSON-RPC response or error.
         message: Bytes,
     },
+    /// Instance `from` asks this one, which opened `stream`, for the events after `after`: a
+    /// client resumed it there (S2.28). Answered with [`Notice::ResumeAnswered`].
+    ResumeAsked {
+        /// The instance asking.
+        from: u32,
+        /// Its ticket, to put in the answer.
+        ticket: Ticket,
+        /// The stream.
+        stream: StreamId,
+        /// The session the client named (the stream must be one of it).
+        session: SessionId,
+        /// The sequence number of the client's `Last-Event-ID`.
+        after: u64,
+    },
+    /// The answer to a [`Notice::ResumeAsked`]: what to replay, or why the stream cannot be
+    /// resumed.
+    ResumeAnswered {
+        /// The asker's ticket.
+        ticket: Ticket,
+        /// The events to replay, or the text of the `400`.
+        handover: Result<Handover, String>,
+    },
+    /// Frames the owner of a stream wrote on it, for the instance carrying its connection.
+    Frames {
+        /// The stream.
+        stream: StreamId,
+        /// Whole SSE frames.
+        frames: Vec<Bytes>,
+        /// Whether the stream is over.
+        done: bool,
+    },
+    /// The client of a stream this instance carries resumed it elsewhere: end the connection.
+    StreamMoved {
+        /// The stream.
+        stream: StreamId,
+    },
+    /// The instance carrying the connection of a stream this one opened lost it.
+    StreamLost {
+        /// The stream.
+        stream: StreamId,
+        /// The instance that carried it.
+        from: u32,
+    },
 }
 
 /// A notice on the wire: its kind and the fields that kind has. (A struct, not a tagged
@@ -311,6 +378,20 @@ struct NoticeWire<'a> {
     change: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    done: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
 }
 
 fn reason_name(reason: CloseReason) -> &'static str {
@@ -336,6 +417,14 @@ fn reason_named(name: &str) -> Option<CloseReason> {
         "evicted" => CloseReason::Evicted,
         _ => return None,
     })
+}
+
+/// SSE frames travel as text (they are UTF-8: JSON data, ASCII fields).
+fn text_frames(frames: &[Bytes]) -> Option<Vec<String>> {
+    frames
+        .iter()
+        .map(|frame| String::from_utf8(frame.to_vec()).ok())
+        .collect()
 }
 
 /// JSON-RPC messages travel as the JSON they are; bytes that are not JSON cannot be carried.
@@ -371,6 +460,54 @@ impl Notice {
                 kind: "response".into(),
                 session: session.as_ref().map(SessionId::to_string),
                 message: Some(raw(message)?),
+                ..Default::default()
+            },
+            Notice::ResumeAsked {
+                from,
+                ticket,
+                stream,
+                session,
+                after,
+            } => NoticeWire {
+                kind: "resume".into(),
+                from: Some(*from),
+                ticket: Some(ticket.0),
+                stream: Some(stream.as_u64()),
+                session: Some(session.to_string()),
+                after: Some(*after),
+                ..Default::default()
+            },
+            Notice::ResumeAnswered { ticket, handover } => NoticeWire {
+                kind: "resumed".into(),
+                ticket: Some(ticket.0),
+                frames: match handover {
+                    Ok(handover) => Some(text_frames(&handover.frames)?),
+                    Err(_) => None,
+                },
+                done: handover.as_ref().ok().map(|h| h.done),
+                refused: handover.as_ref().err().cloned(),
+                ..Default::default()
+            },
+            Notice::Frames {
+                stream,
+                frames,
+                done,
+            } => NoticeWire {
+                kind: "frames".into(),
+                stream: Some(stream.as_u64()),
+                frames: Some(text_frames(frames)?),
+                done: Some(*done),
+                ..Default::default()
+            },
+            Notice::StreamMoved { stream } => NoticeWire {
+                kind: "moved".into(),
+                stream: Some(stream.as_u64()),
+                ..Default::default()
+            },
+            Notice::StreamLost { stream, from } => NoticeWire {
+                kind: "lost".into(),
+                stream: Some(stream.as_u64()),
+                from: Some(*from),
                 ..Default::default()
             },
             Notice::Published(change) => {
@@ -416,6 +553,36 @@ impl Notice {
                 },
                 message: message()?,
             },
+            "resume" => Notice::ResumeAsked {
+                from: wire.from?,
+                ticket: Ticket(wire.ticket?),
+                stream: StreamId::from_u64(wire.stream?),
+                session: session()?,
+                after: wire.after?,
+            },
+            "resumed" => Notice::ResumeAnswered {
+                ticket: Ticket(wire.ticket?),
+                handover: match (wire.frames, wire.refused) {
+                    (Some(frames), None) => Ok(Handover {
+                        frames: frames.into_iter().map(Bytes::from).collect(),
+                        done: wire.done?,
+                    }),
+                    (None, Some(refused)) => Err(refused),
+                    _ => return None,
+                },
+            },
+            "frames" => Notice::Frames {
+                stream: StreamId::from_u64(wire.stream?),
+                frames: wire.frames?.into_iter().map(Bytes::from).collect(),
+                done: wire.done?,
+            },
+            "moved" => Notice::StreamMoved {
+                stream: StreamId::from_u64(wire.stream?),
+            },
+            "lost" => Notice::StreamLost {
+                stream: StreamId::from_u64(wire.stream?),
+                from: wire.from?,
+            },
             "published" => Notice::Published(match (wire.change.as_deref()?, wire.uri) {
                 ("tools", None) => Change::ToolsListChanged,
                 ("prompts", None) => Change::PromptsListChanged,
@@ -452,6 +619,12 @@ pub(crate) enum Waiting {
     },
     /// A session whose stream started already (2024-11-05): only a failure is worth a word.
     Record(SessionId),
+    /// A `GET` resuming a stream another instance opened: its owner hands it over.
+    Resume {
+        ctx: Ctx,
+        session: SessionId,
+        stream: StreamId,
+    },
     /// A `POST` of a 2024-11-05 session relayed to the instance carrying its stream: `202`
     /// once it took it.
     Relay {
@@ -500,6 +673,11 @@ impl Members {
 
     pub(crate) fn waiting(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// Whether `ticket` is still out.
+    pub(crate) fn is_out(&self, ticket: Ticket) -> bool {
+        self.waiting.contains_key(&ticket)
     }
 
     // ---- tickets ----
@@ -610,6 +788,36 @@ mod tests {
             Notice::Response {
                 session: None,
                 message: Bytes::from_static(br#"{"jsonrpc":"2.0","id":2,"result":{}}"#),
+            },
+            Notice::ResumeAsked {
+                from: 3,
+                ticket: Ticket(9),
+                stream: StreamId::from_u64(5 << 40 | 2),
+                session: session.clone(),
+                after: 4,
+            },
+            Notice::ResumeAnswered {
+                ticket: Ticket(9),
+                handover: Ok(Handover {
+                    frames: vec![Bytes::from_static(b"id: 1\ndata: {}\n\n")],
+                    done: true,
+                }),
+            },
+            Notice::ResumeAnswered {
+                ticket: Ticket(9),
+                handover: Err("Bad Request: gone".into()),
+            },
+            Notice::Frames {
+                stream: StreamId::from_u64(7),
+                frames: vec![],
+                done: false,
+            },
+            Notice::StreamMoved {
+                stream: StreamId::from_u64(7),
+            },
+            Notice::StreamLost {
+                stream: StreamId::from_u64(7),
+                from: 2,
             },
         ];
         for notice in notices {

@@ -175,6 +175,9 @@ impl Server {
         match head.headers.get(LAST_EVENT_ID) {
             Some(last) if self.config.resumable => {
                 let last = last.to_str().unwrap_or("");
+                if let Some(event) = self.foreign_event(last) {
+                    return self.resume_elsewhere(now, ctx, session, event);
+                }
                 let resumed = self.streams.resume(
                     &mut self.fx,
                     &self.sessions,

@@ -24,8 +24,11 @@ use crate::jsonrpc;
 use crate::replay::{EventId, EventStore, MemoryStore, StreamId};
 use crate::responses::{self, Ctx, Unavailable};
 use crate::sessions::Sessions;
+use crate::shared::Handover;
 use crate::timer::TimerKind;
-use crate::{Chunk, Config, ExchangeId, Output, RequestKey, ResponseMode, SessionId, sse};
+use crate::{
+    Chunk, Config, ExchangeId, Notice, Output, RequestKey, ResponseMode, SessionId, Shared, sse,
+};
 
 /// What a stream carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +56,9 @@ pub(crate) enum Conn {
         since: Instant,
         flushing: Option<ExchangeId>,
     },
+    /// Another instance of the cluster carries its connection (the client resumed it there):
+    /// its events go there as they are written, and this instance keeps them for replay.
+    Elsewhere(u32),
 }
 
 /// A stream whose head has not gone out: what its head, or its JSON answer, will carry.
@@ -104,6 +110,9 @@ pub(crate) struct Stream {
     batch: bool,
     /// Every answer was written: the stream ends once a client has read them.
     done: bool,
+    /// This instance only carries the connection of this stream for the instance that owns it
+    /// (the client resumed it here): it writes what that one forwards, and keeps nothing.
+    carried: bool,
 }
 
 impl Stream {
@@ -120,7 +129,7 @@ impl Stream {
         match &self.conn {
             Conn::Open(exchange) => Some(*exchange),
             Conn::Waiting(waiting) => Some(waiting.exchange),
-            Conn::Detached { .. } => None,
+            Conn::Detached { .. } | Conn::Elsewhere(_) => None,
         }
     }
 
@@ -181,6 +190,16 @@ pub(crate) enum Detached {
     Removed { stream: Stream, cancelled: bool },
     /// No such stream.
     Unknown,
+}
+
+/// Frames of stream `id` for the instance `node` that carries its connection.
+fn forward(node: u32, id: StreamId, frames: Vec<Bytes>, done: bool) -> Output {
+    let notice = Notice::Frames {
+        stream: id,
+        frames,
+        done,
+    };
+    Output::Shared(Shared::ToNode { node, notice })
 }
 
 /// Whether `id` is still waiting for a resume since `at` (an entry of `Streams::kept`).
@@ -315,6 +334,8 @@ pub(crate) struct Streams {
     /// Random per server instance: part of every event id, so ids from before a restart are
     /// recognised (S2.27).
     epoch: u32,
+    /// This instance's node in a cluster (0 alone).
+    node: u32,
     next: u64,
     streams: Map<StreamId, Stream>,
     /// Unfinished exchanges and the stream answering each.
@@ -347,6 +368,7 @@ impl Streams {
             stall_timeout: config.stall_timeout,
             max_kept: (config.replay_total_bytes / 512).max(1),
             epoch,
+            node,
             next: u64::from(node & 0xff_ffff) << 40,
             streams: Map::default(),
             exchanges: Map::default(),
@@ -431,14 +453,16 @@ impl Streams {
         self.sessions.get(session)?.standalone
     }
 
-    /// Whether a stream of `session` has a connection (then the session is not idle).
+    /// Whether a stream of `session` has a connection, here or on another instance (then the
+    /// session is not idle).
     pub(crate) fn has_connection(&self, session: &SessionId) -> bool {
         self.sessions.get(session).is_some_and(|owned| {
             owned.finishing > 0
-                || owned
-                    .all
-                    .iter()
-                    .any(|id| self.streams.get(id).is_some_and(|s| s.exchange().is_some()))
+                || owned.all.iter().any(|id| {
+                    self.streams.get(id).is_some_and(|s| {
+                        s.exchange().is_some() || matches!(s.conn, Conn::Elsewhere(_))
+                    })
+                })
         })
     }
 
@@ -448,7 +472,9 @@ impl Streams {
             TimerKind::Keepalive(exchange) => self.bodies.contains_key(exchange),
             TimerKind::Hold(exchange) => self.exchanges.contains_key(exchange),
             TimerKind::ReplayExpiry => !self.kept.is_empty(),
-            TimerKind::SessionExpiry(_) | TimerKind::ShutdownDeadline => false,
+            TimerKind::SessionExpiry(_) | TimerKind::ShutdownDeadline | TimerKind::Resume(_) => {
+                false
+            }
         }
     }
 
@@ -485,6 +511,7 @@ impl Streams {
             collected: opening.collected,
             batch: opening.batch,
             done: false,
+            carried: false,
         };
         if let Some(session) = &stream.session {
             let owned = self.sessions.entry(session.clone()).or_default();
@@ -644,6 +671,10 @@ impl Streams {
                 }
             }
             Conn::Detached { .. } if resumable => {}
+            Conn::Elsewhere(node) => {
+                fx.push(forward(node, id, Vec::new(), true));
+                self.keep(fx, now, id, None);
+            }
             _ => drop(self.remove(id)),
         }
     }
@@ -666,7 +697,7 @@ impl Streams {
             Conn::Open(_) if self.is_full(id) => return Err(SendError::QueueFull),
             Conn::Open(_) => {}
             Conn::Detached { .. } if !stream.resumable => return Err(SendError::NoStream),
-            Conn::Detached { .. } => {}
+            Conn::Detached { .. } | Conn::Elsewhere(_) => {}
         }
         self.emit(fx, now, id, message);
         Ok(())
@@ -684,6 +715,10 @@ impl Streams {
             stream.next_seq += 1;
         }
         let exchange = stream.open_exchange();
+        let elsewhere = match stream.conn {
+            Conn::Elsewhere(node) => Some(node),
+            _ => None,
+        };
         let event_id = resumable.then(|| self.event_id(id, seq));
         let frame = sse::encode(&sse::Fields {
             event: Some("message"),
@@ -694,6 +729,9 @@ impl Streams {
         .expect("a static event name and a visible-ASCII id are valid fields");
         if resumable {
             self.store.store(now, id, seq, &frame);
+        }
+        if let Some(node) = elsewhere {
+            return fx.push(forward(node, id, vec![frame.into_bytes()], false));
         }
         if let Some(exchange) = exchange {
             self.write(fx, now, exchange, frame);
@@ -825,6 +863,19 @@ impl Streams {
         let Some(stream) = self.streams.get_mut(&id) else {
             return Detached::Unknown;
         };
+        if stream.carried {
+            // Its owner keeps its events: the client resumes there, or wherever it lands.
+            self.remove(id);
+            let notice = Notice::StreamLost {
+                stream: id,
+                from: self.node,
+            };
+            fx.push(Output::Shared(Shared::ToNode {
+                node: id.node(),
+                notice,
+            }));
+            return Detached::Unknown;
+        }
         match (&stream.role, &stream.conn) {
             (Role::HttpSse, _) => match stream.session.clone() {
                 Some(session) => Detached::EndSession(session),
@@ -930,6 +981,13 @@ impl Streams {
                     self.finish_now(fx, old);
                 }
             }
+            // The client moved on from the instance that carried it.
+            Conn::Elsewhere(node) => fx.push(Output::Shared(Shared::ToNode {
+                node,
+                notice: Notice::StreamMoved {
+                    stream: event.stream,
+                },
+            })),
             Conn::Waiting(_) => unreachable!("refused above"),
         }
         let stream = &self.streams[&event.stream];
@@ -950,6 +1008,153 @@ impl Streams {
             owned.standalone = Some(event.stream);
         }
         Ok(())
+    }
+
+    // ---- across the instances of a cluster ----
+
+    /// Another instance's client resumes `id` after event `after` there: the events after it,
+    /// and whether the stream is over; from now on its events go to instance `node`. The
+    /// connection this instance (or a third) had for it ends: the client moved on.
+    pub(crate) fn hand_over(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        session: &SessionId,
+        after: u64,
+        node: u32,
+    ) -> Result<Handover, &'static str> {
+        let stream = self
+            .streams
+            .get(&id)
+            .filter(|s| s.resumable && !s.carried && s.session.as_ref() == Some(session))
+            .ok_or(
+                "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
+            )?;
+        if let Conn::Waiting(_) = stream.conn {
+            return Err("Bad Request: Last-Event-ID names an event this server has not sent");
+        }
+        let frames = self
+            .store
+            .replay(now, id, after)
+            .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
+        let stream = self.streams.get_mut(&id).expect("checked above");
+        let done = stream.done;
+        let old = std::mem::replace(&mut stream.conn, Conn::Elsewhere(node));
+        match old {
+            Conn::Open(old) => self.finish_now(fx, old),
+            Conn::Detached { flushing, .. } => {
+                self.kept_live -= 1;
+                if let Some(old) = flushing {
+                    self.finish_now(fx, old);
+                }
+            }
+            Conn::Elsewhere(old) if old != node => fx.push(Output::Shared(Shared::ToNode {
+                node: old,
+                notice: Notice::StreamMoved { stream: id },
+            })),
+            Conn::Elsewhere(_) | Conn::Waiting(_) => {}
+        }
+        if done {
+            // Over: kept for replay here, should the client lose this connection too.
+            self.keep(fx, now, id, None);
+        }
+        fx.stats.resumes += 1;
+        Ok(Handover {
+            frames: frames.into_iter().map(Chunk::into_bytes).collect(),
+            done,
+        })
+    }
+
+    /// Carries another instance's stream `id` on `ctx`'s exchange: what it handed over first,
+    /// then what it forwards.
+    pub(crate) fn carry(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        ctx: Ctx,
+        (id, session): (StreamId, SessionId),
+        handover: Handover,
+    ) {
+        let exchange = ctx.exchange;
+        let stream = Stream {
+            token_expires: ctx.token_expires,
+            session: Some(session.clone()),
+            role: Role::Standalone,
+            conn: Conn::Waiting(Waiting::new(ctx)),
+            resumable: true,
+            v2026: false,
+            next_seq: 0,
+            keys: Vec::new(),
+            collected: Vec::new(),
+            batch: false,
+            done: false,
+            carried: true,
+        };
+        if let Some(old) = self.streams.insert(id, stream)
+            && let Some(old) = old.exchange()
+        {
+            // Resumed here twice: the newer connection wins.
+            self.finish_now(fx, old);
+        }
+        let owned = self.sessions.entry(session).or_default();
+        if let Err(at) = owned.all.binary_search(&id) {
+            owned.all.insert(at, id);
+        }
+        self.exchanges.insert(exchange, id);
+        self.upgrade(fx, sessions, now, id, false);
+        self.forwarded(fx, now, id, handover.frames, handover.done);
+    }
+
+    /// Frames the owner of a stream this instance carries wrote on it; `done`: it is over.
+    pub(crate) fn forwarded(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        frames: Vec<Bytes>,
+        done: bool,
+    ) {
+        let Some(exchange) = self
+            .streams
+            .get(&id)
+            .filter(|s| s.carried)
+            .and_then(Stream::open_exchange)
+        else {
+            return;
+        };
+        for frame in frames {
+            self.write(fx, now, exchange, Chunk::from(frame));
+        }
+        if done {
+            self.finish(fx, exchange);
+            self.remove(id);
+        }
+    }
+
+    /// The client of a stream this instance carries resumed it elsewhere: the connection here
+    /// ends, without what it had not been handed (it goes out there, by replay).
+    pub(crate) fn moved_away(&mut self, fx: &mut Effects, id: StreamId) {
+        let Some(stream) = self.streams.get(&id).filter(|s| s.carried) else {
+            return;
+        };
+        if let Some(exchange) = stream.open_exchange() {
+            self.finish_now(fx, exchange);
+        }
+        self.remove(id);
+    }
+
+    /// The instance carrying this instance's stream `id` lost its connection: the stream waits
+    /// here for a resume, as any stream whose connection broke.
+    pub(crate) fn lost(&mut self, fx: &mut Effects, now: Instant, id: StreamId, from: u32) {
+        let elsewhere = self
+            .streams
+            .get(&id)
+            .is_some_and(|s| matches!(s.conn, Conn::Elsewhere(node) if node == from));
+        if elsewhere {
+            self.keep(fx, now, id, None);
+        }
     }
 
     // ---- ending ----
@@ -992,6 +1197,8 @@ impl Streams {
                 ctx.respond(fx, response);
             }
             Conn::Detached { .. } => {}
+            // The instance carrying it ends its connection too.
+            Conn::Elsewhere(node) => fx.push(forward(*node, id, Vec::new(), true)),
         }
         self.remove(id)
     }

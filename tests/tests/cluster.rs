@@ -28,6 +28,8 @@ struct World {
     mode: Mode,
     held: Vec<(usize, Ticket)>,
     ttls: HashMap<String, Duration>,
+    /// Instances whose process is gone: nothing reaches them any more.
+    gone: HashSet<usize>,
 }
 
 impl World {
@@ -53,6 +55,7 @@ impl World {
             mode: Mode::Answer,
             held: Vec::new(),
             ttls: HashMap::new(),
+            gone: HashSet::new(),
         }
     }
 
@@ -128,6 +131,12 @@ impl World {
                 self.send_to_holders(Notice::Deliver { session, message });
             }
             Shared::Publish(change) => self.broadcast(from, Notice::Published(change)),
+            Shared::ToNode { node, notice } => {
+                let to = node as usize - 1;
+                if !self.gone.contains(&to) {
+                    self.notify(to, &notice);
+                }
+            }
             other => panic!("an operation this store does not know: {other:?}"),
         }
     }
@@ -466,4 +475,118 @@ fn stream_and_event_ids_differ_across_instances() {
         ids.iter().all(|id| id.starts_with("00c0ffee-")),
         "the cluster's epoch: {ids:?}"
     );
+}
+
+/// A tool call on instance 0 whose answer streams; its client loses the connection after the
+/// first progress notification. Returns the session, the request's key on 0, and the id of
+/// the last event the client saw.
+fn streaming_call(world: &mut World) -> (String, mcp_sse_core::RequestKey, String) {
+    let session = world.initialize(0);
+    let call = world.post(0, &session, CALL);
+    let (key, _) = world.nodes[0].next_request();
+    let progress = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}"#;
+    world.nodes[0].send(Target::Request(key), progress).unwrap();
+    world.pump();
+    let last = world.nodes[0]
+        .seen(call)
+        .events()
+        .last()
+        .unwrap()
+        .last_event_id
+        .clone();
+    world.nodes[0].disconnect(call);
+    world.pump();
+    (session, key, last)
+}
+
+fn resume(world: &mut World, node: usize, session: &str, last: &str) -> mcp_sse_core::ExchangeId {
+    let x = world.nodes[node].get_stream(
+        "/mcp",
+        &[("mcp-session-id", session), ("last-event-id", last)],
+    );
+    world.pump();
+    x
+}
+
+#[test]
+fn a_stream_resumes_on_another_instance_and_its_events_follow_it_there() {
+    let mut world = World::new(3, |_| {});
+    let (session, key, last) = streaming_call(&mut world);
+    // Meanwhile the handler on 0 goes on: a second notification, kept for the resume.
+    let progress = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":2}}"#;
+    world.nodes[0].send(Target::Request(key), progress).unwrap();
+    world.pump();
+    let on_1 = resume(&mut world, 1, &session, &last);
+    assert_eq!(world.nodes[1].seen(on_1).status(), 200);
+    let replayed = world.nodes[1].seen(on_1).messages();
+    assert_eq!(
+        replayed.len(),
+        1,
+        "what the client missed, once: {replayed:?}"
+    );
+    assert_eq!(replayed[0]["params"]["progress"], 2);
+    // The answer, written on 0, reaches the client on 1, and the stream ends there.
+    world.nodes[0].reply(key, r#"{"content":[]}"#);
+    world.pump();
+    let seen = world.nodes[1].seen(on_1);
+    assert_eq!(seen.messages().last().unwrap()["id"], 7, "the answer, on 1");
+    assert!(seen.finished);
+    let ids: Vec<_> = seen
+        .events()
+        .iter()
+        .map(|e| e.last_event_id.clone())
+        .collect();
+    assert!(ids.iter().all(|id| id.starts_with("00c0ffee-")), "{ids:?}");
+}
+
+#[test]
+fn resuming_again_elsewhere_moves_the_stream_and_ends_the_older_connection() {
+    let mut world = World::new(3, |_| {});
+    let (session, key, last) = streaming_call(&mut world);
+    let on_1 = resume(&mut world, 1, &session, &last);
+    let on_2 = resume(&mut world, 2, &session, &last);
+    assert!(world.nodes[1].seen(on_1).finished, "newest wins");
+    world.nodes[0].reply(key, r#"{"content":[]}"#);
+    world.pump();
+    let on_2 = world.nodes[2].seen(on_2);
+    assert_eq!(on_2.messages().last().unwrap()["id"], 7);
+    assert!(
+        world.nodes[1]
+            .seen(on_1)
+            .messages()
+            .iter()
+            .all(|m| m["id"] != 7)
+    );
+}
+
+#[test]
+fn a_carried_connection_lost_leaves_the_stream_resumable_at_its_owner() {
+    let mut world = World::new(2, |_| {});
+    let (session, key, last) = streaming_call(&mut world);
+    let on_1 = resume(&mut world, 1, &session, &last);
+    world.nodes[1].disconnect(on_1);
+    world.pump();
+    world.nodes[0].reply(key, r#"{"content":[]}"#);
+    world.pump();
+    // The client comes back to the owner itself, and gets the answer by replay.
+    let on_0 = resume(&mut world, 0, &session, &last);
+    let got = world.nodes[0].seen(on_0).messages();
+    assert_eq!(got.last().unwrap()["id"], 7, "{got:?}");
+}
+
+#[test]
+fn a_resume_whose_owner_is_gone_is_refused_once_it_did_not_answer_in_time() {
+    let mut world = World::new(2, |_| {});
+    let (session, _, last) = streaming_call(&mut world);
+    world.gone.insert(0);
+    let on_1 = resume(&mut world, 1, &session, &last);
+    assert!(
+        world.nodes[1].seen(on_1).response.is_none(),
+        "waits for the owner"
+    );
+    world.nodes[1].advance(Duration::from_secs(3));
+    world.pump();
+    assert_eq!(world.nodes[1].seen(on_1).status(), 400);
+    // A late answer finds nobody waiting.
+    world.gone.clear();
 }
