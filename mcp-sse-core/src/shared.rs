@@ -75,6 +75,12 @@ impl Cluster {
 pub struct Ticket(pub(crate) u64);
 
 impl Ticket {
+    /// The ticket of number `n`, for a store's own tests (a store cannot be tested through
+    /// [`Shared`] without tickets); a server ignores an answer to a ticket it did not hand out.
+    pub fn from_u64(n: u64) -> Self {
+        Self(n)
+    }
+
     /// The number behind the ticket, for logs.
     pub fn as_u64(self) -> u64 {
         self.0
