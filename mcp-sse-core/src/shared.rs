@@ -315,6 +315,11 @@ struct MetaWire {
 }
 
 impl StreamMeta {
+    /// The meta of a stream of `session` owing answers to `owed`.
+    pub fn new(session: SessionId, owed: Vec<crate::jsonrpc::Id>) -> Self {
+        Self { session, owed }
+    }
+
     /// The meta as the store keeps it (JSON).
     pub fn encode(&self) -> Vec<u8> {
         let owed = self
@@ -365,6 +370,20 @@ impl Recovery {
     /// What the store kept.
     pub fn new(meta: StreamMeta, events: Vec<(u64, Bytes)>) -> Self {
         Self { meta, events }
+    }
+}
+
+impl Shared {
+    /// The ticket the answer must carry, for an operation that has one: a store that does not
+    /// know an operation must still answer it ([`Answer::Failed`]).
+    pub fn ticket(&self) -> Option<Ticket> {
+        match self {
+            Shared::SaveSession { ticket, .. }
+            | Shared::LoadSession { ticket, .. }
+            | Shared::Relay { ticket, .. }
+            | Shared::Recover { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
     }
 }
 

@@ -1,9 +1,8 @@
-//! The pub/sub half of the store: one connection subscribed to the broadcast channel and to the
-//! channel of every session whose stream this instance holds, read by one task that turns
+//! The pub/sub half of the store: one connection subscribed to the broadcast channel, this
+//! instance's own channel and the channel of every session whose stream this instance holds, read by one task that turns
 //! messages into notices, and renews the connection and every subscription when it drops.
 
 use std::collections::HashSet;
-use std::iter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -99,8 +98,9 @@ impl Bus {
         within(&*self.runtime, self.timeout, async {
             let (mut sink, stream) = self.client.get_async_pubsub().await?.split();
             let mut subscriptions = self.subscriptions.lock().await;
-            let all = iter::once(&self.keys.all);
-            let channels: Vec<&String> = all.chain(&subscriptions.held).collect();
+            let own = self.keys.node_channel(self.node);
+            let fixed = [&self.keys.all, &own];
+            let channels: Vec<&String> = fixed.into_iter().chain(&subscriptions.held).collect();
             sink.subscribe(channels).await?;
             subscriptions.sink = Some(sink);
             Ok(stream)

@@ -75,9 +75,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use mcp_sse_app::{Runtime, SharedStore, StoreFuture};
 use mcp_sse_core::{
-    Answer, CloseReason, Cluster, Notice, SessionId, SessionRecord, Shared, Ticket,
+    Answer, CloseReason, Cluster, Notice, Recovery, SessionId, SessionRecord, Shared, StreamId,
+    StreamMeta, Ticket,
 };
 use redis::Cmd;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -107,6 +109,8 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     bus: Arc<Bus>,
     notices: async_channel::Receiver<Notice>,
+    max_events: usize,
+    heartbeat: Duration,
     /// Dropped with the store: ends the pub/sub task.
     _stop: futures_channel::oneshot::Sender<()>,
 }
@@ -157,11 +161,16 @@ impl RedisStore {
             runtime,
             bus,
             notices,
+            max_events: options.max_events_per_stream.max(1),
+            heartbeat: options.heartbeat,
             _stop: stop,
         };
         let store = Self {
             inner: Arc::new(inner),
         };
+        store.beat().await?;
+        let heartbeat = heartbeat(Arc::downgrade(&store.inner), options.heartbeat);
+        store.inner.runtime.spawn(Box::pin(heartbeat));
         Ok((store, Cluster::new(node, epoch)))
     }
 
@@ -237,9 +246,36 @@ impl RedisStore {
                 let unclaimed = self.publish(all, response, Again::Never);
                 self.settle("pass on a client's answer", unclaimed).await
             }
-            _ => {
+            Shared::ToNode { node, notice } => {
+                let channel = self.inner.keys.node_channel(node);
+                let tell = self.publish(channel, notice, Again::Never);
+                self.settle("tell another instance", tell).await
+            }
+            Shared::Append {
+                stream,
+                seq,
+                frame,
+                ttl,
+            } => {
+                let append = self.append(stream, seq, frame, ttl);
+                self.settle("keep an event", append).await
+            }
+            Shared::StreamOpened { stream, meta, ttl } => {
+                let mut set = redis::cmd("SET");
+                set.arg(self.inner.keys.meta(stream))
+                    .arg(meta.encode())
+                    .arg("PX")
+                    .arg(millis(ttl));
+                let keep = self.run::<()>(&set, Again::Harmless);
+                self.settle("keep a stream's meta", keep).await
+            }
+            Shared::Recover { ticket, stream } => Some((
+                ticket,
+                self.answer("recover a stream", self.recover(stream)).await,
+            )),
+            other => {
                 warn!("redis store: an operation this version does not know; ignored");
-                None
+                other.ticket().map(|ticket| (ticket, Answer::Failed))
             }
         }
     }
@@ -311,6 +347,69 @@ impl RedisStore {
         Ok(())
     }
 
+    /// Keeps event `seq` of `stream` (the newest `max_events_per_stream`), and the stream's meta
+    /// as long as its events.
+    async fn append(
+        &self,
+        stream: StreamId,
+        seq: u64,
+        frame: Bytes,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let keys = &self.inner.keys;
+        let (events, meta) = (keys.events(stream), keys.meta(stream));
+        let keep = self.inner.max_events as i64;
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZADD")
+            .arg(&events)
+            .arg(seq)
+            .arg(&frame[..])
+            .ignore();
+        pipe.cmd("ZREMRANGEBYRANK")
+            .arg(&events)
+            .arg(0)
+            .arg(-keep - 1)
+            .ignore();
+        pipe.cmd("PEXPIRE").arg(&events).arg(millis(ttl)).ignore();
+        pipe.cmd("PEXPIRE").arg(&meta).arg(millis(ttl)).ignore();
+        pipe.query_async::<()>(&mut self.inner.commands.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// What is kept of a stream whose instance is gone: `Failed` while that instance's
+    /// heartbeat says it is alive (it is only slow: the client tries again).
+    async fn recover(&self, stream: StreamId) -> Result<Answer, Error> {
+        let keys = &self.inner.keys;
+        let mut exists = redis::cmd("EXISTS");
+        exists.arg(keys.alive(stream.node()));
+        if self.run::<bool>(&exists, Again::Harmless).await? {
+            debug!(
+                node = stream.node(),
+                "redis store: the stream's owner is alive; not recovered"
+            );
+            return Ok(Answer::Failed);
+        }
+        let mut get = redis::cmd("GET");
+        get.arg(keys.meta(stream));
+        let meta: Option<Vec<u8>> = self.run(&get, Again::Harmless).await?;
+        let Some(meta) = meta.as_deref().and_then(StreamMeta::decode) else {
+            return Ok(Answer::Recovered(None));
+        };
+        let mut range = redis::cmd("ZRANGE");
+        range
+            .arg(keys.events(stream))
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES");
+        let events: Vec<(Vec<u8>, u64)> = self.run(&range, Again::Harmless).await?;
+        let events = events
+            .into_iter()
+            .map(|(frame, seq)| (seq, Bytes::from(frame)))
+            .collect();
+        Ok(Answer::Recovered(Some(Recovery::new(meta, events))))
+    }
+
     /// Publishes `notice` on `channel`; how many instances received it.
     async fn publish(&self, channel: String, notice: Notice, again: Again) -> Result<u64, Error> {
         let bytes = notice.encode().ok_or(Error::NotJson)?;
@@ -359,6 +458,38 @@ impl SharedStore for RedisStore {
     fn next_notice(&self) -> StoreFuture<Option<Notice>> {
         let notices = self.inner.notices.clone();
         Box::pin(async move { notices.recv().await.ok() })
+    }
+}
+
+impl RedisStore {
+    /// Says this instance is alive for three heartbeats.
+    async fn beat(&self) -> Result<(), Error> {
+        let mut set = redis::cmd("SET");
+        set.arg(self.inner.keys.alive(self.inner.node))
+            .arg(1)
+            .arg("PX")
+            .arg(millis(self.inner.heartbeat * 3));
+        within(
+            &*self.inner.runtime,
+            self.inner.timeout,
+            self.run::<()>(&set, Again::Harmless),
+        )
+        .await
+    }
+}
+
+/// Renews this instance's liveness every `every` while the store lives. A beat that fails is
+/// logged; three in a row and other instances take this one's streams over.
+async fn heartbeat(store: std::sync::Weak<Inner>, every: Duration) {
+    loop {
+        let Some(inner) = store.upgrade() else {
+            return;
+        };
+        let runtime = inner.runtime.clone();
+        if let Err(error) = (RedisStore { inner }).beat().await {
+            warn!(%error, "redis store: heartbeat failed");
+        }
+        runtime.sleep_until(runtime.now() + every).await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the store keeps in Redis: the names of its keys and channels, and how a notice travels
 //! on a channel (the sender's node number, `:`, the core's encoding).
 
-use mcp_sse_core::SessionId;
+use mcp_sse_core::{SessionId, StreamId};
 
 /// The names of the store's keys and channels.
 #[derive(Debug)]
@@ -35,6 +35,26 @@ impl Keys {
 
     pub(crate) fn channel(&self, session: &SessionId) -> String {
         format!("{}c:{}", self.prefix, session.as_str())
+    }
+
+    /// The channel of one instance: what another instance tells it alone.
+    pub(crate) fn node_channel(&self, node: u32) -> String {
+        format!("{}n:{node}", self.prefix)
+    }
+
+    /// Present while the instance runs (its heartbeat renews it).
+    pub(crate) fn alive(&self, node: u32) -> String {
+        format!("{}alive:{node}", self.prefix)
+    }
+
+    /// The events kept of a stream: a sorted set scored by sequence number.
+    pub(crate) fn events(&self, stream: StreamId) -> String {
+        format!("{}e:{}", self.prefix, stream.as_u64())
+    }
+
+    /// What is kept of a stream besides its events.
+    pub(crate) fn meta(&self, stream: StreamId) -> String {
+        format!("{}m:{}", self.prefix, stream.as_u64())
     }
 }
 

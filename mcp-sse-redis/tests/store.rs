@@ -6,7 +6,9 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mcp_sse_core::{Answer, Change, CloseReason, Notice, Shared};
+use mcp_sse_app::SharedStore as _;
+use mcp_sse_core::jsonrpc::Id;
+use mcp_sse_core::{Answer, Change, CloseReason, Notice, Shared, StreamId, StreamMeta};
 use support::*;
 
 #[test]
@@ -216,5 +218,83 @@ fn a_full_notice_queue_drops_new_notices_and_counts_them() {
             notice(&runtime, &slow).await,
             Notice::Published(Change::ToolsListChanged)
         );
+    });
+}
+
+#[test]
+fn a_node_is_told_alone_and_streams_are_recovered_only_once_their_owner_is_gone() {
+    on_each_runtime(|runtime, redis| async move {
+        let (a, first) = connect(&runtime, &redis).await;
+        let (b, second) = connect(&runtime, &redis).await;
+        let (c, _) = connect(&runtime, &redis).await;
+
+        // A notice for one node reaches it, and no other.
+        let moved = Notice::StreamMoved {
+            stream: StreamId::from_u64(7),
+        };
+        let tell = Shared::ToNode {
+            node: second.node,
+            notice: moved,
+        };
+        perform(&runtime, &a, tell).await;
+        assert!(matches!(
+            notice(&runtime, &b).await,
+            Notice::StreamMoved { .. }
+        ));
+        let nothing = sleep(&runtime, Duration::from_millis(200));
+        futures_util::pin_mut!(nothing);
+        let heard = futures_util::future::select(c.next_notice(), nothing).await;
+        assert!(
+            matches!(heard, futures_util::future::Either::Right(_)),
+            "c heard it"
+        );
+
+        // A's stream: its meta and events, the newest `max_events_per_stream` of them.
+        let stream = StreamId::from_u64(u64::from(first.node) << 40 | 1);
+        let minute = Duration::from_secs(60);
+        let meta = StreamMeta::new(session("s"), vec![Id::Number(5)]);
+        let opened = Shared::StreamOpened {
+            stream,
+            meta: meta.clone(),
+            ttl: minute,
+        };
+        perform(&runtime, &a, opened).await;
+        for seq in 1..=5u64 {
+            let frame = Bytes::from(format!("id: x-{seq}\ndata: {{}}\n\n"));
+            let append = Shared::Append {
+                stream,
+                seq,
+                frame,
+                ttl: minute,
+            };
+            perform(&runtime, &a, append).await;
+        }
+        // Its owner alive, the stream is not for the taking.
+        let recover = |store| {
+            let ticket = ticket();
+            answer(&runtime, store, ticket, Shared::Recover { ticket, stream })
+        };
+        assert!(matches!(recover(&b).await, Answer::Failed));
+        // Gone (three heartbeats after its last), it is.
+        drop(a);
+        sleep(&runtime, HEARTBEAT * 5).await;
+        match recover(&b).await {
+            Answer::Recovered(Some(recovery)) => {
+                assert_eq!(recovery.meta, meta);
+                let seqs: Vec<u64> = recovery.events.iter().map(|(seq, _)| *seq).collect();
+                assert_eq!(seqs, [2, 3, 4, 5], "the newest four of five");
+                assert_eq!(&recovery.events[0].1[..], b"id: x-2\ndata: {}\n\n");
+            }
+            other => panic!("expected the stream, got {other:?}"),
+        }
+        // A stream nothing was kept of.
+        let unknown = StreamId::from_u64(999_999 << 40);
+        let ticket = ticket();
+        let recover = Shared::Recover {
+            ticket,
+            stream: unknown,
+        };
+        let answer = answer(&runtime, &b, ticket, recover).await;
+        assert!(matches!(answer, Answer::Recovered(None)));
     });
 }

@@ -148,8 +148,13 @@ pub fn options() -> Options {
     let mut options = Options::default();
     options.timeout = TIMEOUT;
     options.reconnect_max = Duration::from_millis(500);
+    options.heartbeat = HEARTBEAT;
+    options.max_events_per_stream = 4;
     options
 }
+
+/// The tests' heartbeat: an instance dropped counts as gone three of them later.
+pub const HEARTBEAT: Duration = Duration::from_millis(100);
 
 pub async fn connect(runtime: &Arc<dyn Runtime>, redis: &RedisServer) -> (RedisStore, Cluster) {
     connect_with(runtime, redis, options()).await
