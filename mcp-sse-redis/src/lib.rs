@@ -76,7 +76,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mcp_sse_app::{Runtime, SharedStore, StoreFuture};
+use mcp_sse_app::{Runtime, ServeConfig, SharedStore, StoreFuture};
 use mcp_sse_core::{
     Answer, CloseReason, Cluster, Notice, Recovery, SessionId, SessionRecord, Shared, StreamId,
     StreamMeta, Ticket,
@@ -172,6 +172,25 @@ impl RedisStore {
         let heartbeat = heartbeat(Arc::downgrade(&store.inner), options.heartbeat);
         store.inner.runtime.spawn(Box::pin(heartbeat));
         Ok((store, Cluster::new(node, epoch)))
+    }
+
+    /// Connects as [`connect`](Self::connect) does, and makes `config` one instance of the
+    /// cluster kept there: its server's `cluster` and its `store` are set.
+    pub async fn join(
+        url: &str,
+        options: Options,
+        runtime: Arc<dyn Runtime>,
+        config: &mut ServeConfig,
+    ) -> Result<Self, Error> {
+        let (store, cluster) = Self::connect(url, options, runtime).await?;
+        tracing::info!(
+            node = cluster.node,
+            epoch = cluster.epoch,
+            "joined the cluster kept in Redis"
+        );
+        config.server.cluster = Some(cluster);
+        config.store = Some(Arc::new(store.clone()));
+        Ok(store)
     }
 
     // ---- getters ----

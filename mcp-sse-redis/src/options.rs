@@ -24,7 +24,7 @@ pub struct Options {
     pub reconnect_min: Duration,
     /// The longest wait between reconnection attempts. Default 2 s.
     pub reconnect_max: Duration,
-    /// How often this instance says it is alive. Default 1 s; it counts as gone 3 beats after
+    /// How often this instance says it is alive. Default 500 ms; it counts as gone 3 beats after
     /// its last one, and only then may another instance take its streams over.
     pub heartbeat: Duration,
     /// Events kept per stream for another instance to take it over (the newest). Default
@@ -40,7 +40,7 @@ impl Default for Options {
             notice_queue: 65_536,
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(2),
-            heartbeat: Duration::from_secs(1),
+            heartbeat: Duration::from_millis(500),
             max_events_per_stream: 4096,
         }
     }
