@@ -216,6 +216,15 @@ pub enum Shared {
         /// The session.
         session: SessionId,
     },
+    /// This instance opened a new standalone stream for the session: the instances holding
+    /// the session now (as [`Hold`](Self::Hold) made them) get [`Notice::StreamTaken`] and end
+    /// theirs (newest wins, S2.18), before this one holds it. No answer.
+    TakeStream {
+        /// The session.
+        session: SessionId,
+        /// This instance.
+        from: u32,
+    },
     /// This instance no longer carries the session's stream. No answer.
     Release {
         /// The session.
@@ -441,6 +450,13 @@ pub enum Notice {
     },
     /// A change for this instance's 2026-07-28 listeners.
     Published(Change),
+    /// Another instance opened a newer standalone stream for the session: the one here ends.
+    StreamTaken {
+        /// The session.
+        session: SessionId,
+        /// The instance that opened it (which may hear its own notice: it ignores it).
+        from: u32,
+    },
     /// A client's answer that reached another instance, whose application did not send the
     /// request: it comes out as [`Event::Response`](crate::Event::Response) here.
     Response {
@@ -587,6 +603,12 @@ impl Notice {
                     ..Default::default()
                 }
             }
+            Notice::StreamTaken { session, from } => NoticeWire {
+                kind: "taken".into(),
+                session: Some(session.to_string()),
+                from: Some(*from),
+                ..Default::default()
+            },
             Notice::Response { session, message } => NoticeWire {
                 kind: "response".into(),
                 session: session.as_ref().map(SessionId::to_string),
@@ -683,6 +705,10 @@ impl Notice {
                     false => None,
                 },
                 message: message()?,
+            },
+            "taken" => Notice::StreamTaken {
+                session: session()?,
+                from: wire.from?,
             },
             "resume" => Notice::ResumeAsked {
                 from: wire.from?,
@@ -966,6 +992,10 @@ mod tests {
             },
             Notice::StreamMoved {
                 stream: StreamId::from_u64(7),
+            },
+            Notice::StreamTaken {
+                session: session.clone(),
+                from: 4,
             },
             Notice::StreamLost {
                 stream: StreamId::from_u64(7),
