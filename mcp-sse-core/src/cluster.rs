@@ -10,11 +10,12 @@ use http::{StatusCode, request};
 
 use crate::cors::Origin;
 use crate::jsonrpc::{self, ErrorObject};
+use crate::members::{Parked, Waiting};
 use crate::replay::EventId;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::named_session;
 use crate::server::Server;
-use crate::shared::{Parked, StreamMeta, Waiting};
+use crate::shared::StreamMeta;
 use crate::streams::Answer as StreamAnswer;
 use crate::timer::TimerKind;
 use crate::{
