@@ -1171,10 +1171,11 @@ impl Streams {
     }
 
     /// Takes over `id`, whose owner is gone, from what the store kept of it, on `ctx`'s
-    /// exchange: the events after `after` are replayed, and each request it owed that was not
-    /// answered gets an error (its handler is gone with its instance: the client learns it
-    /// failed). A standalone stream goes on as this instance's. `Err`: the `400` to send (the
-    /// events after `after` are not all kept).
+    /// exchange: the events after `after` are replayed; the requests it owed and that were not
+    /// answered are returned (their handlers died with their instance: the caller runs them
+    /// again or [fails](Self::fail_owed) them, so the client hears of each once). A standalone
+    /// stream goes on as this instance's. `Err`: the `400` to send (the events after `after` are
+    /// not all kept).
     pub(crate) fn recover(
         &mut self,
         fx: &mut Effects,
@@ -1183,7 +1184,7 @@ impl Streams {
         ctx: Ctx,
         (id, session, after): (StreamId, SessionId, u64),
         recovery: Recovery,
-    ) -> Result<(), &'static str> {
+    ) -> Result<Vec<jsonrpc::Id>, &'static str> {
         let mut events = recovery.events;
         events.sort_by_key(|(seq, _)| *seq);
         let missed: Vec<&(u64, Bytes)> = events.iter().filter(|(seq, _)| *seq > after).collect();
@@ -1240,6 +1241,18 @@ impl Streams {
             self.write(fx, now, exchange, Chunk::from(frame.clone()));
         }
         fx.stats.resumes += 1;
+        Ok(owed)
+    }
+
+    /// Answers each of `owed` on stream `id` with an error: its handler is gone with the
+    /// instance that ran it. A `POST`'s stream with nothing left to answer ends.
+    pub(crate) fn fail_owed(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        owed: Vec<jsonrpc::Id>,
+    ) {
         for request in owed {
             let error = jsonrpc::ErrorObject::new(
                 jsonrpc::INTERNAL_ERROR,
@@ -1247,10 +1260,7 @@ impl Streams {
             );
             self.emit(fx, now, id, jsonrpc::encode_error(Some(&request), &error));
         }
-        if role == Role::Post {
-            self.complete_if_answered(fx, now, id);
-        }
-        Ok(())
+        self.complete_if_answered(fx, now, id);
     }
 
     /// The client of a stream this instance carries resumed it elsewhere: the connection here
