@@ -662,6 +662,22 @@ fn a_stream_whose_owner_is_gone_is_taken_over_from_the_store_and_its_request_run
         });
     let (again, request, redelivered) = again.expect("the call, again");
     assert_eq!((request.method.as_str(), redelivered), ("tools/call", true));
+    // Run again, it reports from the start: what its client saw already is not sent again.
+    for n in [1, 2, 3] {
+        let progress = format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":1,"progress":{n}}}}}"#
+        );
+        world.nodes[1]
+            .send(Target::Request(again), &progress)
+            .unwrap();
+    }
+    let progress: Vec<_> = world.nodes[1]
+        .seen(on_1)
+        .messages()
+        .iter()
+        .map(|m| m["params"]["progress"].clone())
+        .collect();
+    assert_eq!(progress, [2, 3], "progress only increases");
     world.nodes[1].reply(again, r#"{"content":[]}"#);
     world.pump();
     let seen = world.nodes[1].seen(on_1);
