@@ -152,6 +152,10 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     /// The store shared with the other instances of a cluster.
     store: Option<Arc<dyn SharedStore>>,
+    /// The operations without a ticket, in the order the server emitted them: frames forwarded
+    /// to another instance, events kept, notices for a session's holder must arrive in order.
+    /// Bounded ([`ORDERED_OPS`]); beyond it an operation is dropped and logged.
+    ordered: async_channel::Sender<Shared>,
     /// Tells the timer task of an earlier deadline; a full channel already does.
     rearm: async_channel::Sender<()>,
 }
@@ -191,6 +195,14 @@ struct Outlet {
     frames: mpsc::UnboundedSender<Piece>,
     unconsumed: usize,
 }
+
+/// Operations without a ticket waiting for the store, at most: a store that does not keep up
+/// (down, each operation waiting out its deadline) costs bounded memory.
+const ORDERED_OPS: usize = 65_536;
+
+/// Operations of the ordered lane sent to the store at once: each is sent in order, and up to
+/// this many wait for their reply together (a pipeline, not a round trip each).
+const ORDERED_IN_FLIGHT: usize = 64;
 
 /// The largest stream answered in full as one body when it is finished as soon as it starts:
 /// copying more than this into one buffer would cost more than the frames it saves.
@@ -237,6 +249,7 @@ impl Driver {
         store: Option<Arc<dyn SharedStore>>,
     ) -> Self {
         let (rearm, rearmed) = async_channel::bounded(1);
+        let (ordered, lane) = async_channel::bounded(ORDERED_OPS);
         let runtime: Arc<dyn Runtime> = Arc::new(runtime);
         let node = server.config().cluster.as_ref().map(|c| c.node);
         match (node, &store) {
@@ -267,11 +280,13 @@ impl Driver {
             app: Box::new(app),
             runtime: runtime.clone(),
             store: store.clone(),
+            ordered,
             rearm,
         }));
         runtime.spawn(Box::pin(timer(Arc::downgrade(&driver.0), rearmed)));
         if let (Some(store), Some(_)) = (store, node) {
-            runtime.spawn(Box::pin(notices(Arc::downgrade(&driver.0), store)));
+            runtime.spawn(Box::pin(notices(Arc::downgrade(&driver.0), store.clone())));
+            runtime.spawn(Box::pin(in_order(lane, store)));
         }
         telemetry::describe();
         driver
@@ -440,6 +455,12 @@ impl Driver {
             }
             return;
         };
+        if op.ticket().is_none() {
+            if let Err(error) = self.0.ordered.try_send(op) {
+                tracing::warn!(op = ?error.into_inner(), "the store does not keep up: operation dropped");
+            }
+            return;
+        }
         let driver = Arc::downgrade(&self.0);
         self.0.runtime.spawn(Box::pin(async move {
             let Some((ticket, answer)) = store.perform(op).await else {
@@ -774,6 +795,17 @@ fn encode_answer(response: &jsonrpc::Message) -> Option<Bytes> {
         }
         _ => None,
     }
+}
+
+/// Carries the operations without a ticket to the store in the order they came (each is sent
+/// when first polled, in order; up to [`ORDERED_IN_FLIGHT`] wait for their replies together),
+/// until the driver is gone.
+async fn in_order(lane: async_channel::Receiver<Shared>, store: Arc<dyn SharedStore>) {
+    use futures_util::StreamExt as _;
+    lane.map(|op| store.perform(op))
+        .buffered(ORDERED_IN_FLIGHT)
+        .for_each(|_| async {})
+        .await;
 }
 
 /// Brings other instances' notices to the server for as long as it runs (the driver alive) and

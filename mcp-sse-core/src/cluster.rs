@@ -138,11 +138,32 @@ impl Server {
                     responses::unavailable(Unavailable::StoreUnavailable, retry, id.as_ref());
                 ctx.respond(&mut self.fx, response);
             }
-            (Waiting::Record(session), Answer::Done) => {
-                tracing::trace!(%session, "session stored");
+            (Waiting::Stream { stream, first, .. }, Answer::Done) => {
+                let (fx, sessions) = (&mut self.fx, &self.sessions);
+                self.streams.start_held(fx, sessions, now, stream, first);
             }
-            (Waiting::Record(session), _) => {
-                tracing::warn!(%session, "the store did not keep the session: other instances will not know it");
+            (
+                Waiting::Stream {
+                    session, stream, ..
+                },
+                _,
+            ) => {
+                tracing::warn!(%session, "the store did not keep the new session: its stream is refused");
+                let retry = self.config.retry_after_secs;
+                let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
+                self.streams.refuse(&mut self.fx, stream, response);
+                self.end_session_here(now, &session, CloseReason::Closed);
+            }
+            (Waiting::Delete { ctx }, Answer::Done) => {
+                let mut response = http::Response::new(Bytes::new());
+                *response.status_mut() = StatusCode::OK;
+                ctx.respond(&mut self.fx, response);
+            }
+            (Waiting::Delete { ctx }, _) => {
+                // Gone here; the others may serve it until the store's expiry.
+                let retry = self.config.retry_after_secs;
+                let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
+                ctx.respond(&mut self.fx, response);
             }
             // Only a timeout answers this one (its owner answers with a notice): the stream
             // is taken over from what the store kept.
@@ -434,6 +455,7 @@ impl Server {
         let Some(record) = self.record_of(session) else {
             return Err(answer);
         };
+        self.streams.wait_for_store(stream);
         let members = self
             .members
             .as_mut()
@@ -455,24 +477,63 @@ impl Server {
         Ok(())
     }
 
-    /// Stores a 2024-11-05 session, whose stream starts at once (its `endpoint` event is its
-    /// first answer), and says this instance carries it.
-    pub(crate) fn share_new_stream_session(&mut self, session: &SessionId) {
+    /// In a cluster, stores a 2024-11-05 session and says this instance carries its stream,
+    /// which starts (with `first`, its `endpoint` event) once the store has it. `Err` gives
+    /// `first` back when this server is alone.
+    pub(crate) fn share_new_stream_session(
+        &mut self,
+        session: &SessionId,
+        stream: crate::replay::StreamId,
+        first: crate::Chunk,
+    ) -> Result<(), crate::Chunk> {
         let Some(record) = self.record_of(session) else {
-            return;
+            return Err(first);
         };
         let members = self
             .members
             .as_mut()
             .expect("records exist in a cluster only");
         let ttl = members.ttl();
-        let ticket = members.take(Waiting::Record(session.clone()));
+        let ticket = members.take(Waiting::Stream {
+            session: session.clone(),
+            stream,
+            first,
+        });
         self.fx.push(Output::Shared(Shared::SaveSession {
             ticket,
             record,
             ttl,
         }));
         self.hold(session);
+        Ok(())
+    }
+
+    /// In a cluster, ends a session every instance may serve for the client's `DELETE`, which
+    /// is answered once every instance was told; `Err` gives `ctx` back when this server is
+    /// alone.
+    pub(crate) fn delete_everywhere(
+        &mut self,
+        now: Instant,
+        ctx: &Ctx,
+        session: &SessionId,
+    ) -> Result<(), ()> {
+        if self.members.is_none() {
+            return Err(());
+        }
+        self.end_session_here(now, session, CloseReason::Deleted);
+        let members = self.members.as_mut().expect("checked above");
+        members.forget(session);
+        let ticket = members.take(Waiting::Delete { ctx: ctx.clone() });
+        let (session, reason) = (session.clone(), CloseReason::Deleted);
+        let ticket = Some(ticket);
+        let end = Shared::EndSession {
+            ticket,
+            session: session.clone(),
+            reason,
+        };
+        self.fx.push(Output::Shared(end));
+        self.fx.push(Output::Shared(Shared::Release { session }));
+        Ok(())
     }
 
     /// The record of a local session, in a cluster (its client's `initialize` taken from it).
@@ -606,8 +667,12 @@ impl Server {
         );
         if everywhere {
             let session = session.clone();
-            self.fx
-                .push(Output::Shared(Shared::EndSession { session, reason }));
+            let end = Shared::EndSession {
+                ticket: None,
+                session,
+                reason,
+            };
+            self.fx.push(Output::Shared(end));
         }
         let session = session.clone();
         self.fx.push(Output::Shared(Shared::Release { session }));

@@ -34,8 +34,15 @@ pub(crate) enum Waiting {
         stream: StreamId,
         answer: crate::streams::Answer,
     },
-    /// A session whose stream started already (2024-11-05): only a failure is worth a word.
-    Record(SessionId),
+    /// A 2024-11-05 session, whose stream (the session itself) starts once it is stored, with
+    /// its first event.
+    Stream {
+        session: SessionId,
+        stream: StreamId,
+        first: crate::Chunk,
+    },
+    /// A `DELETE`, answered once every instance was told.
+    Delete { ctx: Ctx },
     /// A `GET` resuming a stream another instance opened: its owner hands it over.
     Resume {
         ctx: Ctx,

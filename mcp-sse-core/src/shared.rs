@@ -164,8 +164,11 @@ pub enum Shared {
         ttl: Duration,
     },
     /// The session ended for good (deleted, closed, its 2024-11-05 stream gone): remove it and
-    /// send [`Notice::SessionEnded`] to every instance. No answer.
+    /// send [`Notice::SessionEnded`] to every instance. With a ticket (a `DELETE` waits for
+    /// it), answer [`Answer::Done`] once both are done.
     EndSession {
+        /// The answer's tag, when something waits for it.
+        ticket: Option<Ticket>,
         /// The session.
         session: SessionId,
         /// Why.
@@ -376,6 +379,7 @@ impl Shared {
             | Shared::LoadSession { ticket, .. }
             | Shared::Relay { ticket, .. }
             | Shared::Recover { ticket, .. } => Some(*ticket),
+            Shared::EndSession { ticket, .. } => *ticket,
             _ => None,
         }
     }

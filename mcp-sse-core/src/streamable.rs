@@ -249,6 +249,9 @@ impl Server {
             let text = "Bad Request: Mcp-Session-Id header is required";
             return ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text);
         };
+        if self.delete_everywhere(now, ctx, &session).is_ok() {
+            return;
+        }
         self.end_session(now, &session, CloseReason::Deleted);
         let mut response = http::Response::new(Bytes::new());
         *response.status_mut() = StatusCode::OK;

@@ -113,6 +113,10 @@ pub(crate) struct Stream {
     /// This instance only carries the connection of this stream for the instance that owns it
     /// (the client resumed it here): it writes what that one forwards, and keeps nothing.
     carried: bool,
+    /// Its answer is written and waits for the store (a cluster keeps a new session before its
+    /// client hears of it): the hold does not turn it into a stream meanwhile, so a refusal can
+    /// still go out as one.
+    storing: bool,
     /// Taken over from an instance that died: the progress its client saw there, by token. A
     /// request run again reports from the start, and progress must only increase: what is not
     /// beyond this is not sent.
@@ -157,6 +161,9 @@ pub(crate) struct Opening {
     pub(crate) batch: bool,
     /// Batch element errors, answered with the rest.
     pub(crate) collected: Vec<Bytes>,
+    /// Its head waits for [`Streams::start_held`] (a 2024-11-05 stream in a cluster starts once
+    /// its session is stored).
+    pub(crate) held: bool,
 }
 
 impl Opening {
@@ -168,6 +175,7 @@ impl Opening {
             v2026: false,
             batch: false,
             collected: Vec::new(),
+            held: false,
         }
     }
 }
@@ -587,6 +595,7 @@ impl Streams {
             batch: opening.batch,
             done: false,
             carried: false,
+            storing: false,
             progress_seen: Vec::new(),
         };
         if let Some(session) = &stream.session {
@@ -605,6 +614,7 @@ impl Streams {
                 .timers
                 .arm(now + self.json_hold, TimerKind::Hold(exchange)),
             Role::Standalone => self.upgrade(fx, sessions, now, id, true),
+            Role::HttpSse | Role::Listen if opening.held => {}
             Role::HttpSse | Role::Listen => self.upgrade(fx, sessions, now, id, false),
         }
         id
@@ -687,6 +697,7 @@ impl Streams {
             return;
         };
         stream.keys.retain(|k| *k != answer.key);
+        stream.storing = false;
         if stream.is_waiting() {
             // A 2026-07-28 error that maps to an HTTP status gets it, whatever the mode.
             if self.response_mode != ResponseMode::Sse || answer.status != StatusCode::OK {
@@ -700,6 +711,50 @@ impl Streams {
         }
         self.emit(fx, now, id, answer.body);
         self.complete_if_answered(fx, now, id);
+    }
+
+    /// Starts a stream opened `held`, with `first` as its first bytes.
+    pub(crate) fn start_held(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        first: Chunk,
+    ) {
+        let Some(exchange) = self.streams.get(&id).and_then(Stream::exchange) else {
+            return;
+        };
+        self.upgrade(fx, sessions, now, id, false);
+        self.write(fx, now, exchange, first);
+    }
+
+    /// Answers a stream whose head has not gone out with `response` instead, and forgets it.
+    pub(crate) fn refuse(
+        &mut self,
+        fx: &mut Effects,
+        id: StreamId,
+        response: http::Response<Bytes>,
+    ) {
+        let Some(stream) = self.remove(id) else {
+            return;
+        };
+        if let Conn::Waiting(waiting) = &stream.conn {
+            let ctx = Ctx {
+                exchange: waiting.exchange,
+                cors: waiting.cors.clone(),
+                session: None,
+                token_expires: None,
+            };
+            ctx.respond(fx, response);
+        }
+    }
+
+    /// `id`'s answer waits for the store: see `Stream::storing`.
+    pub(crate) fn wait_for_store(&mut self, id: StreamId) {
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.storing = true;
+        }
     }
 
     /// A request was cancelled: its answer is not owed any more.
@@ -1187,6 +1242,7 @@ impl Streams {
             batch: false,
             done: false,
             carried: true,
+            storing: false,
             progress_seen: Vec::new(),
         };
         if let Some(old) = self.streams.insert(id, stream)
@@ -1282,6 +1338,7 @@ impl Streams {
             batch: false,
             done: false,
             carried: false,
+            storing: false,
             progress_seen: progress_seen(events.iter().map(|(_, frame)| frame)),
         };
         if let Some(old) = self.streams.insert(id, stream)
@@ -1566,7 +1623,10 @@ impl Streams {
         let Some(&id) = self.exchanges.get(&exchange) else {
             return false;
         };
-        let waiting = self.streams.get(&id).is_some_and(Stream::is_waiting);
+        let waiting = self
+            .streams
+            .get(&id)
+            .is_some_and(|s| s.is_waiting() && !s.storing);
         if waiting {
             self.upgrade(fx, sessions, now, id, true);
         }

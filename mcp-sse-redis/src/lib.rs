@@ -236,7 +236,19 @@ impl RedisStore {
                 self.settle("touch a session", self.touch(session, ttl))
                     .await
             }
-            Shared::EndSession { session, reason } => {
+            Shared::EndSession {
+                ticket: Some(ticket),
+                session,
+                reason,
+            } => {
+                let end = async { self.end(session, reason).await.map(|()| Answer::Done) };
+                Some((ticket, self.answer("end a session", end).await))
+            }
+            Shared::EndSession {
+                ticket: None,
+                session,
+                reason,
+            } => {
                 self.settle("end a session", self.end(session, reason))
                     .await
             }

@@ -89,15 +89,16 @@ fn sessions_are_saved_loaded_touched_and_ended() {
 
         // Ended by one instance: gone from the store, and the other hears it.
         let reason = CloseReason::Deleted;
-        perform(
-            &runtime,
-            &a,
-            Shared::EndSession {
-                session: s2.clone(),
-                reason,
-            },
-        )
-        .await;
+        let ticket = ticket();
+        let end = Shared::EndSession {
+            ticket: Some(ticket),
+            session: s2.clone(),
+            reason,
+        };
+        assert!(matches!(
+            answer(&runtime, &a, ticket, end).await,
+            Answer::Done
+        ));
         assert!(matches!(load(&runtime, &b, &s2).await, Answer::Found(None)));
         let ended = Notice::SessionEnded {
             session: s2.clone(),

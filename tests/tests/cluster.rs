@@ -109,9 +109,16 @@ impl World {
             Shared::TouchSession { session, ttl } => {
                 self.ttls.insert(session.to_string(), ttl);
             }
-            Shared::EndSession { session, reason } => {
+            Shared::EndSession {
+                ticket,
+                session,
+                reason,
+            } => {
                 self.records.remove(session.as_str());
                 self.broadcast(from, Notice::SessionEnded { session, reason });
+                if let Some(ticket) = ticket {
+                    answer(self, ticket, Answer::Done);
+                }
             }
             Shared::Hold { session } => {
                 self.holders
@@ -232,6 +239,18 @@ impl World {
         let x = self.nodes[node].post("/mcp", &[("mcp-session-id", session)], body);
         self.pump();
         x
+    }
+
+    /// A 2024-11-05 session on `node`, its stream started once the store has it; returns the
+    /// stream and the `endpoint` URI.
+    fn open_legacy(&mut self, node: usize) -> (mcp_sse_core::ExchangeId, String) {
+        let stream = self.nodes[node].get_stream("/sse", &[]);
+        let seen = self.nodes[node].seen(stream);
+        assert!(seen.head.is_none(), "the stream waits for the store");
+        self.pump();
+        let seen = self.nodes[node].seen(stream);
+        assert_eq!(seen.status(), 200);
+        (stream, seen.events()[0].data.clone())
     }
 
     /// `initialize` on `node`, answered by its application, the session stored.
@@ -430,8 +449,7 @@ fn a_store_that_fails_or_is_saturated_gets_503_and_a_client_gone_is_forgotten() 
 #[test]
 fn a_2024_session_takes_posts_on_every_instance() {
     let mut world = World::new(3, |_| {});
-    let (stream, endpoint) = world.nodes[0].open_legacy("/sse");
-    world.pump();
+    let (stream, endpoint) = world.open_legacy(0);
     let ping = r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#;
     for node in [1, 2] {
         let x = world.nodes[node].post(&endpoint, &[], ping);
@@ -461,8 +479,7 @@ fn a_2024_session_takes_posts_on_every_instance() {
 #[test]
 fn a_relayed_request_the_holder_cannot_take_is_answered_with_an_error() {
     let mut world = World::new(2, |config| config.max_requests_in_flight = 1);
-    let (stream, endpoint) = world.nodes[0].open_legacy("/sse");
-    world.pump();
+    let (stream, endpoint) = world.open_legacy(0);
     for id in ["a", "b"] {
         let body = format!(r#"{{"jsonrpc":"2.0","id":"{id}","method":"tools/call"}}"#);
         let x = world.nodes[1].post(&endpoint, &[], &body);
@@ -689,7 +706,11 @@ fn a_stream_whose_owner_is_gone_is_taken_over_from_the_store_and_its_request_run
     world.nodes[2].advance(Duration::from_secs(3));
     world.pump();
     let replayed = world.nodes[2].seen(on_2).messages();
-    assert_eq!(replayed.len(), 2, "progress 3, then the answer: {replayed:?}");
+    assert_eq!(
+        replayed.len(),
+        2,
+        "progress 3, then the answer: {replayed:?}"
+    );
     assert_eq!(replayed[1]["id"], 7);
     assert!(
         world.nodes[2]
@@ -787,4 +808,51 @@ fn a_newer_standalone_stream_elsewhere_ends_the_older_and_messages_arrive_once()
             .count()
     };
     assert_eq!((count(1, older), count(2, newer)), (0, 1));
+}
+
+#[test]
+fn a_store_that_fails_refuses_new_sessions_with_503_even_after_the_hold() {
+    let mut world = World::new(1, |_| {});
+    world.mode = Mode::Hold;
+    let body = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#;
+    let init = world.nodes[0].post("/mcp", &[], body);
+    let (key, _) = world.nodes[0].next_request();
+    world.nodes[0].reply(key, r#"{"protocolVersion":"2025-11-25","capabilities":{}}"#);
+    let legacy = world.nodes[0].get_stream("/sse", &[]);
+    world.pump();
+    // Past the JSON hold: the answer still waits, as JSON.
+    world.nodes[0].advance(Duration::from_secs(2));
+    assert!(
+        world.nodes[0].seen(init).head.is_none(),
+        "no stream started meanwhile"
+    );
+    for (node, ticket) in std::mem::take(&mut world.held) {
+        world.answer(node, ticket, Answer::Failed);
+    }
+    for x in [init, legacy] {
+        let seen = world.nodes[0].seen(x);
+        assert_eq!(seen.status(), 503, "{seen:?}");
+        assert!(seen.header("retry-after").is_some() || x == init);
+    }
+    assert_eq!(world.nodes[0].server.session_count(), 0);
+}
+
+#[test]
+fn delete_is_answered_once_every_instance_was_told() {
+    let mut world = World::new(2, |_| {});
+    let session = world.initialize(0);
+    world.post(1, &session, CALL);
+    world.mode = Mode::Hold;
+    let x = world.nodes[1].request("DELETE", "/mcp", &[("mcp-session-id", &session)], "");
+    world.pump();
+    assert!(
+        world.nodes[1].seen(x).response.is_none(),
+        "waits for the store"
+    );
+    assert!(!world.nodes[0].server.has_session(&session), "told already");
+    world.mode = Mode::Answer;
+    for (node, ticket) in std::mem::take(&mut world.held) {
+        world.answer(node, ticket, Answer::Done);
+    }
+    assert_eq!(world.nodes[1].seen(x).status(), 200);
 }
