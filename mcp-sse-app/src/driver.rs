@@ -103,6 +103,9 @@ pub(crate) trait App: Send + Sync + 'static {
     /// A session ended; runs in the task whose input ended it.
     fn session_closed(&self, session: &SessionId);
 
+    /// A change another instance of the cluster published; runs in the task that brought it.
+    fn published(&self, driver: Driver, change: &mcp_sse_core::Change);
+
     /// A session another instance of the cluster created is served here from now on; `client`
     /// is what its client sent with `initialize`. Runs in the task that brought it.
     fn session_restored(
@@ -235,6 +238,7 @@ enum Work {
     Response(Option<SessionId>, jsonrpc::Message),
     SessionClosed(SessionId),
     SessionRestored(SessionId, Option<ProtocolVersion>, Option<Box<RawValue>>),
+    Published(mcp_sse_core::Change),
     /// An operation for the store.
     Shared(Shared),
 }
@@ -443,6 +447,7 @@ impl Driver {
                     .session_restored(&session, version, client.as_deref());
             }
             Work::Shared(op) => self.perform(op),
+            Work::Published(change) => self.0.app.published(self.clone(), &change),
         }
     }
 
@@ -736,6 +741,7 @@ impl State {
                 }
                 work.push(Work::SessionRestored(session, version, client));
             }
+            Event::Published { change } => work.push(Work::Published(change)),
             Event::SessionClosed { session, reason } => {
                 let trace = self.sessions.remove(&session);
                 SessionTrace::close(trace, &session, reason, now);

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::request;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{
-    Principal, ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport,
+    Change, Principal, ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -33,6 +33,14 @@ pub trait Handler: Send + Sync + 'static {
         cx: RequestContext,
         request: jsonrpc::Request,
     ) -> impl Future<Output = Result<Value, ErrorObject>> + Send;
+
+    /// A change another instance of a cluster published ([`Handle::publish`] there): it went
+    /// to this instance's 2026-07-28 listeners already; tell this instance's own clients what
+    /// they expect of it (e.g. `notifications/resources/updated` to the sessions subscribed
+    /// here). Runs in the task that brought it, so keep it short. The default does nothing.
+    fn published(&self, handle: &Handle, change: &Change) {
+        let _ = (handle, change);
+    }
 
     /// Whether a request accepted by another instance of the cluster, which died before
     /// answering it, may run here again (see `Config::cluster`): a read, an idempotent call.
@@ -150,6 +158,10 @@ impl<H: Handler> App for Arc<H> {
         client: Option<&RawValue>,
     ) {
         Handler::session_restored(&**self, session, version, client);
+    }
+
+    fn published(&self, driver: Driver, change: &Change) {
+        Handler::published(&**self, &Handle::new(driver), change);
     }
 }
 

@@ -352,6 +352,7 @@ impl Server {
             }
             Notice::Published(change) => {
                 self.announce(now, &change);
+                self.fx.push(Output::Event(Event::Published { change }));
             }
             Notice::Deliver { session, message } => {
                 if let Err(error) = self.push_to_session(now, &session, message) {

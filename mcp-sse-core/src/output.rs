@@ -114,6 +114,13 @@ pub enum Event {
         /// The `params` of the client's `initialize`, if the first instance heard one.
         client: Option<Box<serde_json::value::RawValue>>,
     },
+    /// Another instance of the cluster published a change (it went to this instance's
+    /// 2026-07-28 listeners already): what the application tells its own clients of it, e.g.
+    /// the sessions subscribed here to an updated resource, it tells them now.
+    Published {
+        /// The change.
+        change: crate::Change,
+    },
     /// A session was created.
     SessionOpened {
         /// The new session.

@@ -526,6 +526,16 @@ fn published_changes_reach_listeners_on_every_instance() {
             .any(|m| m["method"] == "notifications/tools/list_changed"),
         "{got:?}"
     );
+    // Its application hears of it too, for the clients it serves itself.
+    let heard = world.nodes[1].take_events().into_iter().any(|e| {
+        matches!(
+            e,
+            Event::Published {
+                change: Change::ToolsListChanged
+            }
+        )
+    });
+    assert!(heard);
 }
 
 #[test]

@@ -852,7 +852,8 @@ fn drain(server: &mut Server, world: &mut World, bound: usize) {
                     .owners
                     .insert(session.to_string(), world.principal.clone());
             }
-            Output::Event(Event::SessionRestored { .. }) | Output::Shared(_) => {
+            Output::Event(Event::SessionRestored { .. } | Event::Published { .. })
+            | Output::Shared(_) => {
                 unreachable!("op scripts run one server, in no cluster")
             }
         }
