@@ -9,7 +9,7 @@
 # Services:  free_port, start_service and stop_service (a background process, stopped by its PID
 #            on exit at the latest), wait_http (until a URL answers); start_server and stop_servers
 #            (an MCP server binary on a free port, stopped with Ctrl-C as a check); run_checks (a
-#            checker's `ok`/`not ok` lines, counted).
+#            checker's `ok`/`not ok` lines, counted), run_totals (a part's own total line, counted).
 # All:       enter_root (cd to the repository root, set ROOT), on_exit (cleanup commands, run in
 #            reverse order when the script exits).
 
@@ -166,6 +166,29 @@ run_checks() {
         echo "not ok - $what exited with $rc"
         tally 0 1
     fi
+}
+
+# run_totals LABEL CMD...: run a part that ends with its own `LABEL: N passed, M failed` line; print
+# its output and add that line's counts (see tally). A part that printed no such line, or exited
+# non-zero with no failure counted, counts one failure.
+run_totals() {
+    local label=$1 out rc line p=0 f=0
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    line=$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" <<<"$out" | tail -n 1)
+    if [[ "$line" =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+    else
+        echo "not ok - $label: exited (rc=$rc) without a summary line"
+        f=1
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $label: exited with rc=$rc"
+        f=1
+    fi
+    tally "$p" "$f"
 }
 
 SERVERS=()
