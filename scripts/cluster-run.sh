@@ -8,8 +8,8 @@
 #   1. through nginx, the official SDK clients (scripts/interop-run.sh) and the official
 #      conformance suite (scripts/conformance-run.sh), as against one instance;
 #   2. tests/cluster/check.py flows, talking to the instances directly so that each step lands
-#      where it should: a 2024-11-05 stream on A with its POSTs on B and C; a Streamable HTTP session
-#      initialized on A, used on B and C, deleted on C; notifications caused on B reaching a
+#      where it should: a 2024-11-05 stream on A with its POSTs on B and C; a Streamable HTTP
+#      session initialized on A, used on B and C, deleted on C; notifications caused on B reaching a
 #      standalone stream on A; a change published on B reaching `subscriptions/listen` streams on
 #      all three; an input_required round begun on A and finished on B;
 #   3. tests/cluster/check.py outage: a load of initialize, tools/call and DELETE through nginx
@@ -21,8 +21,8 @@
 # target/cluster/LABEL/.
 #
 # Usage: scripts/cluster-run.sh [--no-redis] [LABEL=SERVER-COMMAND...]
-#        (default: tokio="target/release/mcp-sse-test-server --adapter tokio" and the same with smol,
-#        one after the other)
+#        (default: tokio="target/release/mcp-sse-test-server --adapter tokio" and the same with
+#        smol, one after the other)
 #        --no-redis: the instances run without --redis and --seal-key, each on its own: what the
 #        checks must catch (they go red)
 #        scripts/cluster-run.sh --setup   only install what the run needs (nginx, redis-server)
