@@ -77,29 +77,15 @@ start_redis() {
     fail "redis-server did not start: $(tail -n 5 "$2")"
 }
 
-# nginx_conf DIR LISTEN-PORT INSTANCE-URL...: nginx's configuration, on stdout.
-nginx_conf() {
-    local dir=$1 listen=$2 url servers=
-    shift 2
+# balancer LISTEN-PORT INSTANCE-URL...: nginx's http blocks for a round robin over the instances.
+balancer() {
+    local listen=$1 url servers=
+    shift
     for url in "$@"; do
         servers+="
         server ${url#http://} max_fails=0;"
     done
-    # Workers run as the master's user (as root, nginx's default `nobody` has no group on Debian).
-    [ "$(id -u)" = 0 ] && echo "user $(id -un) $(id -gn);"
     cat <<EOF
-daemon off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log info;
-events { worker_connections 1024; }
-http {
-    access_log $dir/access.log;
-    client_body_temp_path $dir/temp/body;
-    proxy_temp_path $dir/temp/proxy;
-    fastcgi_temp_path $dir/temp/fastcgi;
-    uwsgi_temp_path $dir/temp/uwsgi;
-    scgi_temp_path $dir/temp/scgi;
     upstream mcp {$servers
     }
     server {
@@ -114,7 +100,6 @@ http {
             add_header X-Upstream \$upstream_addr always;
         }
     }
-}
 EOF
 }
 
@@ -160,7 +145,7 @@ cluster() {
         instances+=("$SERVER_URL")
     done
     url=http://127.0.0.1:$(free_port)
-    nginx_conf "$dir" "${url##*:}" "${instances[@]}" >"$dir/nginx.conf"
+    nginx_conf "$dir" "$(balancer "${url##*:}" "${instances[@]}")" >"$dir/nginx.conf"
     start_service nginx "$dir/nginx.out" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
     wait_http "$url/mcp" || fail "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/nginx.out")"
     echo "# cluster-$label: ${command[*]} x3 (${instances[*]}) $([ "$shared" = 1 ] && echo "with Redis on port $port" || echo "WITHOUT Redis"), nginx at $url ($dir/nginx.conf)"

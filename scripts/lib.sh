@@ -3,7 +3,8 @@
 # it. Each script sets NAME (the prefix of its error messages) first.
 #
 # Setup:     setup_log (a captured-output LOG, removed on exit), fail, quiet, stamp_of, stamp_stale,
-#            npm_ci, apt_ensure (a Debian package, installed when its command is missing).
+#            npm_ci, apt_ensure (a Debian package, installed when its command is missing),
+#            nginx_conf (a test's nginx configuration).
 # Run:       base_url_arg (argument handling), check (one `ok`/`not ok` line, counted), tally and
 #            report_totals (the final summary line); fail MESSAGE 2 for a usage or setup error.
 # Services:  free_port, start_service and stop_service (a background process, stopped by its PID
@@ -101,6 +102,30 @@ apt_ensure() {
     quiet "apt-get install $package" $sudo env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -q --no-install-recommends "$package"
     command -v "$command" >/dev/null 2>&1 || fail "$package installed, but $command is still not found" 2
+}
+
+# nginx_conf DIR HTTP-BLOCKS: on stdout, the configuration of an nginx run by a test in the
+# foreground (`nginx -p DIR -c FILE`) with its pid, logs and temp files under DIR, one worker, and
+# HTTP-BLOCKS (upstreams, servers) in its http block.
+nginx_conf() {
+    # Workers run as the master's user (as root, nginx's default `nobody` has no group on Debian).
+    [ "$(id -u)" = 0 ] && echo "user $(id -un) $(id -gn);"
+    cat <<EOF
+daemon off;
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log $1/access.log;
+    client_body_temp_path $1/temp/body;
+    proxy_temp_path $1/temp/proxy;
+    fastcgi_temp_path $1/temp/fastcgi;
+    uwsgi_temp_path $1/temp/uwsgi;
+    scgi_temp_path $1/temp/scgi;
+$2
+}
+EOF
 }
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
