@@ -11,7 +11,8 @@
 #      where it should: a 2024-11-05 stream on A with its POSTs on B and C; a Streamable HTTP
 #      session initialized on A, used on B and C, deleted on C; notifications caused on B reaching a
 #      standalone stream on A; a change published on B reaching `subscriptions/listen` streams on
-#      all three; an input_required round begun on A and finished on B;
+#      all three; an input_required round begun on A and finished on B; a response stream cut on
+#      A resumed on B with Last-Event-ID;
 #   3. tests/cluster/check.py outage: a load of initialize, tools/call and DELETE through nginx
 #      while Redis is paused (SIGSTOP) for 5 s and then stopped for 5 s and restarted empty: only
 #      successes and 503s with Retry-After, no hang, no reset, and full success again after it;

@@ -14,7 +14,9 @@
       - d: 2026-07-28 `subscriptions/listen` streams on A, B and C each receive, once, the
         notifications/tools/list_changed published by a tool call on B;
       - f: a 2026-07-28 input_required round begun on A is finished on B (the sealed requestState
-        opens on every instance: one shared key).
+        opens on every instance: one shared key);
+      - g: a response stream (a tool's progress) cut on A is resumed on B with Last-Event-ID:
+        what came after the cut arrives there, each message once.
 
   check.py outage LABEL NGINX_URL TIMELINE
       A load through nginx until TIMELINE (a file the run script appends `EVENT EPOCH-SECONDS`
@@ -171,21 +173,28 @@ class Stream:
         self.status = self.response.status
         self.connection.sock.settimeout(60)  # read until close()
         self.lines, self.messages = [], []
+        self.event_ids = []  # the SSE event id of each message (None: none)
         self.ended = False  # the body ended (closed by the peer)
         self.changed = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
+        event_id = None
         try:
             while line := self.response.readline():
                 line = line.decode(errors="replace").rstrip("\r\n")
                 with self.changed:
                     self.lines.append(line)
-                    if line.startswith("data:"):
+                    if line.startswith("id:"):
+                        event_id = line[3:].strip()
+                    elif line.startswith("data:"):
                         try:
                             self.messages.append(json.loads(line[5:]))
+                            self.event_ids.append(event_id)
                         except ValueError:
                             pass
+                    elif not line:
+                        event_id = None
                     self.changed.notify_all()
         except (OSError, ValueError, AttributeError, http.client.HTTPException):
             pass  # closed by close() or by the peer
@@ -207,6 +216,11 @@ class Stream:
             while (found := find()) is None and not self.ended and (left := end - time.monotonic()) > 0:
                 self.changed.wait(left)
             return found
+
+    def event_id(self, message):
+        """The SSE event id that carried `message` (one of `messages`)."""
+        with self.changed:
+            return next(id for m, id in zip(self.messages, self.event_ids) if m is message)
 
     def count(self, matches):
         with self.changed:
@@ -351,6 +365,37 @@ def standalone(label, nginx, instances):
             send("DELETE", f"{a}/mcp", headers=named)
 
 
+def resumed(label, nginx, instances):
+    """g: a response stream cut on A, resumed on B with Last-Event-ID."""
+    a, b, _ = instances
+    session = start_session(label, "A", a, "g")
+    if not session:
+        return
+    named = session_headers(session)
+    call = rpc(2, "tools/call", {"name": "test_tool_with_progress", "arguments": {}, "_meta": {"progressToken": "g"}})
+    first = Stream("POST", f"{a}/mcp", call, named)
+    try:
+        progress = first.wait(is_method("notifications/progress"))
+        cut = progress and first.event_id(progress)
+        if not report(label, "g: tools/call test_tool_with_progress on A: a stream whose first progress has an id",
+                      first.status == 200 and cut, f"status {first.status}, lines {first.lines}"):
+            return
+    finally:
+        first.close()
+    rest = Stream("GET", f"{b}/mcp", headers={**named, "Last-Event-ID": cut})
+    try:
+        answer = rest.wait(has_id(2))
+        time.sleep(SETTLE_S)
+        steps = [m["params"].get("progress") for m in rest.messages if m.get("method") == "notifications/progress"]
+        report(label, f"g: GET on B with Last-Event-ID {cut}: the progress after it and the answer, each once",
+               rest.status == 200 and text_of(answer) == "Tool with progress executed successfully"
+               and rest.count(has_id(2)) == 1 and steps == [50, 100],
+               f"status {rest.status}, progress {steps}, messages {rest.messages}")
+    finally:
+        rest.close()
+        send("DELETE", f"{a}/mcp", headers=named)
+
+
 def listeners(label, nginx, instances):
     """d: a change published on B reaches listen streams on A, B and C."""
     streams = []
@@ -409,7 +454,7 @@ def flows(label, nginx, instances):
         except Exception as error:  # a broken server or proxy: one failure, go on
             report(f"{label} {flow.__name__}", f"the {flow.__name__} flow completes", False, repr(error))
 
-    names = [round_robin, legacy, streamable, standalone, listeners, sealed]
+    names = [round_robin, legacy, streamable, standalone, resumed, listeners, sealed]
     threads = [threading.Thread(target=run, args=(flow,)) for flow in names]
     for thread in threads:
         thread.start()
