@@ -11,6 +11,6 @@ step "SDK clients" scripts/interop-setup.sh
 step "conformance suite" scripts/conformance-setup.sh
 step "Chromium and playwright-core" scripts/browser-run.sh --setup
 step "nginx" scripts/nginx-run.sh --setup
-step "redis-server" scripts/cluster-run.sh --setup
+step "redis-server" scripts/redis-run.sh --setup
 command -v cargo-fuzz >/dev/null || step "cargo-fuzz" cargo install cargo-fuzz --locked --quiet
 echo "== setup: done"

@@ -433,7 +433,7 @@ impl Driver {
     /// store (a misconfiguration, logged at the start) every ticket fails at once.
     fn perform(&self, op: Shared) {
         let Some(store) = self.0.store.clone() else {
-            if let Some(ticket) = ticket_of(&op) {
+            if let Some(ticket) = op.ticket() {
                 self.with(|state, now| state.server.handle_shared(now, ticket, Answer::Failed));
             }
             return;
@@ -768,16 +768,6 @@ fn encode_answer(response: &jsonrpc::Message) -> Option<Bytes> {
         jsonrpc::Message::Error(error) => {
             Some(jsonrpc::encode_error(error.id.as_ref(), &error.error))
         }
-        _ => None,
-    }
-}
-
-/// The ticket of an operation that has one.
-fn ticket_of(op: &Shared) -> Option<mcp_sse_core::Ticket> {
-    match op {
-        Shared::SaveSession { ticket, .. }
-        | Shared::LoadSession { ticket, .. }
-        | Shared::Relay { ticket, .. } => Some(*ticket),
         _ => None,
     }
 }

@@ -14,7 +14,7 @@ use crate::replay::EventId;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::named_session;
 use crate::server::Server;
-use crate::shared::{Parked, Waiting};
+use crate::shared::{Parked, StreamMeta, Waiting};
 use crate::streams::Answer as StreamAnswer;
 use crate::timer::TimerKind;
 use crate::{
@@ -143,13 +143,85 @@ impl Server {
             (Waiting::Record(session), _) => {
                 tracing::warn!(%session, "the store did not keep the session: other instances will not know it");
             }
-            // Only a timeout answers this one (its owner answers with a notice).
-            (Waiting::Resume { ctx, .. }, _) => {
-                tracing::info!(exchange = %ctx.exchange, "the instance owning the stream did not hand it over in time");
-                let text = "Bad Request: Last-Event-ID names a stream whose instance is gone";
+            // Only a timeout answers this one (its owner answers with a notice): the stream
+            // is taken over from what the store kept.
+            (
+                Waiting::Resume {
+                    ctx,
+                    session,
+                    stream,
+                    after,
+                },
+                _,
+            ) => {
+                tracing::info!(exchange = %ctx.exchange, %stream, "the instance owning the stream did not hand it over in time: taking it over");
+                let members = self.members.as_mut().expect("only in a cluster");
+                let ticket = members.take(Waiting::Recover {
+                    ctx,
+                    session,
+                    stream,
+                    after,
+                });
+                self.fx
+                    .push(Output::Shared(Shared::Recover { ticket, stream }));
+            }
+            (
+                Waiting::Recover {
+                    ctx,
+                    session,
+                    stream,
+                    after,
+                },
+                Answer::Recovered(Some(recovery)),
+            ) if recovery.meta.session == session => {
+                let (fx, sessions) = (&mut self.fx, &self.sessions);
+                let recovered = self.streams.recover(
+                    fx,
+                    sessions,
+                    now,
+                    ctx.clone(),
+                    (stream, session.clone(), after),
+                    recovery,
+                );
+                match recovered {
+                    Ok(()) => {
+                        if self.streams.standalone_of(&session) == Some(stream) {
+                            self.hold(&session);
+                        }
+                    }
+                    Err(text) => ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text),
+                }
+            }
+            (Waiting::Recover { ctx, .. }, Answer::Recovered(_)) => {
+                let text = "Bad Request: Last-Event-ID names a stream whose instance is gone, and nothing of it is kept";
                 ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text);
             }
+            (Waiting::Recover { ctx, .. }, _) => {
+                let retry = self.config.retry_after_secs;
+                let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
+                ctx.respond(&mut self.fx, response);
+            }
         }
+    }
+
+    /// In a cluster, tells the store of a resumable stream opened here: whose it is, and the
+    /// requests it owes answers to, so that another instance can take it over.
+    pub(crate) fn share_stream(
+        &mut self,
+        stream: crate::replay::StreamId,
+        session: &SessionId,
+        owed: Vec<jsonrpc::Id>,
+    ) {
+        if self.members.is_none() {
+            return;
+        }
+        let meta = StreamMeta {
+            session: session.clone(),
+            owed,
+        };
+        let ttl = self.config.replay_age;
+        self.fx
+            .push(Output::Shared(Shared::StreamOpened { stream, meta, ttl }));
     }
 
     /// In a cluster, the event a `Last-Event-ID` names when another instance opened its
@@ -182,6 +254,7 @@ impl Server {
             ctx: ctx.clone(),
             session: session.clone(),
             stream: event.stream,
+            after: event.seq,
         });
         self.fx.timers.arm(now + timeout, TimerKind::Resume(ticket));
         let notice = Notice::ResumeAsked {
@@ -233,6 +306,7 @@ impl Server {
                     ctx,
                     session,
                     stream,
+                    ..
                 }) = waiting
                 else {
                     return;

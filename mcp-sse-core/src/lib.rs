@@ -126,6 +126,8 @@ pub use output::{CloseReason, Event, Output, Transport};
 pub use replay::{EventId, EventStore, MemoryStore, StreamId};
 pub use responses::{BodyUnread, Unavailable};
 pub use server::{Server, Target};
-pub use shared::{Answer, Cluster, Handover, Notice, SessionRecord, Shared, Ticket};
+pub use shared::{
+    Answer, Cluster, Handover, Notice, Recovery, SessionRecord, Shared, StreamMeta, Ticket,
+};
 pub use timer::TimerKind;
 pub use version::ProtocolVersion;

@@ -75,6 +75,12 @@ impl Cluster {
 pub struct Ticket(pub(crate) u64);
 
 impl Ticket {
+    /// The ticket of number `n`, for a store's own tests (a store cannot be tested through
+    /// [`Shared`] without tickets); a server ignores an answer to a ticket it did not hand out.
+    pub fn from_u64(n: u64) -> Self {
+        Self(n)
+    }
+
     /// The number behind the ticket, for logs.
     pub fn as_u64(self) -> u64 {
         self.0
@@ -256,6 +262,129 @@ pub enum Shared {
         /// What to tell it.
         notice: Notice,
     },
+    /// Keep event `seq` of a resumable stream for `ttl`, so that another instance can replay
+    /// it should this one be gone ([`Recover`](Self::Recover)). Bounded as the store sees fit
+    /// (by count per stream and by age); losing some only makes an older `Last-Event-ID`
+    /// unresumable. No answer.
+    Append {
+        /// The stream.
+        stream: StreamId,
+        /// The event's number on the stream.
+        seq: u64,
+        /// The whole SSE frame, its `id` field included.
+        frame: Bytes,
+        /// How long to keep it (`Config::replay_age`).
+        ttl: Duration,
+    },
+    /// A resumable stream opened here: whose it is, and which requests it owes answers to.
+    /// Keep it for `ttl` with its events. No answer.
+    StreamOpened {
+        /// The stream.
+        stream: StreamId,
+        /// What another instance needs to take it over.
+        meta: StreamMeta,
+        /// How long to keep it.
+        ttl: Duration,
+    },
+    /// The instance that opened `stream` did not hand it over in time: the stream's meta and
+    /// every event kept of it, so this instance can take it over. Answer
+    /// [`Answer::Recovered`]; [`Answer::Failed`] when the store cannot tell, or knows the
+    /// owner is alive after all (then the client should try again).
+    Recover {
+        /// The answer's tag.
+        ticket: Ticket,
+        /// The stream.
+        stream: StreamId,
+    },
+}
+
+/// What the store keeps of a resumable stream besides its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamMeta {
+    /// The session it belongs to.
+    pub session: SessionId,
+    /// The requests whose answers it carries (none for a standalone stream).
+    pub owed: Vec<crate::jsonrpc::Id>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetaWire {
+    session: String,
+    owed: Vec<serde_json::Value>,
+}
+
+impl StreamMeta {
+    /// The meta of a stream of `session` owing answers to `owed`.
+    pub fn new(session: SessionId, owed: Vec<crate::jsonrpc::Id>) -> Self {
+        Self { session, owed }
+    }
+
+    /// The meta as the store keeps it (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        let owed = self
+            .owed
+            .iter()
+            .map(|id| match id {
+                crate::jsonrpc::Id::Number(n) => serde_json::Value::from(*n),
+                crate::jsonrpc::Id::String(s) => serde_json::Value::from(&**s),
+            })
+            .collect();
+        let wire = MetaWire {
+            session: self.session.to_string(),
+            owed,
+        };
+        serde_json::to_vec(&wire).expect("meta serialises")
+    }
+
+    /// The meta [`encode`](Self::encode) wrote; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let wire: MetaWire = serde_json::from_slice(bytes).ok()?;
+        let owed = wire
+            .owed
+            .into_iter()
+            .map(|id| match id {
+                serde_json::Value::Number(n) => n.as_i64().map(crate::jsonrpc::Id::Number),
+                serde_json::Value::String(s) => Some(crate::jsonrpc::Id::String(s.into())),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(Self {
+            session: SessionId::parse(&wire.session)?,
+            owed,
+        })
+    }
+}
+
+/// What the store kept of a stream whose instance is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Whose it is, and what it owes.
+    pub meta: StreamMeta,
+    /// The events kept, as `(seq, frame)`, oldest first.
+    pub events: Vec<(u64, Bytes)>,
+}
+
+impl Recovery {
+    /// What the store kept.
+    pub fn new(meta: StreamMeta, events: Vec<(u64, Bytes)>) -> Self {
+        Self { meta, events }
+    }
+}
+
+impl Shared {
+    /// The ticket the answer must carry, for an operation that has one: a store that does not
+    /// know an operation must still answer it ([`Answer::Failed`]).
+    pub fn ticket(&self) -> Option<Ticket> {
+        match self {
+            Shared::SaveSession { ticket, .. }
+            | Shared::LoadSession { ticket, .. }
+            | Shared::Relay { ticket, .. }
+            | Shared::Recover { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
+    }
 }
 
 /// What the owner of a stream hands to the instance its client resumed it on.
@@ -278,6 +407,8 @@ pub enum Answer {
     Found(Option<SessionRecord>),
     /// Whether an instance carrying the session's stream took the message ([`Shared::Relay`]).
     Relayed(bool),
+    /// What the store kept of the stream, `None` if nothing ([`Shared::Recover`]).
+    Recovered(Option<Recovery>),
     /// The store could not be reached, or did not answer in time.
     Failed,
 }
@@ -624,6 +755,14 @@ pub(crate) enum Waiting {
         ctx: Ctx,
         session: SessionId,
         stream: StreamId,
+        after: u64,
+    },
+    /// Its owner gone, the stream is taken over from what the store kept.
+    Recover {
+        ctx: Ctx,
+        session: SessionId,
+        stream: StreamId,
+        after: u64,
     },
     /// A `POST` of a 2024-11-05 session relayed to the instance carrying its stream: `202`
     /// once it took it.
@@ -761,6 +900,19 @@ mod tests {
         for bad in [&b"{}"[..], b"nope", br#"{"transport":"carrier pigeon"}"#] {
             assert_eq!(SessionRecord::decode(session.clone(), bad), None);
         }
+    }
+
+    #[test]
+    fn stream_meta_round_trips() {
+        let meta = StreamMeta {
+            session: SessionId::parse("s").unwrap(),
+            owed: vec![
+                crate::jsonrpc::Id::Number(-3),
+                crate::jsonrpc::Id::String("x\"y".into()),
+            ],
+        };
+        assert_eq!(StreamMeta::decode(&meta.encode()), Some(meta));
+        assert_eq!(StreamMeta::decode(br#"{"session":"s","owed":[1.5]}"#), None);
     }
 
     #[test]

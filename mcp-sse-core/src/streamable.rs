@@ -144,7 +144,12 @@ impl Server {
         opening.resumable = self.config.resumable && session.is_some();
         opening.batch = batch;
         opening.collected = errors;
+        let resumable = opening.resumable;
         let stream = self.open_stream(now, ctx.clone(), opening);
+        if resumable && let Some(session) = &session {
+            let owed = requests.iter().map(|r| r.id.clone()).collect();
+            self.share_stream(stream, session, owed);
+        }
         for request in requests {
             self.deliver_request(head, session.clone(), transport, stream, request, false);
         }
@@ -225,7 +230,10 @@ impl Server {
         }
         let mut opening = Opening::new(Some(session.clone()), Role::Standalone);
         opening.resumable = self.config.resumable;
-        self.open_stream(now, ctx.clone(), opening);
+        let stream = self.open_stream(now, ctx.clone(), opening);
+        if self.config.resumable {
+            self.share_stream(stream, session, Vec::new());
+        }
         self.hold(session);
     }
 

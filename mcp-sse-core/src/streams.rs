@@ -24,7 +24,7 @@ use crate::jsonrpc;
 use crate::replay::{EventId, EventStore, MemoryStore, StreamId};
 use crate::responses::{self, Ctx, Unavailable};
 use crate::sessions::Sessions;
-use crate::shared::Handover;
+use crate::shared::{Handover, Recovery};
 use crate::timer::TimerKind;
 use crate::{
     Chunk, Config, ExchangeId, Notice, Output, RequestKey, ResponseMode, SessionId, Shared, sse,
@@ -192,6 +192,29 @@ pub(crate) enum Detached {
     Unknown,
 }
 
+/// The ids of the answers among SSE `frames` (JSON-RPC results and errors).
+fn answered_ids<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Vec<jsonrpc::Id> {
+    let mut decoder = sse::Decoder::new();
+    let mut ids = Vec::new();
+    for frame in frames {
+        for item in decoder.feed(frame) {
+            let sse::Item::Event(event) = item else {
+                continue;
+            };
+            match jsonrpc::classify(event.data.as_bytes()) {
+                Ok(jsonrpc::Body::Single(jsonrpc::Message::Response(response))) => {
+                    ids.push(response.id);
+                }
+                Ok(jsonrpc::Body::Single(jsonrpc::Message::Error(error))) => {
+                    ids.extend(error.id);
+                }
+                _ => {}
+            }
+        }
+    }
+    ids
+}
+
 /// Frames of stream `id` for the instance `node` that carries its connection.
 fn forward(node: u32, id: StreamId, frames: Vec<Bytes>, done: bool) -> Output {
     let notice = Notice::Frames {
@@ -336,6 +359,9 @@ pub(crate) struct Streams {
     epoch: u32,
     /// This instance's node in a cluster (0 alone).
     node: u32,
+    /// In a cluster, every event of a resumable stream is also kept in the shared store, for
+    /// this long, so another instance can take the stream over if this one is gone.
+    shared_for: Option<Duration>,
     next: u64,
     streams: Map<StreamId, Stream>,
     /// Unfinished exchanges and the stream answering each.
@@ -369,6 +395,7 @@ impl Streams {
             max_kept: (config.replay_total_bytes / 512).max(1),
             epoch,
             node,
+            shared_for: config.cluster.as_ref().map(|_| config.replay_age),
             next: u64::from(node & 0xff_ffff) << 40,
             streams: Map::default(),
             exchanges: Map::default(),
@@ -729,6 +756,16 @@ impl Streams {
         .expect("a static event name and a visible-ASCII id are valid fields");
         if resumable {
             self.store.store(now, id, seq, &frame);
+            if let Some(ttl) = self.shared_for {
+                let frame = frame.clone().into_bytes();
+                let append = Shared::Append {
+                    stream: id,
+                    seq,
+                    frame,
+                    ttl,
+                };
+                fx.push(Output::Shared(append));
+            }
         }
         if let Some(node) = elsewhere {
             return fx.push(forward(node, id, vec![frame.into_bytes()], false));
@@ -1131,6 +1168,89 @@ impl Streams {
             self.finish(fx, exchange);
             self.remove(id);
         }
+    }
+
+    /// Takes over `id`, whose owner is gone, from what the store kept of it, on `ctx`'s
+    /// exchange: the events after `after` are replayed, and each request it owed that was not
+    /// answered gets an error (its handler is gone with its instance: the client learns it
+    /// failed). A standalone stream goes on as this instance's. `Err`: the `400` to send (the
+    /// events after `after` are not all kept).
+    pub(crate) fn recover(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        ctx: Ctx,
+        (id, session, after): (StreamId, SessionId, u64),
+        recovery: Recovery,
+    ) -> Result<(), &'static str> {
+        let mut events = recovery.events;
+        events.sort_by_key(|(seq, _)| *seq);
+        let missed: Vec<&(u64, Bytes)> = events.iter().filter(|(seq, _)| *seq > after).collect();
+        let contiguous = missed
+            .iter()
+            .enumerate()
+            .all(|(n, (seq, _))| *seq == after + 1 + n as u64);
+        if !contiguous {
+            return Err("Bad Request: the events after Last-Event-ID are no longer held");
+        }
+        let answered = answered_ids(events.iter().map(|(_, frame)| frame));
+        let post = !recovery.meta.owed.is_empty();
+        let owed: Vec<jsonrpc::Id> = recovery
+            .meta
+            .owed
+            .into_iter()
+            .filter(|id| !answered.contains(id))
+            .collect();
+        let last = events.last().map_or(0, |(seq, _)| *seq).max(after);
+        let exchange = ctx.exchange;
+        let role = match post {
+            true => Role::Post,
+            false => Role::Standalone,
+        };
+        let stream = Stream {
+            token_expires: ctx.token_expires,
+            session: Some(session.clone()),
+            role,
+            conn: Conn::Waiting(Waiting::new(ctx)),
+            resumable: true,
+            v2026: false,
+            next_seq: last + 1,
+            keys: Vec::new(),
+            collected: Vec::new(),
+            batch: false,
+            done: false,
+            carried: false,
+        };
+        if let Some(old) = self.streams.insert(id, stream)
+            && let Some(old) = old.exchange()
+        {
+            self.finish_now(fx, old);
+        }
+        let owned = self.sessions.entry(session).or_default();
+        if let Err(at) = owned.all.binary_search(&id) {
+            owned.all.insert(at, id);
+        }
+        if role == Role::Standalone {
+            owned.standalone = Some(id);
+        }
+        self.exchanges.insert(exchange, id);
+        self.upgrade(fx, sessions, now, id, false);
+        for (_, frame) in missed {
+            self.write(fx, now, exchange, Chunk::from(frame.clone()));
+        }
+        fx.stats.resumes += 1;
+        for request in owed {
+            let error = jsonrpc::ErrorObject::new(
+                jsonrpc::INTERNAL_ERROR,
+                "The server instance handling this request stopped before answering it",
+            );
+            self.emit(fx, now, id, jsonrpc::encode_error(Some(&request), &error));
+        }
+        if role == Role::Post {
+            self.complete_if_answered(fx, now, id);
+        }
+        Ok(())
     }
 
     /// The client of a stream this instance carries resumed it elsewhere: the connection here

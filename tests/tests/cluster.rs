@@ -30,6 +30,9 @@ struct World {
     ttls: HashMap<String, Duration>,
     /// Instances whose process is gone: nothing reaches them any more.
     gone: HashSet<usize>,
+    /// Events kept by stream, and the streams' meta.
+    events: HashMap<u64, Vec<(u64, bytes::Bytes)>>,
+    metas: HashMap<u64, Vec<u8>>,
 }
 
 impl World {
@@ -56,6 +59,8 @@ impl World {
             held: Vec::new(),
             ttls: HashMap::new(),
             gone: HashSet::new(),
+            events: HashMap::new(),
+            metas: HashMap::new(),
         }
     }
 
@@ -131,6 +136,35 @@ impl World {
                 self.send_to_holders(Notice::Deliver { session, message });
             }
             Shared::Publish(change) => self.broadcast(from, Notice::Published(change)),
+            Shared::Append {
+                stream, seq, frame, ..
+            } => {
+                if !self.gone.contains(&from) {
+                    self.events
+                        .entry(stream.as_u64())
+                        .or_default()
+                        .push((seq, frame));
+                }
+            }
+            Shared::StreamOpened { stream, meta, .. } => {
+                self.metas.insert(stream.as_u64(), meta.encode());
+            }
+            Shared::Recover { ticket, stream } => {
+                let owner = stream.node() as usize - 1;
+                let recovered = match self.gone.contains(&owner) {
+                    false => Answer::Failed,
+                    true => Answer::Recovered(self.metas.get(&stream.as_u64()).map(|meta| {
+                        let meta = mcp_sse_core::StreamMeta::decode(meta).unwrap();
+                        let events = self
+                            .events
+                            .get(&stream.as_u64())
+                            .cloned()
+                            .unwrap_or_default();
+                        mcp_sse_core::Recovery::new(meta, events)
+                    })),
+                };
+                answer(self, ticket, recovered);
+            }
             Shared::ToNode { node, notice } => {
                 let to = node as usize - 1;
                 if !self.gone.contains(&to) {
@@ -575,18 +609,80 @@ fn a_carried_connection_lost_leaves_the_stream_resumable_at_its_owner() {
 }
 
 #[test]
-fn a_resume_whose_owner_is_gone_is_refused_once_it_did_not_answer_in_time() {
-    let mut world = World::new(2, |_| {});
-    let (session, _, last) = streaming_call(&mut world);
+fn a_stream_whose_owner_is_gone_is_taken_over_from_the_store_and_its_request_fails_once() {
+    let mut world = World::new(3, |_| {});
+    let (session, key, last) = streaming_call(&mut world);
+    let progress = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":2}}"#;
+    world.nodes[0].send(Target::Request(key), progress).unwrap();
+    world.pump();
+    // Instance 0 dies: its handler with it.
     world.gone.insert(0);
     let on_1 = resume(&mut world, 1, &session, &last);
     assert!(
-        world.nodes[1].seen(on_1).response.is_none(),
-        "waits for the owner"
+        world.nodes[1].seen(on_1).head.is_none(),
+        "waits for the owner first"
     );
     world.nodes[1].advance(Duration::from_secs(3));
     world.pump();
+    let seen = world.nodes[1].seen(on_1);
+    assert_eq!(seen.status(), 200);
+    let got = seen.messages();
+    assert_eq!(got.len(), 2, "the missed progress, then the error: {got:?}");
+    assert_eq!(got[0]["params"]["progress"], 2);
+    assert_eq!(got[1]["id"], 7);
+    assert_eq!(got[1]["error"]["code"], -32603);
+    assert!(seen.finished);
+    // The client resumes once more, elsewhere: the error is there, once, by replay.
+    let second = seen.events()[0].last_event_id.clone();
+    let on_2 = resume(&mut world, 2, &session, &second);
+    world.nodes[2].advance(Duration::from_secs(3));
+    world.pump();
+    let again = world.nodes[2].seen(on_2).messages();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["id"], 7);
+}
+
+#[test]
+fn a_resume_the_store_cannot_serve_whole_is_refused() {
+    let mut world = World::new(2, |_| {});
+    let (session, key, last) = streaming_call(&mut world);
+    for n in 2..5 {
+        let progress = format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":1,"progress":{n}}}}}"#
+        );
+        world.nodes[0]
+            .send(Target::Request(key), &progress)
+            .unwrap();
+    }
+    world.pump();
+    world.gone.insert(0);
+    // The store lost an event in the middle.
+    for events in world.events.values_mut() {
+        if events.len() > 2 {
+            events.remove(2);
+        }
+    }
+    let on_1 = resume(&mut world, 1, &session, &last);
+    world.nodes[1].advance(Duration::from_secs(3));
+    world.pump();
     assert_eq!(world.nodes[1].seen(on_1).status(), 400);
-    // A late answer finds nobody waiting.
+}
+
+#[test]
+fn an_owner_alive_but_slow_is_not_taken_over() {
+    let mut world = World::new(2, |_| {});
+    let (session, _, last) = streaming_call(&mut world);
+    // Its hand-over does not come in time (lost), but the store knows it is alive.
+    world.gone.insert(0);
+    let on_1 = world.nodes[1].get_stream(
+        "/mcp",
+        &[("mcp-session-id", &session), ("last-event-id", &last)],
+    );
+    world.pump();
     world.gone.clear();
+    world.nodes[1].advance(Duration::from_secs(3));
+    world.pump();
+    let seen = world.nodes[1].seen(on_1);
+    assert_eq!(seen.status(), 503, "try again: {seen:?}");
+    assert!(seen.header("retry-after").is_some());
 }
