@@ -390,7 +390,8 @@ def resumed(label, nginx, instances):
         report(label, f"g: GET on B with Last-Event-ID {cut}: the progress after it and the answer, each once",
                rest.status == 200 and text_of(answer) == "Tool with progress executed successfully"
                and rest.count(has_id(2)) == 1 and steps == [50, 100],
-               f"status {rest.status}, progress {steps}, messages {rest.messages}")
+               f"status {rest.status}, progress {steps}, the stream {'ended' if rest.ended else 'still open'}; "
+               f"messages {rest.messages}")
     finally:
         rest.close()
         send("DELETE", f"{a}/mcp", headers=named)
@@ -472,13 +473,15 @@ START = time.time()
 class Exchange:
     """One request of the load and how it went."""
 
-    def __init__(self, step, session_at=None):
+    def __init__(self, step, minted_by=None):
         self.step = step
-        self.session_at = session_at  # when the session it names was minted (None: none named)
+        self.minted_by = minted_by  # the Exchange that minted the session it names (None: none)
         self.start = time.time()
         self.end = None
         self.status = None
         self.retry_after = None
+        self.upstream = None  # the instance that answered (nginx's X-Upstream)
+        self.body = ""
         self.error = None
         self.good = False  # the answer a healthy cluster gives
 
@@ -486,13 +489,20 @@ class Exchange:
         self.end = time.time()
         if reply is not None:
             self.status, self.retry_after = reply.status, reply.headers.get("Retry-After")
+            self.upstream, self.body = reply.headers.get("X-Upstream"), reply.text
         self.error = error
         self.good = good
 
     def __repr__(self):
         what = self.error or f"{self.status}{' Retry-After ' + self.retry_after if self.retry_after else ''}"
+        if self.body and not self.good:
+            what += f" {self.body[:120]!r}"
         took = f"{self.end - self.start:.2f}s" if self.end else "no answer"
-        return f"{self.step} at +{self.start - START:.2f}s: {what} after {took}"
+        where = f" on {self.upstream}" if self.upstream else ""
+        minted = self.minted_by
+        session = f" (its session minted{' on ' + minted.upstream if minted.upstream else ''} at " \
+                  f"+{minted.start - START:.2f}s in {minted.end - minted.start:.2f}s)" if minted else ""
+        return f"{self.step} at +{self.start - START:.2f}s{where}{session}: {what} after {took}"
 
 
 class Load:
@@ -507,8 +517,8 @@ class Load:
         self.stop = threading.Event()
 
     def request(self, step, method, path, message=None, headers=None, good=lambda r: r.status == 200,
-                session_at=None):
-        exchange = Exchange(step, session_at)
+                minted_by=None):
+        exchange = Exchange(step, minted_by)
         self.log.append(exchange)
         try:
             reply = send(method, f"{self.nginx}{path}", message, headers, REQUEST_TIMEOUT_S)
@@ -525,7 +535,7 @@ class Load:
             exchange, reply = self.request("initialize", "POST", "/mcp", initialize(1, "2025-11-25"),
                                            good=lambda r: r.status == 200 and r.headers.get("Mcp-Session-Id"))
             if exchange.good:
-                named, at = session_headers(reply.headers["Mcp-Session-Id"]), exchange.end
+                named, minted_by = session_headers(reply.headers["Mcp-Session-Id"]), exchange
                 steps = [
                     ("notifications/initialized", "POST", rpc(None, "notifications/initialized"),
                      lambda r: r.status == 202),
@@ -533,7 +543,7 @@ class Load:
                     ("DELETE", "DELETE", None, lambda r: r.status in (200, 204)),
                 ]
                 for step, method, message, good in steps:
-                    exchange, _ = self.request(step, method, "/mcp", message, named, good, at)
+                    exchange, _ = self.request(step, method, "/mcp", message, named, good, minted_by)
                     if not exchange.good:
                         break
             time.sleep(0.02 if exchange.good else 0.1)
@@ -557,13 +567,13 @@ class Load:
                 stream.close()
                 time.sleep(0.1)
                 continue
-            endpoint, at, accepted = line[5:].strip(), exchange.end, []
+            endpoint, minted_by, accepted = line[5:].strip(), exchange, []
             self.legacy.append((stream, accepted))
             while not self.stop.is_set() and not stream.ended:
                 id += 1
                 message = initialize(id, "2024-11-05") if not accepted else echo_call(id, f"sse {id}")
                 exchange, _ = self.request("2024-11-05 POST", "POST", endpoint, message,
-                                           good=lambda r: r.status == 202, session_at=at)
+                                           good=lambda r: r.status == 202, minted_by=minted_by)
                 if exchange.good:
                     accepted.append(id)
                 elif exchange.status == 404:
@@ -636,7 +646,7 @@ def outage(label, nginx, timeline):
             if e.good or (e.error is None and e.status == 503 and e.retry_after):
                 continue
             # A session minted before Redis came back empty is gone: 404 is its right answer.
-            if name.startswith("down") and e.status == 404 and e.session_at is not None and e.session_at < end:
+            if name.startswith("down") and e.status == 404 and e.minted_by and e.minted_by.end < end:
                 continue
             wrong.append(e)
         out(f"e: Redis {name} for {end - start:.1f} s: every answer a success or 503 with Retry-After, "
