@@ -6,17 +6,21 @@
 //! mcp-sse-test-server [--adapter tokio|smol] [the example servers' flags: --help]
 //! ```
 //!
-//! Serves `/mcp`, `/sse` and `/messages` (default 127.0.0.1:8000, tokio). Logs go to stderr
+//! Serves `/mcp`, `/sse` and `/messages` (default 127.0.0.1:8000, tokio); with `--redis URL`, as
+//! one instance of the cluster kept in that Redis (`scripts/cluster-run.sh`). Logs go to stderr
 //! (`RUST_LOG` to change); Ctrl-C (SIGINT) shuts down gracefully.
 
 mod fixture;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use mcp_sse_server::Config;
+use mcp_sse_redis::{Options as RedisOptions, RedisStore};
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::exporter::Exporter;
+use mcp_sse_server::{McpServer, Options, Runtime};
+use mcp_sse_tokio::ServeConfig;
 
 /// The MCP server the official conformance suite tests: its fixture's tools, resources and
 /// prompts, on either adapter.
@@ -51,21 +55,16 @@ fn main() -> std::io::Result<()> {
         }
         None => None,
     };
-    let configure = |config| server.configure(config);
     match adapter {
-        Adapter::Tokio => on_tokio(listener, metrics, configure),
-        Adapter::Smol => on_smol(listener, metrics, configure),
+        Adapter::Tokio => on_tokio(listener, metrics, &server),
+        Adapter::Smol => on_smol(listener, metrics, &server),
     }
 }
 
 /// The exporter and its listener, with `--metrics`.
 type Metrics = Option<(Exporter, TcpListener)>;
 
-fn on_tokio(
-    listener: TcpListener,
-    metrics: Metrics,
-    configure: impl Fn(Config) -> Config,
-) -> std::io::Result<()> {
+fn on_tokio(listener: TcpListener, metrics: Metrics, args: &ServerArgs) -> std::io::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         if let Some((exporter, listener)) = metrics {
@@ -74,20 +73,17 @@ fn on_tokio(
         }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let server = fixture::server(mcp_sse_tokio::Tokio::current());
+        let runtime = mcp_sse_tokio::Tokio::current();
+        let server = fixture::server(runtime.clone(), args.options(Options::default()));
+        let config = serve_config(args, &server, runtime).await?;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let config = configure(server.config());
         mcp_sse_tokio::serve_with_shutdown(listener, config, server, shutdown).await
     })
 }
 
-fn on_smol(
-    listener: TcpListener,
-    metrics: Metrics,
-    configure: impl Fn(Config) -> Config,
-) -> std::io::Result<()> {
+fn on_smol(listener: TcpListener, metrics: Metrics, args: &ServerArgs) -> std::io::Result<()> {
     use async_signal::{Signal, Signals};
     use smol::stream::StreamExt;
 
@@ -97,12 +93,28 @@ fn on_smol(
             smol::spawn(exporter.serve(mcp_sse_smol::Smol::default(), listener)).detach();
         }
         let listener = smol::Async::new(listener)?;
-        let server = fixture::server(mcp_sse_smol::Smol::default());
+        let runtime = mcp_sse_smol::Smol::default();
+        let server = fixture::server(runtime.clone(), args.options(Options::default()));
+        let config = serve_config(args, &server, runtime).await?;
         let mut interrupts = Signals::new([Signal::Int])?;
         let shutdown = async move {
             interrupts.next().await;
         };
-        let config = configure(server.config());
         mcp_sse_smol::serve_with_shutdown(listener, config, server, shutdown).await
     })
+}
+
+/// The serve configuration of the fixture `server` on `runtime` from the command line `args`:
+/// with `--redis`, as one instance of the cluster kept in that Redis.
+async fn serve_config(
+    args: &ServerArgs,
+    server: &McpServer,
+    runtime: impl Runtime + 'static,
+) -> std::io::Result<ServeConfig> {
+    let mut config = ServeConfig::from(args.configure(server.config()));
+    if let Some(url) = &args.redis {
+        let joined = RedisStore::join(url, RedisOptions::default(), Arc::new(runtime), &mut config);
+        joined.await.map_err(std::io::Error::other)?;
+    }
+    Ok(config)
 }
