@@ -10,11 +10,12 @@ use http::{StatusCode, request};
 
 use crate::cors::Origin;
 use crate::jsonrpc::{self, ErrorObject};
+use crate::members::{Parked, Waiting};
 use crate::replay::EventId;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::named_session;
 use crate::server::Server;
-use crate::shared::{Parked, StreamMeta, Waiting};
+use crate::shared::StreamMeta;
 use crate::streams::Answer as StreamAnswer;
 use crate::timer::TimerKind;
 use crate::{
@@ -284,6 +285,17 @@ impl Server {
                 }
             }
             Notice::Relayed { session, message } => self.relayed(now, session, message),
+            Notice::StreamTaken { session, from } => {
+                let mine = self
+                    .members
+                    .as_ref()
+                    .is_some_and(|m| m.cluster.node == from);
+                if !mine && let Some(standalone) = self.streams.standalone_of(&session) {
+                    tracing::debug!(%session, "a newer standalone stream opened elsewhere: this one ends");
+                    self.end_stream(now, standalone, true);
+                    self.fx.push(Output::Shared(Shared::Release { session }));
+                }
+            }
             Notice::ResumeAsked {
                 from,
                 ticket,
@@ -427,6 +439,20 @@ impl Server {
     pub(crate) fn hold(&mut self, session: &SessionId) {
         if self.members.is_some() {
             let session = session.clone();
+            self.fx.push(Output::Shared(Shared::Hold { session }));
+        }
+    }
+
+    /// In a cluster, says this instance carries `session`'s new standalone stream: the others
+    /// end theirs first (newest wins).
+    pub(crate) fn take_stream(&mut self, session: &SessionId) {
+        if let Some(members) = &self.members {
+            let (session, from) = (session.clone(), members.cluster.node);
+            let take = Shared::TakeStream {
+                session: session.clone(),
+                from,
+            };
+            self.fx.push(Output::Shared(take));
             self.fx.push(Output::Shared(Shared::Hold { session }));
         }
     }

@@ -14,18 +14,19 @@ use bytes::Bytes;
 use http::{StatusCode, request};
 use serde_json::value::RawValue;
 
+use crate::change::Change;
 use crate::config::Config;
 use crate::cors::{CorsHeaders, Origin};
 use crate::effects::{Effects, Stats};
 use crate::error::{ReplyError, SendError};
 use crate::ids::{IdGenerator, OsRandom};
 use crate::jsonrpc::{self, ErrorObject};
-use crate::listeners::{Change, Listeners};
+use crate::listeners::Listeners;
+use crate::members::Members;
 use crate::replay::{EventStore, StreamId};
 use crate::requests::{Pending, Requests};
 use crate::responses::Ctx;
 use crate::sessions::{Expiry, Sessions};
-use crate::shared::Members;
 use crate::streams::{Answer as StreamAnswer, Detached, Opening, Role, Stream, Streams, Tick};
 use crate::timer::TimerKind;
 use crate::{

@@ -22,53 +22,15 @@
 //! The wire format of records and notices is the core's ([`SessionRecord::encode`],
 //! [`Notice::encode`]): a store moves bytes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::ids::Map;
-use crate::listeners::Change;
+use crate::change::Change;
 use crate::replay::StreamId;
-use crate::responses::Ctx;
 use crate::{CloseReason, ProtocolVersion, SessionId, Transport};
-
-/// Who this instance is in its cluster, and the cluster's bounds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Cluster {
-    /// This instance's number, unique in the cluster while it runs (the store hands them out).
-    /// It is part of every stream id, so stream and event ids never collide across instances.
-    pub node: u32,
-    /// The cluster's epoch, the same on every instance (the store keeps it): part of every
-    /// event id, so an id from before the store was emptied is recognised (S2.27).
-    pub epoch: u32,
-    /// Requests waiting for the store (a session lookup, a relay) at once. Default 4,096; a
-    /// request beyond it gets `503` + `Retry-After` at once, so a slow store makes this
-    /// instance refuse work instead of piling it up.
-    pub max_waiting: usize,
-    /// How long a session lives in the store without activity on any instance, when
-    /// `Config::idle_timeout` is off. Default 24 h (with it on, that timeout).
-    pub session_ttl: Duration,
-    /// How long a client resuming a stream another instance opened waits for that instance to
-    /// hand it over. Default 2 s; then the resume is refused (`400`, as for a stream that
-    /// ended): that instance is gone, and the stream with it.
-    pub resume_timeout: Duration,
-}
-
-impl Cluster {
-    /// Instance `node` of the cluster of `epoch`, with the default bounds.
-    pub fn new(node: u32, epoch: u32) -> Self {
-        Self {
-            node,
-            epoch,
-            max_waiting: 4096,
-            session_ttl: Duration::from_secs(24 * 3600),
-            resume_timeout: Duration::from_secs(2),
-        }
-    }
-}
 
 /// One question to the store, answered once by [`Server::handle_shared`](crate::Server).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -215,6 +177,15 @@ pub enum Shared {
     Hold {
         /// The session.
         session: SessionId,
+    },
+    /// This instance opened a new standalone stream for the session: the instances holding
+    /// the session now (as [`Hold`](Self::Hold) made them) get [`Notice::StreamTaken`] and end
+    /// theirs (newest wins, S2.18), before this one holds it. No answer.
+    TakeStream {
+        /// The session.
+        session: SessionId,
+        /// This instance.
+        from: u32,
     },
     /// This instance no longer carries the session's stream. No answer.
     Release {
@@ -441,6 +412,13 @@ pub enum Notice {
     },
     /// A change for this instance's 2026-07-28 listeners.
     Published(Change),
+    /// Another instance opened a newer standalone stream for the session: the one here ends.
+    StreamTaken {
+        /// The session.
+        session: SessionId,
+        /// The instance that opened it (which may hear its own notice: it ignores it).
+        from: u32,
+    },
     /// A client's answer that reached another instance, whose application did not send the
     /// request: it comes out as [`Event::Response`](crate::Event::Response) here.
     Response {
@@ -587,6 +565,12 @@ impl Notice {
                     ..Default::default()
                 }
             }
+            Notice::StreamTaken { session, from } => NoticeWire {
+                kind: "taken".into(),
+                session: Some(session.to_string()),
+                from: Some(*from),
+                ..Default::default()
+            },
             Notice::Response { session, message } => NoticeWire {
                 kind: "response".into(),
                 session: session.as_ref().map(SessionId::to_string),
@@ -684,6 +668,10 @@ impl Notice {
                 },
                 message: message()?,
             },
+            "taken" => Notice::StreamTaken {
+                session: session()?,
+                from: wire.from?,
+            },
             "resume" => Notice::ResumeAsked {
                 from: wire.from?,
                 ticket: Ticket(wire.ticket?),
@@ -723,148 +711,6 @@ impl Notice {
             }),
             _ => return None,
         })
-    }
-}
-
-/// An HTTP request waiting for the store, with what its answer needs.
-#[derive(Debug)]
-pub(crate) struct Parked {
-    pub(crate) ctx: Ctx,
-    pub(crate) head: http::request::Parts,
-    pub(crate) body: Bytes,
-}
-
-/// What a ticket was taken for.
-#[derive(Debug)]
-pub(crate) enum Waiting {
-    /// A request naming a session this instance does not hold.
-    Lookup(Box<Parked>),
-    /// The answer to `initialize` (request `id`, handed out as `key`), held until its session
-    /// is stored.
-    Save {
-        session: SessionId,
-        id: crate::jsonrpc::Id,
-        key: crate::RequestKey,
-        stream: crate::replay::StreamId,
-        answer: crate::streams::Answer,
-    },
-    /// A session whose stream started already (2024-11-05): only a failure is worth a word.
-    Record(SessionId),
-    /// A `GET` resuming a stream another instance opened: its owner hands it over.
-    Resume {
-        ctx: Ctx,
-        session: SessionId,
-        stream: StreamId,
-        after: u64,
-    },
-    /// Its owner gone, the stream is taken over from what the store kept.
-    Recover {
-        ctx: Ctx,
-        session: SessionId,
-        stream: StreamId,
-        after: u64,
-    },
-    /// A `POST` of a 2024-11-05 session relayed to the instance carrying its stream: `202`
-    /// once it took it.
-    Relay {
-        ctx: Ctx,
-        id: Option<crate::jsonrpc::Id>,
-    },
-}
-
-/// The cluster part of a server: its identity, the tickets out, and when each session was last
-/// touched in the store.
-#[derive(Debug)]
-pub(crate) struct Members {
-    pub(crate) cluster: Cluster,
-    next_ticket: u64,
-    waiting: Map<Ticket, Waiting>,
-    /// Lookups out, by exchange: a client gone meanwhile is forgotten at once.
-    by_exchange: Map<crate::ExchangeId, Ticket>,
-    touched: Map<SessionId, Instant>,
-    ttl: Duration,
-}
-
-impl Members {
-    pub(crate) fn new(cluster: Cluster, idle_timeout: Option<Duration>) -> Self {
-        let ttl = idle_timeout.unwrap_or(cluster.session_ttl);
-        Self {
-            cluster,
-            next_ticket: 0,
-            waiting: Map::default(),
-            by_exchange: Map::default(),
-            touched: Map::default(),
-            ttl,
-        }
-    }
-
-    // ---- getters ----
-
-    /// How long a session lives in the store without activity.
-    pub(crate) fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// Whether another request may wait for the store.
-    pub(crate) fn has_room(&self) -> bool {
-        self.waiting.len() < self.cluster.max_waiting
-    }
-
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiting.len()
-    }
-
-    /// Whether `ticket` is still out.
-    pub(crate) fn is_out(&self, ticket: Ticket) -> bool {
-        self.waiting.contains_key(&ticket)
-    }
-
-    // ---- tickets ----
-
-    /// A ticket for `what`; a lookup is remembered by its exchange too.
-    pub(crate) fn take(&mut self, what: Waiting) -> Ticket {
-        let ticket = Ticket(self.next_ticket);
-        self.next_ticket += 1;
-        if let Waiting::Lookup(parked) = &what {
-            self.by_exchange.insert(parked.ctx.exchange, ticket);
-        }
-        self.waiting.insert(ticket, what);
-        ticket
-    }
-
-    /// What `ticket` was taken for; `None` if it was answered already or forgotten.
-    pub(crate) fn settle(&mut self, ticket: Ticket) -> Option<Waiting> {
-        let what = self.waiting.remove(&ticket)?;
-        if let Waiting::Lookup(parked) = &what {
-            self.by_exchange.remove(&parked.ctx.exchange);
-        }
-        Some(what)
-    }
-
-    /// The client of a waiting lookup went away: its answer has nowhere to go.
-    pub(crate) fn disconnect(&mut self, exchange: crate::ExchangeId) -> bool {
-        match self.by_exchange.remove(&exchange) {
-            Some(ticket) => self.waiting.remove(&ticket).is_some(),
-            None => false,
-        }
-    }
-
-    /// Whether the session's store entry should be refreshed now: at most once per quarter of
-    /// its lifetime per instance.
-    pub(crate) fn should_touch(&mut self, now: Instant, session: &SessionId) -> bool {
-        let every = self.ttl / 4;
-        match self.touched.get(session) {
-            Some(at) if now.saturating_duration_since(*at) < every => false,
-            _ => {
-                self.touched.insert(session.clone(), now);
-                true
-            }
-        }
-    }
-
-    /// The session is gone here: stop refreshing it.
-    pub(crate) fn forget(&mut self, session: &SessionId) {
-        self.touched.remove(session);
     }
 }
 
@@ -966,6 +812,10 @@ mod tests {
             },
             Notice::StreamMoved {
                 stream: StreamId::from_u64(7),
+            },
+            Notice::StreamTaken {
+                session: session.clone(),
+                from: 4,
             },
             Notice::StreamLost {
                 stream: StreamId::from_u64(7),

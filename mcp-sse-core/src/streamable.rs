@@ -234,7 +234,7 @@ impl Server {
         if self.config.resumable {
             self.share_stream(stream, session, Vec::new());
         }
-        self.hold(session);
+        self.take_stream(session);
     }
 
     /// `DELETE`: the client ends its session (S2.42); its id gets 404 from now on (S2.40).

@@ -248,6 +248,12 @@ impl RedisStore {
                 let release = self.inner.bus.release(self.inner.keys.channel(&session));
                 self.settle("release a session's stream", release).await
             }
+            Shared::TakeStream { session, from } => {
+                let channel = self.inner.keys.channel(&session);
+                let taken = Notice::StreamTaken { session, from };
+                let take = self.publish(channel, taken, Again::Harmless);
+                self.settle("take a session's stream", take).await
+            }
             Shared::Deliver { session, message } => {
                 let channel = self.inner.keys.channel(&session);
                 let notice = Notice::Deliver { session, message };

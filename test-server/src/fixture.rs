@@ -31,8 +31,9 @@ const STEP: Duration = Duration::from_millis(50);
 /// How long the contents of the static resources may be cached.
 const STATIC: Duration = Duration::from_secs(3600);
 
-/// The fixture, its tasks and timers on `runtime`, with `options` (the command line's).
-pub(crate) fn server(runtime: impl mcp_sse_server::Runtime, mut options: Options) -> McpServer {
+/// The fixture, its tasks and timers on `runtime`.
+pub(crate) fn server(runtime: impl mcp_sse_server::Runtime, options: Options) -> McpServer {
+    let mut options = options;
     // Nothing here depends on who asks.
     options.public_cache = true;
     let mut builder = McpServer::builder("mcp-sse-test-server", env!("CARGO_PKG_VERSION"))

@@ -6,8 +6,7 @@
 //! mcp-sse-test-server [--adapter tokio|smol] [the example servers' flags: --help]
 //! ```
 //!
-//! Serves `/mcp`, `/sse` and `/messages` (default 127.0.0.1:8000, tokio); with `--redis URL`, as
-//! one instance of the cluster kept in that Redis (`scripts/cluster-run.sh`). Logs go to stderr
+//! Serves `/mcp`, `/sse` and `/messages` (default 127.0.0.1:8000, tokio). Logs go to stderr
 //! (`RUST_LOG` to change); Ctrl-C (SIGINT) shuts down gracefully.
 
 mod fixture;
@@ -17,9 +16,10 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use mcp_sse_redis::{Options as RedisOptions, RedisStore};
+use mcp_sse_server::Runtime;
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::exporter::Exporter;
-use mcp_sse_server::{McpServer, Options, Runtime};
+use mcp_sse_server::{Config, Options};
 use mcp_sse_tokio::ServeConfig;
 
 /// The MCP server the official conformance suite tests: its fixture's tools, resources and
@@ -61,6 +61,20 @@ fn main() -> std::io::Result<()> {
     }
 }
 
+/// What the server's flags say of its serving, the cluster it joins with `--redis` included.
+async fn serve_config(
+    args: &ServerArgs,
+    config: Config,
+    runtime: Arc<dyn Runtime>,
+) -> std::io::Result<ServeConfig> {
+    let mut config = ServeConfig::from(args.configure(config));
+    if let Some(url) = &args.redis {
+        let joined = RedisStore::join(url, RedisOptions::default(), runtime, &mut config).await;
+        joined.map_err(std::io::Error::other)?;
+    }
+    Ok(config)
+}
+
 /// The exporter and its listener, with `--metrics`.
 type Metrics = Option<(Exporter, TcpListener)>;
 
@@ -73,12 +87,13 @@ fn on_tokio(listener: TcpListener, metrics: Metrics, args: &ServerArgs) -> std::
         }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let runtime = mcp_sse_tokio::Tokio::current();
-        let server = fixture::server(runtime.clone(), args.options(Options::default()));
-        let config = serve_config(args, &server, runtime).await?;
+        let options = args.options(Options::default());
+        let server = fixture::server(mcp_sse_tokio::Tokio::current(), options);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
+        let runtime = Arc::new(mcp_sse_tokio::Tokio::current());
+        let config = serve_config(args, server.config(), runtime).await?;
         mcp_sse_tokio::serve_with_shutdown(listener, config, server, shutdown).await
     })
 }
@@ -93,28 +108,14 @@ fn on_smol(listener: TcpListener, metrics: Metrics, args: &ServerArgs) -> std::i
             smol::spawn(exporter.serve(mcp_sse_smol::Smol::default(), listener)).detach();
         }
         let listener = smol::Async::new(listener)?;
-        let runtime = mcp_sse_smol::Smol::default();
-        let server = fixture::server(runtime.clone(), args.options(Options::default()));
-        let config = serve_config(args, &server, runtime).await?;
+        let options = args.options(Options::default());
+        let server = fixture::server(mcp_sse_smol::Smol::default(), options);
         let mut interrupts = Signals::new([Signal::Int])?;
         let shutdown = async move {
             interrupts.next().await;
         };
+        let runtime = Arc::new(mcp_sse_smol::Smol::default());
+        let config = serve_config(args, server.config(), runtime).await?;
         mcp_sse_smol::serve_with_shutdown(listener, config, server, shutdown).await
     })
-}
-
-/// The serve configuration of the fixture `server` on `runtime` from the command line `args`:
-/// with `--redis`, as one instance of the cluster kept in that Redis.
-async fn serve_config(
-    args: &ServerArgs,
-    server: &McpServer,
-    runtime: impl Runtime + 'static,
-) -> std::io::Result<ServeConfig> {
-    let mut config = ServeConfig::from(args.configure(server.config()));
-    if let Some(url) = &args.redis {
-        let joined = RedisStore::join(url, RedisOptions::default(), Arc::new(runtime), &mut config);
-        joined.await.map_err(std::io::Error::other)?;
-    }
-    Ok(config)
 }

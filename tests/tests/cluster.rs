@@ -119,6 +119,24 @@ impl World {
                     .or_default()
                     .insert(from);
             }
+            Shared::TakeStream {
+                session,
+                from: node,
+            } => {
+                // Its own holding included: an instance may hear its own notice.
+                let holders: Vec<usize> = self
+                    .holders
+                    .get(session.as_str())
+                    .map(|h| h.iter().copied().collect())
+                    .unwrap_or_default();
+                let taken = Notice::StreamTaken {
+                    session: session.clone(),
+                    from: node,
+                };
+                for node in holders {
+                    self.notify(node, &taken);
+                }
+            }
             Shared::Release { session } => {
                 if let Some(holders) = self.holders.get_mut(session.as_str()) {
                     holders.remove(&from);
@@ -685,4 +703,30 @@ fn an_owner_alive_but_slow_is_not_taken_over() {
     let seen = world.nodes[1].seen(on_1);
     assert_eq!(seen.status(), 503, "try again: {seen:?}");
     assert!(seen.header("retry-after").is_some());
+}
+
+#[test]
+fn a_newer_standalone_stream_elsewhere_ends_the_older_and_messages_arrive_once() {
+    let mut world = World::new(3, |_| {});
+    let session = world.initialize(0);
+    let older = world.nodes[1].get_stream("/mcp", &[("mcp-session-id", &session)]);
+    world.pump();
+    let newer = world.nodes[2].get_stream("/mcp", &[("mcp-session-id", &session)]);
+    world.pump();
+    assert!(world.nodes[1].seen(older).finished, "newest wins");
+    let id = SessionId::parse(&session).unwrap();
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#;
+    world.nodes[0]
+        .send(Target::Session(id), note)
+        .expect("taken");
+    world.pump();
+    let count = |node: usize, x| {
+        world.nodes[node]
+            .seen(x)
+            .messages()
+            .iter()
+            .filter(|m| m["method"] == "notifications/tools/list_changed")
+            .count()
+    };
+    assert_eq!((count(1, older), count(2, newer)), (0, 1));
 }
