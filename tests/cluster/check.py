@@ -300,23 +300,24 @@ def legacy(label, nginx, instances):
 
 
 def start_session(label, where, url, what):
-    """initialize on `url`, then notifications/initialized there; the session id or None."""
+    """initialize on `url`, then notifications/initialized there; the headers naming the session,
+    or None."""
     reply = post(f"{url}/mcp", initialize(1, "2025-11-25"))
     session = reply.headers.get("Mcp-Session-Id")
     if not report(label, f"{what}: initialize on {where}: 200 with Mcp-Session-Id",
                   reply.status == 200 and session, repr(reply)):
         return None
-    post(f"{url}/mcp", rpc(None, "notifications/initialized"), session_headers(session))
-    return session
+    named = session_headers(session)
+    post(f"{url}/mcp", rpc(None, "notifications/initialized"), named)
+    return named
 
 
 def streamable(label, nginx, instances):
     """b: a session initialized on A, used on B and C, deleted on C."""
     a, b, c = instances
-    session = start_session(label, "A", a, "b")
-    if not session:
+    named = start_session(label, "A", a, "b")
+    if not named:
         return
-    named = session_headers(session)
     reply = post(f"{b}/mcp", rpc(None, "notifications/initialized"), named)
     report(label, "b: notifications/initialized on B: 202", reply.status == 202, repr(reply))
     reply = post(f"{b}/mcp", rpc(2, "tools/list"), named)
@@ -337,10 +338,9 @@ def standalone(label, nginx, instances):
     a, b, c = instances
     for subscribe_on, subscriber in (("B", b), ("C", c)):
         what = f"c (subscribed on {subscribe_on})"
-        session = start_session(label, "A", a, what)
-        if not session:
+        named = start_session(label, "A", a, what)
+        if not named:
             continue
-        named = session_headers(session)
         stream = Stream("GET", f"{a}/mcp", headers=named)
         try:
             if not report(label, f"{what}: standalone GET stream on A: 200", stream.status == 200,
@@ -368,10 +368,9 @@ def standalone(label, nginx, instances):
 def resumed(label, nginx, instances):
     """g: a response stream cut on A, resumed on B with Last-Event-ID."""
     a, b, _ = instances
-    session = start_session(label, "A", a, "g")
-    if not session:
+    named = start_session(label, "A", a, "g")
+    if not named:
         return
-    named = session_headers(session)
     call = rpc(2, "tools/call", {"name": "test_tool_with_progress", "arguments": {}, "_meta": {"progressToken": "g"}})
     first = Stream("POST", f"{a}/mcp", call, named)
     try:
