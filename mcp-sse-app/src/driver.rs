@@ -76,6 +76,8 @@ pub(crate) struct IncomingRequest {
     pub(crate) version: Option<ProtocolVersion>,
     pub(crate) head: Arc<http::request::Parts>,
     pub(crate) request: jsonrpc::Request,
+    /// Accepted by another instance of the cluster, which died before answering it.
+    pub(crate) redelivered: bool,
 }
 
 /// A client notification for the application.
@@ -656,6 +658,7 @@ impl State {
                 version,
                 request,
                 head,
+                redelivered,
             } => {
                 // Registered at once: a cancellation that comes while the handler runs stops it.
                 let (abort, registration) = AbortHandle::new_pair();
@@ -672,6 +675,7 @@ impl State {
                     version,
                     head,
                     request,
+                    redelivered,
                 };
                 work.push(Work::Request(request, registration));
             }

@@ -34,6 +34,15 @@ pub trait Handler: Send + Sync + 'static {
         request: jsonrpc::Request,
     ) -> impl Future<Output = Result<Value, ErrorObject>> + Send;
 
+    /// Whether a request accepted by another instance of the cluster, which died before
+    /// answering it, may run here again (see `Config::cluster`): a read, an idempotent call.
+    /// When `false` (the default: only the application knows what is safe to run twice) its
+    /// client gets `-32603` saying so, once, instead of an answer that will never come.
+    fn redeliver(&self, cx: &RequestContext, request: &jsonrpc::Request) -> bool {
+        let _ = (cx, request);
+        false
+    }
+
     /// A client notification. The default ignores it.
     fn notification(
         &self,
@@ -91,8 +100,18 @@ impl<H: Handler> App for Arc<H> {
             transport: incoming.transport,
             version: incoming.version,
             head: incoming.head,
+            redelivered: incoming.redelivered,
             driver,
         };
+        if incoming.redelivered && !Handler::redeliver(&*handler, &cx, &incoming.request) {
+            let error = ErrorObject::new(
+                jsonrpc::INTERNAL_ERROR,
+                "The server instance handling this request stopped before answering it; \
+                 it is not run again here",
+            );
+            reply.send(Err(error));
+            return Box::pin(async {});
+        }
         Box::pin(async move {
             let outcome = Handler::request(&*handler, cx, incoming.request)
                 .await
@@ -180,10 +199,18 @@ pub struct RequestContext {
     transport: Transport,
     version: Option<ProtocolVersion>,
     head: Arc<request::Parts>,
+    redelivered: bool,
     driver: Driver,
 }
 
 impl RequestContext {
+    /// Whether this request runs again here after the instance that accepted it died before
+    /// answering (see [`Handler::redeliver`]): its client may have seen some of what it sent
+    /// the first time, as progress.
+    pub fn redelivered(&self) -> bool {
+        self.redelivered
+    }
+
     /// The session the request came in, if any.
     pub fn session(&self) -> Option<&SessionId> {
         self.session.as_ref()

@@ -175,6 +175,7 @@ impl Server {
                 },
                 Answer::Recovered(Some(recovery)),
             ) if recovery.meta.session == session => {
+                let requests = recovery.meta.requests.clone();
                 let (fx, sessions) = (&mut self.fx, &self.sessions);
                 let recovered = self.streams.recover(
                     fx,
@@ -185,10 +186,11 @@ impl Server {
                     recovery,
                 );
                 match recovered {
-                    Ok(()) => {
+                    Ok(unanswered) => {
                         if self.streams.standalone_of(&session) == Some(stream) {
                             self.hold(&session);
                         }
+                        self.run_again(now, &session, stream, unanswered, &requests);
                     }
                     Err(text) => ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text),
                 }
@@ -205,21 +207,72 @@ impl Server {
         }
     }
 
+    /// The requests a stream taken over still owed answers to: handed to this instance's
+    /// application again, marked as such (it runs them again or fails them: only it knows
+    /// whether running one twice is safe); one the store did not keep whole fails here.
+    fn run_again(
+        &mut self,
+        now: Instant,
+        session: &SessionId,
+        stream: crate::replay::StreamId,
+        unanswered: Vec<jsonrpc::Id>,
+        requests: &[Bytes],
+    ) {
+        let kept: Vec<jsonrpc::Request> = requests
+            .iter()
+            .filter_map(|bytes| match jsonrpc::classify(bytes) {
+                Ok(jsonrpc::Body::Single(jsonrpc::Message::Request(request))) => Some(request),
+                _ => None,
+            })
+            .collect();
+        let head = Arc::new(self.head_for(self.config.mcp_path.clone(), session));
+        let mut lost = Vec::new();
+        for id in unanswered {
+            match kept.iter().find(|r| r.id == id) {
+                Some(request) => {
+                    let request = request.clone();
+                    let transport = crate::Transport::Streamable;
+                    let session = Some(session.clone());
+                    self.deliver_again(&head, session, transport, stream, request);
+                }
+                None => lost.push(id),
+            }
+        }
+        self.streams.fail_owed(&mut self.fx, now, stream, lost);
+    }
+
+    /// The head a request that did not come over HTTP here gets: a `POST` to `path`, with the
+    /// session's owner as its principal.
+    fn head_for(&self, path: String, session: &SessionId) -> request::Parts {
+        let mut head = http::Request::post(path)
+            .body(())
+            .expect("a path is a valid URI")
+            .into_parts()
+            .0;
+        let owner = self.sessions.get(session).and_then(|s| s.owner.clone());
+        if let Some(owner) = owner {
+            head.extensions.insert(Principal::new(owner.to_string()));
+        }
+        head
+    }
+
     /// In a cluster, tells the store of a resumable stream opened here: whose it is, and the
     /// requests it owes answers to, so that another instance can take it over.
     pub(crate) fn share_stream(
         &mut self,
         stream: crate::replay::StreamId,
         session: &SessionId,
-        owed: Vec<jsonrpc::Id>,
+        owed: &[jsonrpc::Request],
     ) {
         if self.members.is_none() {
             return;
         }
-        let meta = StreamMeta {
-            session: session.clone(),
-            owed,
-        };
+        let ids = owed.iter().map(|r| r.id.clone()).collect();
+        let whole = owed
+            .iter()
+            .map(|r| jsonrpc::encode_request(&r.id, &r.method, r.params.as_deref()))
+            .collect();
+        let meta = StreamMeta::new(session.clone(), ids).with_requests(whole);
         let ttl = self.config.replay_age;
         self.fx
             .push(Output::Shared(Shared::StreamOpened { stream, meta, ttl }));
@@ -503,18 +556,11 @@ impl Server {
     /// stream is here. It cannot be refused any more: a request this instance cannot take is
     /// answered with an error on the stream, so its client learns it failed.
     fn relayed(&mut self, now: Instant, session: SessionId, message: Bytes) {
-        let state = self.sessions.get(&session);
-        let (Some(state), Some(_)) = (state, self.streams.first_of(&session)) else {
+        let known = self.sessions.get(&session).is_some();
+        if !known || self.streams.first_of(&session).is_none() {
             return tracing::debug!(%session, "a relayed message for a session stream gone here");
-        };
-        let mut head = http::Request::post(self.config.messages_path.as_str())
-            .body(())
-            .expect("a path is a valid URI")
-            .into_parts()
-            .0;
-        if let Some(owner) = &state.owner {
-            head.extensions.insert(Principal::new(owner.to_string()));
         }
+        let head = self.head_for(self.config.messages_path.clone(), &session);
         let Ok(jsonrpc::Body::Single(message)) = jsonrpc::classify(&message) else {
             return tracing::debug!(%session, "a relayed message that is not one JSON-RPC message");
         };

@@ -78,6 +78,10 @@ pub enum Event {
         /// The head of the HTTP request that carried it (shared by the requests of a batch):
         /// its headers, and the extensions the adapter put there (an authenticated principal).
         head: Arc<http::request::Parts>,
+        /// In a cluster: the request was accepted by another instance, which died before
+        /// answering it, and its client resumed the stream here. Whether to run it again (a
+        /// read, an idempotent call) or to answer it with an error is the application's call.
+        redelivered: bool,
     },
     /// A client notification. Nothing is owed back.
     Notification {

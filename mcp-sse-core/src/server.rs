@@ -802,6 +802,32 @@ impl Server {
         request: jsonrpc::Request,
         logs: bool,
     ) -> RequestKey {
+        self.deliver(head, session, transport, stream, request, logs, false)
+    }
+
+    /// Hands the application again a request whose handler died with another instance.
+    pub(crate) fn deliver_again(
+        &mut self,
+        head: &Arc<request::Parts>,
+        session: Option<SessionId>,
+        transport: Transport,
+        stream: StreamId,
+        request: jsonrpc::Request,
+    ) -> RequestKey {
+        self.deliver(head, session, transport, stream, request, false, true)
+    }
+
+    #[allow(clippy::too_many_arguments)] // the two entries above name what varies
+    fn deliver(
+        &mut self,
+        head: &Arc<request::Parts>,
+        session: Option<SessionId>,
+        transport: Transport,
+        stream: StreamId,
+        request: jsonrpc::Request,
+        logs: bool,
+        redelivered: bool,
+    ) -> RequestKey {
         let v2026 = transport == Transport::Streamable2026;
         let version = match v2026 {
             true => Some(ProtocolVersion::V2026_07_28),
@@ -827,6 +853,7 @@ impl Server {
             version,
             request,
             head: head.clone(),
+            redelivered,
         }));
         key
     }

@@ -277,18 +277,33 @@ pub struct StreamMeta {
     pub session: SessionId,
     /// The requests whose answers it carries (none for a standalone stream).
     pub owed: Vec<crate::jsonrpc::Id>,
+    /// Those requests whole (JSON-RPC), in the same order, so that another instance can run
+    /// them again should this one be gone before answering (where the application allows it).
+    pub requests: Vec<Bytes>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct MetaWire {
+struct MetaWire<'a> {
     session: String,
     owed: Vec<serde_json::Value>,
+    #[serde(borrow, default)]
+    requests: Vec<&'a RawValue>,
 }
 
 impl StreamMeta {
     /// The meta of a stream of `session` owing answers to `owed`.
     pub fn new(session: SessionId, owed: Vec<crate::jsonrpc::Id>) -> Self {
-        Self { session, owed }
+        Self {
+            session,
+            owed,
+            requests: Vec::new(),
+        }
+    }
+
+    /// With the owed requests whole (see [`requests`](Self::requests)).
+    pub fn with_requests(mut self, requests: Vec<Bytes>) -> Self {
+        self.requests = requests;
+        self
     }
 
     /// The meta as the store keeps it (JSON).
@@ -301,16 +316,23 @@ impl StreamMeta {
                 crate::jsonrpc::Id::String(s) => serde_json::Value::from(&**s),
             })
             .collect();
+        let requests = self.requests.iter().filter_map(raw).collect();
         let wire = MetaWire {
             session: self.session.to_string(),
             owed,
+            requests,
         };
         serde_json::to_vec(&wire).expect("meta serialises")
     }
 
     /// The meta [`encode`](Self::encode) wrote; `None` for anything else.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let wire: MetaWire = serde_json::from_slice(bytes).ok()?;
+        let wire: MetaWire<'_> = serde_json::from_slice(bytes).ok()?;
+        let requests = wire
+            .requests
+            .iter()
+            .map(|raw| Bytes::copy_from_slice(raw.get().as_bytes()))
+            .collect();
         let owed = wire
             .owed
             .into_iter()
@@ -323,6 +345,7 @@ impl StreamMeta {
         Some(Self {
             session: SessionId::parse(&wire.session)?,
             owed,
+            requests,
         })
     }
 }
@@ -750,13 +773,16 @@ mod tests {
 
     #[test]
     fn stream_meta_round_trips() {
-        let meta = StreamMeta {
-            session: SessionId::parse("s").unwrap(),
-            owed: vec![
+        let meta = StreamMeta::new(
+            SessionId::parse("s").unwrap(),
+            vec![
                 crate::jsonrpc::Id::Number(-3),
                 crate::jsonrpc::Id::String("x\"y".into()),
             ],
-        };
+        )
+        .with_requests(vec![Bytes::from_static(
+            br#"{"jsonrpc":"2.0","id":-3,"method":"m"}"#,
+        )]);
         assert_eq!(StreamMeta::decode(&meta.encode()), Some(meta));
         assert_eq!(StreamMeta::decode(br#"{"session":"s","owed":[1.5]}"#), None);
     }

@@ -147,8 +147,7 @@ impl Server {
         let resumable = opening.resumable;
         let stream = self.open_stream(now, ctx.clone(), opening);
         if resumable && let Some(session) = &session {
-            let owed = requests.iter().map(|r| r.id.clone()).collect();
-            self.share_stream(stream, session, owed);
+            self.share_stream(stream, session, &requests);
         }
         for request in requests {
             self.deliver_request(head, session.clone(), transport, stream, request, false);
@@ -232,7 +231,7 @@ impl Server {
         opening.resumable = self.config.resumable;
         let stream = self.open_stream(now, ctx.clone(), opening);
         if self.config.resumable {
-            self.share_stream(stream, session, Vec::new());
+            self.share_stream(stream, session, &[]);
         }
         self.take_stream(session);
     }

@@ -113,6 +113,10 @@ pub(crate) struct Stream {
     /// This instance only carries the connection of this stream for the instance that owns it
     /// (the client resumed it here): it writes what that one forwards, and keeps nothing.
     carried: bool,
+    /// Taken over from an instance that died: the progress its client saw there, by token. A
+    /// request run again reports from the start, and progress must only increase: what is not
+    /// beyond this is not sent.
+    progress_seen: Vec<(String, f64)>,
 }
 
 impl Stream {
@@ -190,6 +194,50 @@ pub(crate) enum Detached {
     Removed { stream: Stream, cancelled: bool },
     /// No such stream.
     Unknown,
+}
+
+/// The token (as JSON) and value of a `notifications/progress` message.
+fn progress_of(message: &[u8]) -> Option<(String, f64)> {
+    #[derive(serde::Deserialize)]
+    struct Message<'a> {
+        method: &'a str,
+        #[serde(borrow)]
+        params: Params<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params<'a> {
+        #[serde(rename = "progressToken", borrow)]
+        token: &'a serde_json::value::RawValue,
+        progress: f64,
+    }
+    let message: Message<'_> = serde_json::from_slice(message).ok()?;
+    (message.method == "notifications/progress").then(|| {
+        (
+            message.params.token.get().to_owned(),
+            message.params.progress,
+        )
+    })
+}
+
+/// The furthest progress each token reached among SSE `frames`.
+fn progress_seen<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Vec<(String, f64)> {
+    let mut decoder = sse::Decoder::new();
+    let mut seen: Vec<(String, f64)> = Vec::new();
+    for frame in frames {
+        for item in decoder.feed(frame) {
+            let sse::Item::Event(event) = item else {
+                continue;
+            };
+            let Some((token, progress)) = progress_of(event.data.as_bytes()) else {
+                continue;
+            };
+            match seen.iter_mut().find(|(t, _)| *t == token) {
+                Some((_, at)) => *at = at.max(progress),
+                None => seen.push((token, progress)),
+            }
+        }
+    }
+    seen
 }
 
 /// The ids of the answers among SSE `frames` (JSON-RPC results and errors).
@@ -539,6 +587,7 @@ impl Streams {
             batch: opening.batch,
             done: false,
             carried: false,
+            progress_seen: Vec::new(),
         };
         if let Some(session) = &stream.session {
             let owned = self.sessions.entry(session.clone()).or_default();
@@ -716,6 +765,16 @@ impl Streams {
         message: Bytes,
     ) -> Result<(), SendError> {
         let stream = self.streams.get(&id).ok_or(SendError::NoStream)?;
+        if !stream.progress_seen.is_empty()
+            && let Some((token, progress)) = progress_of(&message)
+            && stream
+                .progress_seen
+                .iter()
+                .any(|(seen, at)| *seen == token && progress <= *at)
+        {
+            // Its client saw this far already, from the run before.
+            return Ok(());
+        }
         match stream.conn {
             Conn::Waiting(_) if self.response_mode == ResponseMode::Json => {
                 return Err(SendError::NoStream);
@@ -1128,6 +1187,7 @@ impl Streams {
             batch: false,
             done: false,
             carried: true,
+            progress_seen: Vec::new(),
         };
         if let Some(old) = self.streams.insert(id, stream)
             && let Some(old) = old.exchange()
@@ -1171,10 +1231,11 @@ impl Streams {
     }
 
     /// Takes over `id`, whose owner is gone, from what the store kept of it, on `ctx`'s
-    /// exchange: the events after `after` are replayed, and each request it owed that was not
-    /// answered gets an error (its handler is gone with its instance: the client learns it
-    /// failed). A standalone stream goes on as this instance's. `Err`: the `400` to send (the
-    /// events after `after` are not all kept).
+    /// exchange: the events after `after` are replayed; the requests it owed and that were not
+    /// answered are returned (their handlers died with their instance: the caller runs them
+    /// again or [fails](Self::fail_owed) them, so the client hears of each once). A standalone
+    /// stream goes on as this instance's. `Err`: the `400` to send (the events after `after` are
+    /// not all kept).
     pub(crate) fn recover(
         &mut self,
         fx: &mut Effects,
@@ -1183,7 +1244,7 @@ impl Streams {
         ctx: Ctx,
         (id, session, after): (StreamId, SessionId, u64),
         recovery: Recovery,
-    ) -> Result<(), &'static str> {
+    ) -> Result<Vec<jsonrpc::Id>, &'static str> {
         let mut events = recovery.events;
         events.sort_by_key(|(seq, _)| *seq);
         let missed: Vec<&(u64, Bytes)> = events.iter().filter(|(seq, _)| *seq > after).collect();
@@ -1221,6 +1282,7 @@ impl Streams {
             batch: false,
             done: false,
             carried: false,
+            progress_seen: progress_seen(events.iter().map(|(_, frame)| frame)),
         };
         if let Some(old) = self.streams.insert(id, stream)
             && let Some(old) = old.exchange()
@@ -1240,6 +1302,18 @@ impl Streams {
             self.write(fx, now, exchange, Chunk::from(frame.clone()));
         }
         fx.stats.resumes += 1;
+        Ok(owed)
+    }
+
+    /// Answers each of `owed` on stream `id` with an error: its handler is gone with the
+    /// instance that ran it. A `POST`'s stream with nothing left to answer ends.
+    pub(crate) fn fail_owed(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        owed: Vec<jsonrpc::Id>,
+    ) {
         for request in owed {
             let error = jsonrpc::ErrorObject::new(
                 jsonrpc::INTERNAL_ERROR,
@@ -1247,10 +1321,7 @@ impl Streams {
             );
             self.emit(fx, now, id, jsonrpc::encode_error(Some(&request), &error));
         }
-        if role == Role::Post {
-            self.complete_if_answered(fx, now, id);
-        }
-        Ok(())
+        self.complete_if_answered(fx, now, id);
     }
 
     /// The client of a stream this instance carries resumed it elsewhere: the connection here

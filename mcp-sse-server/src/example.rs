@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::content::{text, user};
 use crate::schema::PromptMessage;
@@ -18,11 +19,15 @@ pub fn server() -> ServerBuilder {
         .instructions("Echoes text, adds numbers, and shows progress; reviews code.")
         .tool(Tool::new("echo", "Returns its text unchanged.", echo))
         .tool(Tool::new("add", "Adds two numbers.", add))
-        .tool(Tool::new(
-            "slow_work",
-            "Works in steps (three by default, 50 ms apart), reporting progress.",
-            slow_work,
-        ))
+        .tool(
+            Tool::new(
+                "slow_work",
+                "Works in steps (three by default, 50 ms apart), reporting progress.",
+                slow_work,
+            )
+            // Nothing changes: in a cluster, a call whose instance died runs again.
+            .annotations(json!({ "readOnlyHint": true })),
+        )
         .tool(Tool::new(
             "whoami",
             "Says who the caller's bearer token is for.",

@@ -248,6 +248,21 @@ impl Handler for McpServer {
         self.0.sessions().remove(session);
     }
 
+    /// A call whose instance died runs again only for a tool whose annotations say it may
+    /// (read-only or idempotent); every other method only reads or sets what it sets again.
+    fn redeliver(&self, _cx: &RequestContext, request: &jsonrpc::Request) -> bool {
+        if request.method != "tools/call" {
+            return true;
+        }
+        let name = request
+            .params
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .and_then(|params| params["name"].as_str().map(str::to_owned));
+        let tool = name.and_then(|name| self.0.tools.iter().find(|t| t.name() == name));
+        tool.is_some_and(Tool::may_run_twice)
+    }
+
     /// A session another instance of the cluster opened: its client's capabilities, as
     /// `initialize` gave them there. Its log level and resource subscriptions stay with the
     /// instance that got them.

@@ -627,7 +627,7 @@ fn a_carried_connection_lost_leaves_the_stream_resumable_at_its_owner() {
 }
 
 #[test]
-fn a_stream_whose_owner_is_gone_is_taken_over_from_the_store_and_its_request_fails_once() {
+fn a_stream_whose_owner_is_gone_is_taken_over_from_the_store_and_its_request_runs_again() {
     let mut world = World::new(3, |_| {});
     let (session, key, last) = streaming_call(&mut world);
     let progress = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":2}}"#;
@@ -645,19 +645,77 @@ fn a_stream_whose_owner_is_gone_is_taken_over_from_the_store_and_its_request_fai
     let seen = world.nodes[1].seen(on_1);
     assert_eq!(seen.status(), 200);
     let got = seen.messages();
-    assert_eq!(got.len(), 2, "the missed progress, then the error: {got:?}");
+    assert_eq!(got.len(), 1, "the missed progress: {got:?}");
     assert_eq!(got[0]["params"]["progress"], 2);
-    assert_eq!(got[1]["id"], 7);
-    assert_eq!(got[1]["error"]["code"], -32603);
+    // The call reaches instance 1's application again, said to be so; its answer ends it.
+    let again = world.nodes[1]
+        .take_events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Request {
+                key,
+                request,
+                redelivered,
+                ..
+            } => Some((key, request, redelivered)),
+            _ => None,
+        });
+    let (again, request, redelivered) = again.expect("the call, again");
+    assert_eq!((request.method.as_str(), redelivered), ("tools/call", true));
+    // Run again, it reports from the start: what its client saw already is not sent again.
+    for n in [1, 2, 3] {
+        let progress = format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":1,"progress":{n}}}}}"#
+        );
+        world.nodes[1]
+            .send(Target::Request(again), &progress)
+            .unwrap();
+    }
+    let progress: Vec<_> = world.nodes[1]
+        .seen(on_1)
+        .messages()
+        .iter()
+        .map(|m| m["params"]["progress"].clone())
+        .collect();
+    assert_eq!(progress, [2, 3], "progress only increases");
+    world.nodes[1].reply(again, r#"{"content":[]}"#);
+    world.pump();
+    let seen = world.nodes[1].seen(on_1);
+    assert_eq!(seen.messages().last().unwrap()["id"], 7);
     assert!(seen.finished);
-    // The client resumes once more, elsewhere: the error is there, once, by replay.
+    // The client resumes once more, elsewhere: the answer is there, once, by replay.
     let second = seen.events()[0].last_event_id.clone();
     let on_2 = resume(&mut world, 2, &session, &second);
     world.nodes[2].advance(Duration::from_secs(3));
     world.pump();
-    let again = world.nodes[2].seen(on_2).messages();
-    assert_eq!(again.len(), 1, "{again:?}");
-    assert_eq!(again[0]["id"], 7);
+    let replayed = world.nodes[2].seen(on_2).messages();
+    assert_eq!(replayed.len(), 2, "progress 3, then the answer: {replayed:?}");
+    assert_eq!(replayed[1]["id"], 7);
+    assert!(
+        world.nodes[2]
+            .take_events()
+            .iter()
+            .all(|e| !matches!(e, Event::Request { .. }))
+    );
+}
+
+#[test]
+fn a_request_the_store_did_not_keep_whole_fails_once_on_the_instance_taking_over() {
+    let mut world = World::new(2, |_| {});
+    let (session, _, last) = streaming_call(&mut world);
+    world.gone.insert(0);
+    for meta in world.metas.values_mut() {
+        let text = String::from_utf8(meta.clone()).unwrap();
+        let cut = text.find(",\"requests\"").unwrap();
+        *meta = format!("{}}}", &text[..cut]).into_bytes();
+    }
+    let on_1 = resume(&mut world, 1, &session, &last);
+    world.nodes[1].advance(Duration::from_secs(3));
+    world.pump();
+    let got = world.nodes[1].seen(on_1).messages();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["error"]["code"], -32603);
+    assert!(world.nodes[1].seen(on_1).finished);
 }
 
 #[test]
