@@ -106,16 +106,25 @@ impl Server {
                 _,
             ) => {
                 tracing::warn!(%session, "the store did not keep the new session: initialize fails");
-                let error = ErrorObject::new(
-                    jsonrpc::INTERNAL_ERROR,
-                    Unavailable::StoreUnavailable.message(),
-                );
-                let answer = StreamAnswer {
-                    key,
-                    body: jsonrpc::encode_error(Some(&id), &error),
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                };
-                self.answer_on(now, stream, answer);
+                let retry = self.config.retry_after_secs;
+                if self.streams.is_waiting(stream) {
+                    // Still one response: a 503 a client retries.
+                    let reason = Unavailable::StoreUnavailable;
+                    let response = responses::unavailable(reason, retry, Some(&id));
+                    self.streams.refuse(&mut self.fx, stream, response);
+                } else {
+                    // Its handler wrote on a stream already: the error goes there.
+                    let error = ErrorObject::new(
+                        jsonrpc::INTERNAL_ERROR,
+                        Unavailable::StoreUnavailable.message(),
+                    );
+                    let answer = StreamAnswer {
+                        key,
+                        body: jsonrpc::encode_error(Some(&id), &error),
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                    };
+                    self.answer_on(now, stream, answer);
+                }
                 self.end_session_here(now, &session, CloseReason::Closed);
             }
             (Waiting::Relay { ctx, .. }, Answer::Relayed(true)) => {

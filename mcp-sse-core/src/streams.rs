@@ -713,6 +713,11 @@ impl Streams {
         self.complete_if_answered(fx, now, id);
     }
 
+    /// Whether `id`'s head has not gone out yet.
+    pub(crate) fn is_waiting(&self, id: StreamId) -> bool {
+        self.streams.get(&id).is_some_and(Stream::is_waiting)
+    }
+
     /// Starts a stream opened `held`, with `first` as its first bytes.
     pub(crate) fn start_held(
         &mut self,
