@@ -74,7 +74,20 @@ impl Server {
         };
         match (waiting, answer) {
             (Waiting::Lookup(parked), Answer::Found(record)) => {
-                if let Some(record) = record {
+                // A session that ended here for good since the lookup went out stays ended.
+                let record = record.filter(|r| {
+                    let members = self.members.as_mut().expect("only in a cluster");
+                    !members.is_buried(now, &r.session)
+                });
+                if let Some(record) = record
+                    && self.sessions.get(&record.session).is_none()
+                {
+                    // A session served here counts against max_sessions as any other.
+                    if let Err(retry) = self.make_room(now) {
+                        let reason = Unavailable::SessionsFull;
+                        let response = responses::unavailable(reason, retry, None);
+                        return parked.ctx.respond(&mut self.fx, response);
+                    }
                     self.restore_session(now, record);
                 }
                 let Parked {
@@ -92,8 +105,17 @@ impl Server {
                 let response = responses::unavailable(Unavailable::StoreUnavailable, retry, None);
                 parked.ctx.respond(&mut self.fx, response);
             }
-            (Waiting::Save { answer, stream, .. }, Answer::Done) => {
+            (
+                Waiting::Save {
+                    session,
+                    answer,
+                    stream,
+                    ..
+                },
+                Answer::Done,
+            ) => {
                 self.answer_on(now, stream, answer);
+                self.end_if_gone(&session);
             }
             (
                 Waiting::Save {
@@ -147,9 +169,17 @@ impl Server {
                     responses::unavailable(Unavailable::StoreUnavailable, retry, id.as_ref());
                 ctx.respond(&mut self.fx, response);
             }
-            (Waiting::Stream { stream, first, .. }, Answer::Done) => {
+            (
+                Waiting::Stream {
+                    session,
+                    stream,
+                    first,
+                },
+                Answer::Done,
+            ) => {
                 let (fx, sessions) = (&mut self.fx, &self.sessions);
                 self.streams.start_held(fx, sessions, now, stream, first);
+                self.end_if_gone(&session);
             }
             (
                 Waiting::Stream {
@@ -357,6 +387,9 @@ impl Server {
     pub(crate) fn noticed(&mut self, now: Instant, notice: Notice) {
         match notice {
             Notice::SessionEnded { session, reason } => {
+                if let Some(members) = &mut self.members {
+                    members.bury(now, &session);
+                }
                 self.end_session_here(now, &session, reason);
             }
             Notice::Published(change) => {
@@ -436,6 +469,19 @@ impl Server {
                 }
                 _ => tracing::debug!("a relayed client answer that is not one"),
             },
+        }
+    }
+
+    /// A session stored after it ended here (it ended while the store kept it): an end sent
+    /// before may have been performed first, so it is sent again.
+    fn end_if_gone(&mut self, session: &SessionId) {
+        if self.sessions.get(session).is_none() {
+            let end = Shared::EndSession {
+                ticket: None,
+                session: session.clone(),
+                reason: CloseReason::Closed,
+            };
+            self.fx.push(Output::Shared(end));
         }
     }
 
@@ -533,6 +579,7 @@ impl Server {
         self.end_session_here(now, session, CloseReason::Deleted);
         let members = self.members.as_mut().expect("checked above");
         members.forget(session);
+        members.bury(now, session);
         let ticket = members.take(Waiting::Delete { ctx: ctx.clone() });
         let (session, reason) = (session.clone(), CloseReason::Deleted);
         let ticket = Some(ticket);
@@ -587,7 +634,9 @@ impl Server {
             return;
         };
         if members.should_touch(now, session) {
-            let ttl = members.ttl();
+            // Touched at most every quarter of its life: the store keeps it a quarter longer
+            // than this instance would, so it never expires there first.
+            let ttl = members.ttl() + members.ttl() / 4;
             let session = session.clone();
             self.fx
                 .push(Output::Shared(Shared::TouchSession { session, ttl }));
@@ -642,9 +691,10 @@ impl Server {
             let Some(stream) = self.streams.first_of(&session) else {
                 return;
             };
+            // An answer to a request accepted (202 elsewhere): queued past the bound, as
+            // every answer is.
             let body = jsonrpc::encode_error(Some(&id), &error);
-            let (fx, sessions) = (&mut self.fx, &self.sessions);
-            let _ = self.streams.push_message(fx, sessions, now, stream, body);
+            self.streams.emit(&mut self.fx, now, stream, body);
         }
     }
 
@@ -663,7 +713,7 @@ impl Server {
     /// Tells the cluster a session ended for good, for reasons that hold everywhere (the
     /// client deleted it, the application closed it, its 2024-11-05 stream is gone). A session
     /// expiring or evicted here ends here only: the store's own expiry ends it everywhere.
-    pub(crate) fn share_end(&mut self, session: &SessionId, reason: CloseReason) {
+    pub(crate) fn share_end(&mut self, now: Instant, session: &SessionId, reason: CloseReason) {
         let Some(members) = &mut self.members else {
             return;
         };
@@ -676,6 +726,7 @@ impl Server {
                 | CloseReason::TokenExpired
         );
         if everywhere {
+            members.bury(now, session);
             let session = session.clone();
             let end = Shared::EndSession {
                 ticket: None,

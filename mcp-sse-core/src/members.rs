@@ -76,7 +76,18 @@ pub(crate) struct Members {
     by_exchange: Map<crate::ExchangeId, Ticket>,
     touched: Map<SessionId, Instant>,
     ttl: Duration,
+    /// Sessions that ended here for good lately, oldest first: a store answer that left before
+    /// the end (a lookup) must not bring them back. At most [`BURIED_MAX`], for [`BURIED_FOR`].
+    buried: std::collections::VecDeque<(Instant, SessionId)>,
+    buried_set: Map<SessionId, Instant>,
 }
+
+/// How long a session that ended here stays ended whatever a late store answer says: longer
+/// than any store operation takes (their deadline is a few seconds).
+const BURIED_FOR: Duration = Duration::from_secs(60);
+
+/// Most sessions remembered as ended; the oldest go first.
+const BURIED_MAX: usize = 65_536;
 
 impl Members {
     pub(crate) fn new(cluster: Cluster, idle_timeout: Option<Duration>) -> Self {
@@ -88,6 +99,8 @@ impl Members {
             by_exchange: Map::default(),
             touched: Map::default(),
             ttl,
+            buried: std::collections::VecDeque::new(),
+            buried_set: Map::default(),
         }
     }
 
@@ -151,6 +164,36 @@ impl Members {
             _ => {
                 self.touched.insert(session.clone(), now);
                 true
+            }
+        }
+    }
+
+    /// `session` ended here for good at `now`.
+    pub(crate) fn bury(&mut self, now: Instant, session: &SessionId) {
+        self.prune(now);
+        if self.buried.len() >= BURIED_MAX
+            && let Some((at, oldest)) = self.buried.pop_front()
+            && self.buried_set.get(&oldest) == Some(&at)
+        {
+            self.buried_set.remove(&oldest);
+        }
+        self.buried.push_back((now, session.clone()));
+        self.buried_set.insert(session.clone(), now);
+    }
+
+    /// Whether `session` ended here for good lately.
+    pub(crate) fn is_buried(&mut self, now: Instant, session: &SessionId) -> bool {
+        self.prune(now);
+        self.buried_set.contains_key(session)
+    }
+
+    fn prune(&mut self, now: Instant) {
+        while let Some((at, _)) = self.buried.front()
+            && now.saturating_duration_since(*at) > BURIED_FOR
+        {
+            let (at, session) = self.buried.pop_front().expect("checked");
+            if self.buried_set.get(&session) == Some(&at) {
+                self.buried_set.remove(&session);
             }
         }
     }

@@ -673,7 +673,7 @@ impl Server {
     ) -> bool {
         let ended = self.end_session_here(now, session, reason);
         if ended {
-            self.share_end(session, reason);
+            self.share_end(now, session, reason);
         }
         ended
     }

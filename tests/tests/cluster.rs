@@ -866,3 +866,49 @@ fn delete_is_answered_once_every_instance_was_told() {
     }
     assert_eq!(world.nodes[1].seen(x).status(), 200);
 }
+
+#[test]
+fn a_session_restored_counts_against_max_sessions() {
+    let mut world = World::new(2, |config| config.max_sessions = 1);
+    let mine = world.initialize(1);
+    let busy = world.nodes[1].get_stream("/mcp", &[("mcp-session-id", &mine)]);
+    world.pump();
+    assert_eq!(world.nodes[1].seen(busy).status(), 200);
+    let other = world.initialize(0);
+    // Instance 1 is full of a busy session: the other one is refused, not added past the cap.
+    let x = world.post(1, &other, CALL);
+    assert_eq!(world.nodes[1].seen(x).status(), 503);
+    assert_eq!(world.nodes[1].server.session_count(), 1);
+    // Once its own session is idle, it gives way.
+    world.nodes[1].disconnect(busy);
+    world.pump();
+    let x = world.post(1, &other, CALL);
+    assert!(world.nodes[1].seen(x).response.is_none() || world.nodes[1].seen(x).status() != 503);
+    assert_eq!(world.nodes[1].server.session_count(), 1);
+    assert!(world.nodes[1].server.has_session(&other));
+}
+
+#[test]
+fn a_late_lookup_does_not_bring_back_a_session_deleted_meanwhile() {
+    let mut world = World::new(2, |_| {});
+    let session = world.initialize(0);
+    world.mode = Mode::Hold;
+    let first = world.post(1, &session, CALL);
+    let second = world.post(1, &session, CALL);
+    let record = SessionRecord::decode(
+        SessionId::parse(&session).unwrap(),
+        &world.records[&session],
+    );
+    let held = std::mem::take(&mut world.held);
+    world.mode = Mode::Answer;
+    // The first lookup comes back; the client deletes the session there.
+    world.answer(held[0].0, held[0].1, Answer::Found(record.clone()));
+    assert!(world.nodes[1].seen(first).response.is_none());
+    let delete = world.nodes[1].request("DELETE", "/mcp", &[("mcp-session-id", &session)], "");
+    world.pump();
+    assert_eq!(world.nodes[1].seen(delete).status(), 200);
+    // The second, answered from before the delete, finds it ended.
+    world.answer(held[1].0, held[1].1, Answer::Found(record));
+    assert_eq!(world.nodes[1].seen(second).status(), 404);
+    assert!(!world.nodes[1].server.has_session(&session));
+}
