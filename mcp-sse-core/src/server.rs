@@ -380,6 +380,10 @@ impl Server {
     ///
     /// Unlike replies, sends are refused while the target stream is full
     /// ([`SendError::QueueFull`]): try again once the client has read.
+    ///
+    /// In a cluster, a message for a session whose stream is not open here goes to the instance
+    /// that holds it ([`Shared::Deliver`]) and `Ok` means only that: with no instance holding
+    /// one, it is dropped there, where a server alone says [`SendError::NoStream`].
     pub fn send(&mut self, now: Instant, target: Target, message: Bytes) -> Result<(), SendError> {
         self.input(now, |server, now| {
             let stream = match target {
