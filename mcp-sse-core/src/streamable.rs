@@ -146,7 +146,11 @@ impl Server {
         opening.collected = errors;
         let resumable = opening.resumable;
         let stream = self.open_stream(now, ctx.clone(), opening);
-        if resumable && let Some(session) = &session {
+        // An initialize's stream is not worth taking over: its client starts again.
+        if resumable
+            && !fresh
+            && let Some(session) = &session
+        {
             self.share_stream(stream, session, &requests);
         }
         for request in requests {
