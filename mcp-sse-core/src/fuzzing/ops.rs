@@ -25,7 +25,9 @@
 //! when an instance took it, and then its message reaches that instance's application once or,
 //! for a request it cannot take, its client gets an error on the session's stream; a session
 //! ended for good (deleted, closed, its 2024-11-05 stream gone) is gone from an instance once
-//! that instance heard of it, and is never served there again.
+//! that instance heard of it, and is never served there again; an `initialize` answer reaches
+//! its client only once the store kept its session. Alone or not, an event id comes once,
+//! except to a client that resumed.
 
 mod store;
 
@@ -119,6 +121,8 @@ struct World {
     next_tag: u64,
     /// Where each tag was first seen by a client.
     seen: HashMap<u64, Ex>,
+    /// Where each event id was first seen.
+    event_seen: HashMap<String, Ex>,
     /// Exchanges that asked to resume with `Last-Event-ID`: they may repeat what was seen.
     resumed: HashSet<Ex>,
     /// The session an exchange named or was given, and the session and exchange of a request.
@@ -158,8 +162,8 @@ struct Step {
     inbound: usize,
     /// The exchange being routed: a new request, or one that waited for the store.
     routing: Option<Ex>,
-    /// The request whose reply is being given.
-    replying: Option<Key>,
+    /// The request whose reply is being given, and the reply's tag.
+    replying: Option<(Key, u64)>,
     /// The store's answer being delivered is a failure.
     failed: bool,
 }
@@ -223,6 +227,8 @@ struct Fleet {
     unheld: HashSet<u64>,
     /// Tags whose notice the store dropped.
     dropped: HashSet<u64>,
+    /// Tags of `initialize` answers held until the store keeps their session, by ticket.
+    unsaved: HashMap<(usize, Ticket), u64>,
     /// Sessions each instance restored.
     restored: HashMap<usize, usize>,
     /// Sessions an instance restored after it knew they had ended for good, and why.
@@ -366,9 +372,36 @@ impl World {
                 .is_none_or(|f| f.informed.contains(&(node, session.to_owned())))
     }
 
+    /// Event ids name one event of one stream, across instances (S2.27): an id comes again
+    /// only to a client that resumed.
+    fn see_event_ids(&mut self, frames: &[u8], exchange: Ex) {
+        for line in frames.split(|&b| b == b'\n') {
+            let Some(id) = line.strip_prefix(b"id:") else {
+                continue;
+            };
+            let id = String::from_utf8_lossy(id).trim().to_owned();
+            match self.event_seen.get(&id) {
+                None => {
+                    self.event_seen.insert(id, exchange);
+                }
+                Some(&first) => assert!(
+                    first != exchange && self.resumed.contains(&exchange),
+                    "event id {id} twice (on {first:?}, then on {exchange:?})"
+                ),
+            }
+        }
+    }
+
     /// A client read `text` on `exchange`: each tag in it is seen once, or again by resuming.
     fn see(&mut self, text: &[u8], exchange: Ex) {
         for tag in tags(text) {
+            if let Some(fleet) = &self.fleet {
+                let unsaved = fleet.unsaved.values().any(|&t| t == tag);
+                assert!(
+                    !unsaved,
+                    "the answer #T{tag}# to initialize reached its client before the store kept its session"
+                );
+            }
             match self.seen.get(&tag) {
                 None => {
                     self.seen.insert(tag, exchange);
@@ -510,6 +543,7 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
         transports: HashMap::new(),
         unheld: HashSet::new(),
         dropped: HashSet::new(),
+        unsaved: HashMap::new(),
         restored: HashMap::new(),
         zombies: HashMap::new(),
         strict: std::env::var("MCP_OPS_STRICT").unwrap_or_default(),
@@ -758,7 +792,7 @@ impl Run {
         let result = RawValue::from_string(format!(r##"{{"ok":"#T{tag}#"}}"##)).expect("JSON");
         let error = code.map(|code| ErrorObject::new(code, format!("#T{tag}#")));
         let outcome = error.as_ref().map_or(Ok(&*result), Err);
-        world.step.replying = Some(key);
+        world.step.replying = Some((key, tag));
         // A key may be answered, cancelled or gone: the server says so, it never panics.
         let replied = self.servers[key.0].reply(self.now, key.1, outcome);
         if trace() {
@@ -1131,6 +1165,8 @@ impl Run {
             (Some(Purpose::Lookup(e) | Purpose::Relay(e)), TicketState::Open) => Some(*e),
             _ => None,
         };
+        // An `initialize` answer held for this ticket may go out now.
+        fleet.unsaved.remove(&(node, ticket));
         let took = matches!(answer, Answer::Relayed(true));
         if trace() {
             eprintln!("answer to {node}: {ticket:?} {answer:?} ({state:?} {purpose:?})");
@@ -1593,11 +1629,12 @@ impl World {
             }
             Output::Data { exchange, chunk } => {
                 let exchange = (node, exchange);
+                let bytes = chunk.into_bytes();
+                self.see_event_ids(&bytes, exchange);
                 let decoder = self
                     .streams
                     .get_mut(&exchange)
                     .expect("data only on an open stream");
-                let bytes = chunk.into_bytes();
                 self.largest_frame = self.largest_frame.max(bytes.len());
                 *self.unconsumed.get_mut(&exchange).expect("open") += bytes.len();
                 let items = decoder.feed(&bytes);
@@ -1812,7 +1849,7 @@ impl World {
     fn shared(&mut self, node: usize, op: Shared) {
         let routing = self.step.routing;
         let replying = self.step.replying;
-        let initialize = replying.and_then(|key| self.key_exchange.get(&key).copied());
+        let initialize = replying.and_then(|(key, _)| self.key_exchange.get(&key).copied());
         let inbound = routing.and_then(|e| self.inbound.get(&e).copied());
         let fleet = self
             .fleet
@@ -1825,6 +1862,9 @@ impl World {
                     Transport::HttpSse => Purpose::Record,
                     _ => Purpose::Save(initialize, record.session.to_string()),
                 };
+                if let (Purpose::Save(..), Some((_, tag))) = (&purpose, replying) {
+                    fleet.unsaved.insert((node, *ticket), tag);
+                }
                 fleet.issue(node, *ticket, purpose);
             }
             Shared::LoadSession { ticket, .. } => {
