@@ -125,6 +125,8 @@ struct World {
     event_seen: HashMap<String, Ex>,
     /// Exchanges that asked to resume with `Last-Event-ID`: they may repeat what was seen.
     resumed: HashSet<Ex>,
+    /// The exchange whose stream a resuming one may carry on, by the event id it named.
+    resumes_of: HashMap<Ex, Ex>,
     /// The session an exchange named or was given, and the session and exchange of a request.
     exchange_session: HashMap<Ex, String>,
     key_session: HashMap<Key, String>,
@@ -333,6 +335,12 @@ impl World {
         self.lost_exchanges.insert(exchange);
         if let Some(session) = self.exchange_session.get(&exchange).cloned() {
             self.lost_sessions.insert((exchange.0, session));
+        }
+        // A stream resumed here is lost with it, and what the first exchange owed.
+        if let Some(&earlier) = self.resumes_of.get(&exchange)
+            && !self.lost_exchanges.contains(&earlier)
+        {
+            self.lose_exchange(earlier);
         }
     }
 
@@ -682,6 +690,12 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
             _ => run.store_op(op, &mut input),
         }
         run.drain_all();
+        if std::env::var_os("MCP_OPS_TRACE").is_some_and(|v| v == "2") {
+            for (node, server) in run.servers.iter().enumerate() {
+                let (sessions, requests) = (server.session_count(), server.requests_in_flight());
+                eprintln!("  {node}: {sessions} sessions, {requests} requests in flight");
+            }
+        }
         run.check();
     }
     run.finish()
@@ -696,8 +710,11 @@ impl Run {
         let exchange = (node, exchange);
         let world = &mut self.world;
         world.heads.entry(exchange).or_insert(false);
-        if built.resumes {
+        if let Some(last) = built.resumes {
             world.resumed.insert(exchange);
+            if let Some(&earlier) = world.event_seen.get(&last) {
+                world.resumes_of.insert(exchange, earlier);
+            }
         }
         if let Some(session) = built.judged {
             world.exchange_session.insert(exchange, session.clone());
@@ -1410,7 +1427,8 @@ struct Built {
     judged: Option<String>,
     /// Whether that session had ended for the instance it goes to.
     was_dead: bool,
-    resumes: bool,
+    /// The `Last-Event-ID` it resumes after.
+    resumes: Option<String>,
     /// What its body carries for the application.
     inbound: Inbound,
 }
@@ -1456,13 +1474,14 @@ fn build_request(world: &mut World, node: usize, input: &mut Choices<'_>) -> Bui
     if !version.is_empty() {
         builder = builder.header("mcp-protocol-version", version);
     }
-    let resumes = input.below(4) == 0;
-    if resumes {
+    let mut resumes = None;
+    if input.below(4) == 0 {
         let last = match input.pick(&world.event_ids) {
             Some(id) if input.below(4) != 0 => id.clone(),
             _ => "0-1-2".to_owned(),
         };
-        builder = builder.header("last-event-id", last);
+        builder = builder.header("last-event-id", last.as_str());
+        resumes = Some(last);
     }
     match input.below(8) {
         0 => builder = builder.header("origin", "http://evil.example"),
@@ -1603,6 +1622,10 @@ fn body(world: &World, input: &mut Choices<'_>) -> (Bytes, Option<&'static str>,
 impl World {
     /// Applies one output of instance `node`, checking the per-exchange order of outputs.
     fn apply(&mut self, node: usize, output: Output) {
+        if std::env::var_os("MCP_OPS_TRACE").is_some_and(|v| v == "2") {
+            let text = format!("{output:?}");
+            eprintln!("  {node} -> {}", text.chars().take(300).collect::<String>());
+        }
         match output {
             Output::Respond { exchange, response } => {
                 let exchange = (node, exchange);
