@@ -449,8 +449,18 @@ fn request_id(message: &[u8]) -> Option<serde_json::Value> {
     value.get("id").cloned()
 }
 
+/// `MCP_OPS_TRACE=1` prints every op, `2` every output too (read once).
+fn trace_level() -> u8 {
+    static LEVEL: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var("MCP_OPS_TRACE").as_deref() {
+        Err(_) => 0,
+        Ok("2") => 2,
+        Ok(_) => 1,
+    })
+}
+
 fn trace() -> bool {
-    std::env::var_os("MCP_OPS_TRACE").is_some()
+    trace_level() > 0
 }
 
 const VERSIONS: [&str; 7] = [
@@ -690,7 +700,7 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
             _ => run.store_op(op, &mut input),
         }
         run.drain_all();
-        if std::env::var_os("MCP_OPS_TRACE").is_some_and(|v| v == "2") {
+        if trace_level() == 2 {
             for (node, server) in run.servers.iter().enumerate() {
                 let (sessions, requests) = (server.session_count(), server.requests_in_flight());
                 eprintln!("  {node}: {sessions} sessions, {requests} requests in flight");
@@ -1622,7 +1632,7 @@ fn body(world: &World, input: &mut Choices<'_>) -> (Bytes, Option<&'static str>,
 impl World {
     /// Applies one output of instance `node`, checking the per-exchange order of outputs.
     fn apply(&mut self, node: usize, output: Output) {
-        if std::env::var_os("MCP_OPS_TRACE").is_some_and(|v| v == "2") {
+        if trace_level() == 2 {
             let text = format!("{output:?}");
             eprintln!("  {node} -> {}", text.chars().take(300).collect::<String>());
         }
