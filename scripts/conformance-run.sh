@@ -26,6 +26,10 @@
 #   CONFORMANCE_RUN_TIMEOUT_S=180    outer bound for each whole run (killed after it)
 #   CONFORMANCE_SCENARIO_TIMEOUT_MS=20000  0.2.x per-scenario timeout (suite default 30000)
 #   CONFORMANCE_VERBOSE=1            also print the suite's full console output and trace INFOs
+#   CONFORMANCE_KNOWN_GAPS="a- b-"   scenarios (by prefix) whose failures are a known gap of the
+#                                    server under test, printed as GAP and counted apart from the
+#                                    failures (each run names them in its summary line); unset by
+#                                    default: every failure counts
 set -uo pipefail
 
 NAME=conformance-run
@@ -56,7 +60,9 @@ done
 # shellcheck disable=SC2016
 SUMMARIZE='
 const fs = require("fs"), path = require("path");
-const [dir, warnIsFail, verbose] = process.argv.slice(1);
+const [dir, warnIsFail, verbose, gapList] = process.argv.slice(1);
+const gaps = (gapList || "").split(/\s+/).filter(Boolean);
+let gap = 0;
 const trace = new Set(["outgoing-request", "incoming-response", "incoming-sse-event", "stream-closed"]);
 let pass = 0, fail = 0, warn = 0, scenarios = 0;
 let consoleLines = [];
@@ -76,6 +82,11 @@ for (const d of dirs) {
   }
   for (const c of checks) {
     if (c.status === "SUCCESS") { pass++; continue; }
+    if (c.status === "FAILURE" && gaps.some(g => scenario.startsWith(g))) {
+      gap++;
+      console.log(`  GAP      ${scenario} [${c.id}] ${String(c.errorMessage || "").slice(0, 200)}`);
+      continue;
+    }
     if (c.status === "FAILURE") fail++;
     if (c.status === "WARNING") { warn++; if (warnIsFail === "1") fail++; }
     if (c.status === "INFO" && trace.has(c.id) && verbose !== "1") continue;
@@ -85,14 +96,14 @@ for (const d of dirs) {
     console.log(`  ${c.status.padEnd(8)} ${scenario} [${c.id}] ${msg}`);
   }
 }
-console.log(`counts ${pass} ${fail} ${warn} ${scenarios}`);
+console.log(`counts ${pass} ${fail} ${warn} ${scenarios} ${gap}`);
 '
 
 # run_suite NAME DIR REQUIRED(1|0) WARN_IS_FAIL(1|0) ARGS...
 run_suite() {
     local name=$1 dir=$2 required=$3 warn_is_fail=$4
     shift 4
-    local out="$OUT/$name" rc start secs expected ran summary counts p f w n total_line
+    local out="$OUT/$name" rc start secs expected ran summary counts p f w n g total_line
     rm -rf "$out"
     mkdir -p "$out"
     echo "== conformance run $name ($([ "$required" = 1 ] && echo required || echo "report only")): $*"
@@ -104,14 +115,15 @@ run_suite() {
     secs=$(( $(date +%s) - start ))
     [ "$VERBOSE" = 1 ] && cat "$out/console.txt"
 
-    summary=$("$NODE22" -e "$SUMMARIZE" "$out" "$warn_is_fail" "$VERBOSE" 2>&1)
+    summary=$("$NODE22" -e "$SUMMARIZE" "$out" "$warn_is_fail" "$VERBOSE" "${CONFORMANCE_KNOWN_GAPS:-}" 2>&1)
     counts=$(printf '%s\n' "$summary" | tail -n 1)
     printf '%s\n' "$summary" | sed '$d'
-    if [[ "$counts" =~ ^counts\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
+    if [[ "$counts" =~ ^counts\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
         p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} w=${BASH_REMATCH[3]} n=${BASH_REMATCH[4]}
+        g=${BASH_REMATCH[5]}
     else
         echo "  FAILURE  (summary) could not read results: $counts"
-        p=0 f=1 w=0 n=0
+        p=0 f=1 w=0 n=0 g=0
     fi
 
     # Every scenario the suite announced must have left a checks.json.
@@ -128,7 +140,7 @@ run_suite() {
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         echo "  FAILURE  (run) killed after ${RUN_TIMEOUT_S}s (CONFORMANCE_RUN_TIMEOUT_S)"
         f=$((f + 1))
-    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ -n "$expected" ]; then
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$g" -eq 0 ] && [ -n "$expected" ]; then
         echo "  FAILURE  (run) suite exited with rc=$rc but reported no failure"
         f=$((f + 1))
     fi
@@ -141,7 +153,9 @@ run_suite() {
         echo "  suite's own total: none printed"
     fi
     grep -E '^Not scored for ' "$out/console.txt" | sed 's/^/  suite: /'
-    echo "  run $name: $p passed, $f failed, $w warnings, $n scenarios, ${secs}s (rc=$rc; results in ${out#"$ROOT"/})"
+    local gaps=
+    [ "$g" -gt 0 ] && gaps=", $g known gaps (${CONFORMANCE_KNOWN_GAPS})"
+    echo "  run $name: $p passed, $f failed, $w warnings$gaps, $n scenarios, ${secs}s (rc=$rc; results in ${out#"$ROOT"/})"
     if [ "$required" = 1 ]; then
         tally "$p" "$f"
     fi

@@ -41,41 +41,17 @@ guard() {
     fi
 }
 
-# run_client LABEL CMD...: print the client's output, add its counts to the totals.
-run_client() {
-    local label=$1
-    shift
-    local out rc line p f
-    out=$(guard "$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out"
-    line=$(printf '%s\n' "$out" | grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" | tail -n 1)
-    if [ -n "$line" ]; then
-        p=$(sed -E 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$line")
-        f=$(sed -E 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$line")
-    else
-        echo "not ok - $label: client exited (rc=$rc) without a summary line"
-        p=0
-        f=1
-    fi
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        echo "not ok - $label: client exited with rc=$rc"
-        f=1
-    fi
-    tally "$p" "$f" # a client that exited non-zero has f > 0 by now
-}
-
 echo "# interop: TypeScript SDK client -> $SSE_URL"
-run_client ts-sse node "$TS_DIR/sse-client.mjs" "$SSE_URL"
+run_totals ts-sse guard node "$TS_DIR/sse-client.mjs" "$SSE_URL"
 echo "# interop: Python SDK client -> $SSE_URL"
-run_client py-sse "$PY" "$ROOT/tests/interop/python/sse_client.py" "$SSE_URL"
+run_totals py-sse guard "$PY" "$ROOT/tests/interop/python/sse_client.py" "$SSE_URL"
 echo "# interop: TypeScript SDK client -> $MCP_URL (Streamable HTTP)"
-run_client ts-streamable node "$TS_DIR/streamable-client.mjs" "$MCP_URL"
+run_totals ts-streamable guard node "$TS_DIR/streamable-client.mjs" "$MCP_URL"
 echo "# interop: Python SDK client -> $MCP_URL (Streamable HTTP)"
-run_client py-streamable "$PY" "$ROOT/tests/interop/python/streamable_client.py" "$MCP_URL"
+run_totals py-streamable guard "$PY" "$ROOT/tests/interop/python/streamable_client.py" "$MCP_URL"
 echo "# interop: TypeScript SDK v2 client -> $MCP_URL (2026-07-28, sessionless)"
-run_client ts-modern node "$TS2_DIR/modern-client.mjs" "$MCP_URL"
+run_totals ts-modern guard node "$TS2_DIR/modern-client.mjs" "$MCP_URL"
 echo "# interop: Python SDK client -> $MCP_URL (2026-07-28, sessionless)"
-run_client py-modern "$PY" "$ROOT/tests/interop/python/modern_client.py" "$MCP_URL"
+run_totals py-modern guard "$PY" "$ROOT/tests/interop/python/modern_client.py" "$MCP_URL"
 
 report_totals interop

@@ -3,13 +3,14 @@
 # it. Each script sets NAME (the prefix of its error messages) first.
 #
 # Setup:     setup_log (a captured-output LOG, removed on exit), fail, quiet, stamp_of, stamp_stale,
-#            npm_ci, apt_ensure (a Debian package, installed when its command is missing).
+#            npm_ci, apt_ensure (a Debian package, installed when its command is missing),
+#            nginx_conf (a test's nginx configuration).
 # Run:       base_url_arg (argument handling), check (one `ok`/`not ok` line, counted), tally and
 #            report_totals (the final summary line); fail MESSAGE 2 for a usage or setup error.
 # Services:  free_port, start_service and stop_service (a background process, stopped by its PID
 #            on exit at the latest), wait_http (until a URL answers); start_server and stop_servers
 #            (an MCP server binary on a free port, stopped with Ctrl-C as a check); run_checks (a
-#            checker's `ok`/`not ok` lines, counted).
+#            checker's `ok`/`not ok` lines, counted), run_totals (a part's own total line, counted).
 # All:       enter_root (cd to the repository root, set ROOT), on_exit (cleanup commands, run in
 #            reverse order when the script exits).
 
@@ -103,6 +104,30 @@ apt_ensure() {
     command -v "$command" >/dev/null 2>&1 || fail "$package installed, but $command is still not found" 2
 }
 
+# nginx_conf DIR HTTP-BLOCKS: on stdout, the configuration of an nginx run by a test in the
+# foreground (`nginx -p DIR -c FILE`) with its pid, logs and temp files under DIR, one worker, and
+# HTTP-BLOCKS (upstreams, servers) in its http block.
+nginx_conf() {
+    # Workers run as the master's user (as root, nginx's default `nobody` has no group on Debian).
+    [ "$(id -u)" = 0 ] && echo "user $(id -un) $(id -gn);"
+    cat <<EOF
+daemon off;
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log $1/access.log;
+    client_body_temp_path $1/temp/body;
+    proxy_temp_path $1/temp/proxy;
+    fastcgi_temp_path $1/temp/fastcgi;
+    uwsgi_temp_path $1/temp/uwsgi;
+    scgi_temp_path $1/temp/scgi;
+$2
+}
+EOF
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -166,6 +191,29 @@ run_checks() {
         echo "not ok - $what exited with $rc"
         tally 0 1
     fi
+}
+
+# run_totals LABEL CMD...: run a part that ends with its own `LABEL: N passed, M failed` line; print
+# its output and add that line's counts (see tally). A part that printed no such line, or exited
+# non-zero with no failure counted, counts one failure.
+run_totals() {
+    local label=$1 out rc line p=0 f=0
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    line=$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" <<<"$out" | tail -n 1)
+    if [[ "$line" =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+    else
+        echo "not ok - $label: exited (rc=$rc) without a summary line"
+        f=1
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $label: exited with rc=$rc"
+        f=1
+    fi
+    tally "$p" "$f"
 }
 
 SERVERS=()

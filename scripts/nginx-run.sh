@@ -51,26 +51,7 @@ for target in "$@"; do
     done
 done
 
-# Workers run as the master's user (as root, nginx's default `nobody` has no group on Debian).
-user=
-[ "$(id -u)" = 0 ] && user="user $(id -un) $(id -gn);"
-cat >"$DIR/nginx.conf" <<EOF
-$user
-daemon off;
-worker_processes 1;
-pid $DIR/nginx.pid;
-error_log $DIR/error.log info;
-events { worker_connections 256; }
-http {
-    access_log $DIR/access.log;
-    client_body_temp_path $DIR/temp/body;
-    proxy_temp_path $DIR/temp/proxy;
-    fastcgi_temp_path $DIR/temp/fastcgi;
-    uwsgi_temp_path $DIR/temp/uwsgi;
-    scgi_temp_path $DIR/temp/scgi;
-$blocks
-}
-EOF
+nginx_conf "$DIR" "$blocks" >"$DIR/nginx.conf"
 start_service nginx "$DIR/nginx.out" nginx -p "$DIR" -e "$DIR/error.log" -c "$DIR/nginx.conf"
 
 for target in "${targets[@]}"; do

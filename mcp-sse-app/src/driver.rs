@@ -76,6 +76,8 @@ pub(crate) struct IncomingRequest {
     pub(crate) version: Option<ProtocolVersion>,
     pub(crate) head: Arc<http::request::Parts>,
     pub(crate) request: jsonrpc::Request,
+    /// Accepted by another instance of the cluster, which died before answering it.
+    pub(crate) redelivered: bool,
 }
 
 /// A client notification for the application.
@@ -100,6 +102,9 @@ pub(crate) trait App: Send + Sync + 'static {
 
     /// A session ended; runs in the task whose input ended it.
     fn session_closed(&self, session: &SessionId);
+
+    /// A change another instance of the cluster published; runs in the task that brought it.
+    fn published(&self, driver: Driver, change: &mcp_sse_core::Change);
 
     /// A session another instance of the cluster created is served here from now on; `client`
     /// is what its client sent with `initialize`. Runs in the task that brought it.
@@ -150,6 +155,10 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     /// The store shared with the other instances of a cluster.
     store: Option<Arc<dyn SharedStore>>,
+    /// The operations without a ticket, in the order the server emitted them: frames forwarded
+    /// to another instance, events kept, notices for a session's holder must arrive in order.
+    /// Bounded ([`ORDERED_OPS`]); beyond it an operation is dropped and logged.
+    ordered: async_channel::Sender<Shared>,
     /// Tells the timer task of an earlier deadline; a full channel already does.
     rearm: async_channel::Sender<()>,
 }
@@ -190,6 +199,14 @@ struct Outlet {
     unconsumed: usize,
 }
 
+/// Operations without a ticket waiting for the store, at most: a store that does not keep up
+/// (down, each operation waiting out its deadline) costs bounded memory.
+const ORDERED_OPS: usize = 65_536;
+
+/// Operations of the ordered lane sent to the store at once: each is sent in order, and up to
+/// this many wait for their reply together (a pipeline, not a round trip each).
+const ORDERED_IN_FLIGHT: usize = 64;
+
 /// The largest stream answered in full as one body when it is finished as soon as it starts:
 /// copying more than this into one buffer would cost more than the frames it saves.
 const WHOLE_BODY_MAX: usize = 16 * 1024;
@@ -221,6 +238,7 @@ enum Work {
     Response(Option<SessionId>, jsonrpc::Message),
     SessionClosed(SessionId),
     SessionRestored(SessionId, Option<ProtocolVersion>, Option<Box<RawValue>>),
+    Published(mcp_sse_core::Change),
     /// An operation for the store.
     Shared(Shared),
 }
@@ -235,6 +253,7 @@ impl Driver {
         store: Option<Arc<dyn SharedStore>>,
     ) -> Self {
         let (rearm, rearmed) = async_channel::bounded(1);
+        let (ordered, lane) = async_channel::bounded(ORDERED_OPS);
         let runtime: Arc<dyn Runtime> = Arc::new(runtime);
         let node = server.config().cluster.as_ref().map(|c| c.node);
         match (node, &store) {
@@ -265,11 +284,13 @@ impl Driver {
             app: Box::new(app),
             runtime: runtime.clone(),
             store: store.clone(),
+            ordered,
             rearm,
         }));
         runtime.spawn(Box::pin(timer(Arc::downgrade(&driver.0), rearmed)));
         if let (Some(store), Some(_)) = (store, node) {
-            runtime.spawn(Box::pin(notices(Arc::downgrade(&driver.0), store)));
+            runtime.spawn(Box::pin(notices(Arc::downgrade(&driver.0), store.clone())));
+            runtime.spawn(Box::pin(in_order(lane, store)));
         }
         telemetry::describe();
         driver
@@ -426,6 +447,7 @@ impl Driver {
                     .session_restored(&session, version, client.as_deref());
             }
             Work::Shared(op) => self.perform(op),
+            Work::Published(change) => self.0.app.published(self.clone(), &change),
         }
     }
 
@@ -433,11 +455,17 @@ impl Driver {
     /// store (a misconfiguration, logged at the start) every ticket fails at once.
     fn perform(&self, op: Shared) {
         let Some(store) = self.0.store.clone() else {
-            if let Some(ticket) = ticket_of(&op) {
+            if let Some(ticket) = op.ticket() {
                 self.with(|state, now| state.server.handle_shared(now, ticket, Answer::Failed));
             }
             return;
         };
+        if op.ticket().is_none() {
+            if let Err(error) = self.0.ordered.try_send(op) {
+                tracing::warn!(op = ?error.into_inner(), "the store does not keep up: operation dropped");
+            }
+            return;
+        }
         let driver = Arc::downgrade(&self.0);
         self.0.runtime.spawn(Box::pin(async move {
             let Some((ticket, answer)) = store.perform(op).await else {
@@ -656,6 +684,7 @@ impl State {
                 version,
                 request,
                 head,
+                redelivered,
             } => {
                 // Registered at once: a cancellation that comes while the handler runs stops it.
                 let (abort, registration) = AbortHandle::new_pair();
@@ -672,6 +701,7 @@ impl State {
                     version,
                     head,
                     request,
+                    redelivered,
                 };
                 work.push(Work::Request(request, registration));
             }
@@ -711,6 +741,7 @@ impl State {
                 }
                 work.push(Work::SessionRestored(session, version, client));
             }
+            Event::Published { change } => work.push(Work::Published(change)),
             Event::SessionClosed { session, reason } => {
                 let trace = self.sessions.remove(&session);
                 SessionTrace::close(trace, &session, reason, now);
@@ -772,14 +803,15 @@ fn encode_answer(response: &jsonrpc::Message) -> Option<Bytes> {
     }
 }
 
-/// The ticket of an operation that has one.
-fn ticket_of(op: &Shared) -> Option<mcp_sse_core::Ticket> {
-    match op {
-        Shared::SaveSession { ticket, .. }
-        | Shared::LoadSession { ticket, .. }
-        | Shared::Relay { ticket, .. } => Some(*ticket),
-        _ => None,
-    }
+/// Carries the operations without a ticket to the store in the order they came (each is sent
+/// when first polled, in order; up to [`ORDERED_IN_FLIGHT`] wait for their replies together),
+/// until the driver is gone.
+async fn in_order(lane: async_channel::Receiver<Shared>, store: Arc<dyn SharedStore>) {
+    use futures_util::StreamExt as _;
+    lane.map(|op| store.perform(op))
+        .buffered(ORDERED_IN_FLIGHT)
+        .for_each(|_| async {})
+        .await;
 }
 
 /// Brings other instances' notices to the server for as long as it runs (the driver alive) and

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::request;
 use mcp_sse_core::jsonrpc::{self, ErrorObject};
 use mcp_sse_core::{
-    Principal, ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport,
+    Change, Principal, ProtocolVersion, RequestKey, SendError, SessionId, Target, Transport,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -33,6 +33,23 @@ pub trait Handler: Send + Sync + 'static {
         cx: RequestContext,
         request: jsonrpc::Request,
     ) -> impl Future<Output = Result<Value, ErrorObject>> + Send;
+
+    /// A change another instance of a cluster published ([`Handle::publish`] there): it went
+    /// to this instance's 2026-07-28 listeners already; tell this instance's own clients what
+    /// they expect of it (e.g. `notifications/resources/updated` to the sessions subscribed
+    /// here). Runs in the task that brought it, so keep it short. The default does nothing.
+    fn published(&self, handle: &Handle, change: &Change) {
+        let _ = (handle, change);
+    }
+
+    /// Whether a request accepted by another instance of the cluster, which died before
+    /// answering it, may run here again (see `Config::cluster`): a read, an idempotent call.
+    /// When `false` (the default: only the application knows what is safe to run twice) its
+    /// client gets `-32603` saying so, once, instead of an answer that will never come.
+    fn redeliver(&self, cx: &RequestContext, request: &jsonrpc::Request) -> bool {
+        let _ = (cx, request);
+        false
+    }
 
     /// A client notification. The default ignores it.
     fn notification(
@@ -91,8 +108,18 @@ impl<H: Handler> App for Arc<H> {
             transport: incoming.transport,
             version: incoming.version,
             head: incoming.head,
+            redelivered: incoming.redelivered,
             driver,
         };
+        if incoming.redelivered && !Handler::redeliver(&*handler, &cx, &incoming.request) {
+            let error = ErrorObject::new(
+                jsonrpc::INTERNAL_ERROR,
+                "The server instance handling this request stopped before answering it; \
+                 it is not run again here",
+            );
+            reply.send(Err(error));
+            return Box::pin(async {});
+        }
         Box::pin(async move {
             let outcome = Handler::request(&*handler, cx, incoming.request)
                 .await
@@ -131,6 +158,10 @@ impl<H: Handler> App for Arc<H> {
         client: Option<&RawValue>,
     ) {
         Handler::session_restored(&**self, session, version, client);
+    }
+
+    fn published(&self, driver: Driver, change: &Change) {
+        Handler::published(&**self, &Handle::new(driver), change);
     }
 }
 
@@ -180,10 +211,18 @@ pub struct RequestContext {
     transport: Transport,
     version: Option<ProtocolVersion>,
     head: Arc<request::Parts>,
+    redelivered: bool,
     driver: Driver,
 }
 
 impl RequestContext {
+    /// Whether this request runs again here after the instance that accepted it died before
+    /// answering (see [`Handler::redeliver`]): its client may have seen some of what it sent
+    /// the first time, as progress.
+    pub fn redelivered(&self) -> bool {
+        self.redelivered
+    }
+
     /// The session the request came in, if any.
     pub fn session(&self) -> Option<&SessionId> {
         self.session.as_ref()

@@ -199,6 +199,8 @@ labelled! {
     ShuttingDown => "shutting_down",
     /// The bearer token could not be checked (the verifier unreachable or late).
     TokenUnchecked => "token_unchecked",
+    /// In a cluster, the shared store did not answer in time, or too many requests waited.
+    StoreUnavailable => "store_unavailable",
     /// The server went away before answering.
     Unavailable => "unavailable",
     /// A 4xx or 5xx not named above.
@@ -270,6 +272,7 @@ impl Refusal {
                 Some(Unavailable::ListenersFull) => Self::ListenersFull,
                 Some(Unavailable::ShuttingDown) => Self::ShuttingDown,
                 Some(Unavailable::TokenUnchecked) => Self::TokenUnchecked,
+                Some(Unavailable::StoreUnavailable) => Self::StoreUnavailable,
                 _ => Self::Unavailable,
             },
             _ => Self::Other,
@@ -287,6 +290,7 @@ impl Refusal {
                 | Self::ListenersFull
                 | Self::ShuttingDown
                 | Self::TokenUnchecked
+                | Self::StoreUnavailable
                 | Self::Unavailable
         )
     }

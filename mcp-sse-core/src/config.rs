@@ -144,7 +144,7 @@ pub struct Config {
     /// Redis, say): sessions, relays to the instance carrying a session's stream and
     /// announcements to listeners become [`Output::Shared`](crate::Output::Shared) operations.
     /// Default `None`: everything lives in this process, and no such output is ever emitted.
-    pub cluster: Option<crate::Cluster>,
+    pub cluster: Option<Cluster>,
 }
 
 impl Default for Config {
@@ -355,6 +355,42 @@ fn walk(
         }
         walk(tool, property, path, found);
         path.pop();
+    }
+}
+
+/// Who this instance is in its cluster, and the cluster's bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cluster {
+    /// This instance's number, unique in the cluster while it runs (the store hands them out).
+    /// It is part of every stream id, so stream and event ids never collide across instances.
+    pub node: u32,
+    /// The cluster's epoch, the same on every instance (the store keeps it): part of every
+    /// event id, so an id from before the store was emptied is recognised (S2.27).
+    pub epoch: u32,
+    /// Requests waiting for the store (a session lookup, a relay) at once. Default 4,096; a
+    /// request beyond it gets `503` + `Retry-After` at once, so a slow store makes this
+    /// instance refuse work instead of piling it up.
+    pub max_waiting: usize,
+    /// How long a session lives in the store without activity on any instance, when
+    /// `Config::idle_timeout` is off. Default 24 h (with it on, that timeout).
+    pub session_ttl: Duration,
+    /// How long a client resuming a stream another instance opened waits for that instance to
+    /// hand it over. Default 2 s; then the resume is refused (`400`, as for a stream that
+    /// ended): that instance is gone, and the stream with it.
+    pub resume_timeout: Duration,
+}
+
+impl Cluster {
+    /// Instance `node` of the cluster of `epoch`, with the default bounds.
+    pub fn new(node: u32, epoch: u32) -> Self {
+        Self {
+            node,
+            epoch,
+            max_waiting: 4096,
+            session_ttl: Duration::from_secs(24 * 3600),
+            resume_timeout: Duration::from_secs(2),
+        }
     }
 }
 

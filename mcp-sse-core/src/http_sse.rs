@@ -36,9 +36,10 @@ impl Server {
             return ctx.respond(&mut self.fx, response);
         }
         let session = self.open_session(now, ctx, head, Transport::HttpSse);
-        let opening = Opening::new(Some(session.clone()), Role::HttpSse);
-        self.open_stream(now, ctx.clone(), opening);
-        self.share_new_stream_session(&session);
+        let mut opening = Opening::new(Some(session.clone()), Role::HttpSse);
+        // In a cluster its client hears of it once every instance can find it.
+        opening.held = self.members.is_some();
+        let stream = self.open_stream(now, ctx.clone(), opening);
         let path = match posts_to {
             Endpoint::Mcp => &self.config.mcp_path,
             _ => &self.config.messages_path,
@@ -56,7 +57,9 @@ impl Server {
             ..Default::default()
         })
         .expect("a static event name is a valid field");
-        self.streams.write(&mut self.fx, now, ctx.exchange, frame);
+        if let Err(frame) = self.share_new_stream_session(&session, stream, frame) {
+            self.streams.write(&mut self.fx, now, ctx.exchange, frame);
+        }
     }
 
     /// Hands a message of a 2024-11-05 session to the application; `202` once it is accepted

@@ -85,6 +85,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod change;
 mod chunk;
 mod cluster;
 mod config;
@@ -99,6 +100,7 @@ mod ids;
 pub mod jsonrpc;
 mod listen;
 mod listeners;
+mod members;
 mod output;
 mod replay;
 mod requests;
@@ -111,21 +113,25 @@ pub mod sse;
 mod streamable;
 mod streams;
 mod timer;
+mod transport;
 mod v2026;
 mod version;
 
 pub use auth::{Authorization, Credentials, Principal};
+pub use change::Change;
 pub use chunk::Chunk;
-pub use config::{Config, HostPolicy, ListenSupport, ParamKind, ResponseMode, ToolHeader, V2026};
+pub use config::{
+    Cluster, Config, HostPolicy, ListenSupport, ParamKind, ResponseMode, ToolHeader, V2026,
+};
 pub use cors::{Cors, OriginPolicy};
 pub use effects::Stats;
 pub use error::{ReplyError, SendError};
 pub use ids::{ExchangeId, IdGenerator, OsRandom, RequestKey, SequentialIds, SessionId};
-pub use listeners::Change;
-pub use output::{CloseReason, Event, Output, Transport};
+pub use output::{Event, Output};
 pub use replay::{EventId, EventStore, MemoryStore, StreamId};
 pub use responses::{BodyUnread, Unavailable};
 pub use server::{Server, Target};
-pub use shared::{Answer, Cluster, Notice, SessionRecord, Shared, Ticket};
+pub use shared::{Answer, Handover, Notice, Recovery, SessionRecord, Shared, StreamMeta, Ticket};
 pub use timer::TimerKind;
+pub use transport::{CloseReason, Transport};
 pub use version::ProtocolVersion;

@@ -6,8 +6,9 @@ use std::time::Instant;
 use http::StatusCode;
 use serde_json::Value;
 
+use crate::change::Change;
 use crate::jsonrpc;
-use crate::listeners::{Change, Filter};
+use crate::listeners::Filter;
 use crate::replay::StreamId;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::server::Server;

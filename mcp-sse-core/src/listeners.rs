@@ -6,26 +6,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::Config;
+use crate::change::Change;
 use crate::config::ListenSupport;
 use crate::ids::Map;
 use crate::jsonrpc::{self, Id};
 use crate::replay::StreamId;
 
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
-
-/// A change the application announces to `subscriptions/listen` streams.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Change {
-    /// `notifications/tools/list_changed`.
-    ToolsListChanged,
-    /// `notifications/prompts/list_changed`.
-    PromptsListChanged,
-    /// `notifications/resources/list_changed`.
-    ResourcesListChanged,
-    /// `notifications/resources/updated` for this URI.
-    ResourceUpdated(String),
-}
 
 /// What one listen stream asked for and was granted.
 #[derive(Debug)]

@@ -12,6 +12,23 @@ use crate::ids::Map;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamId(pub(crate) u64);
 
+impl StreamId {
+    /// The instance of a cluster that opened the stream (0 for a server alone).
+    pub fn node(self) -> u32 {
+        (self.0 >> 40) as u32
+    }
+
+    /// The number behind the id, as it travels between instances.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// The id `as_u64` gave.
+    pub fn from_u64(id: u64) -> Self {
+        Self(id)
+    }
+}
+
 impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s{}", self.0)

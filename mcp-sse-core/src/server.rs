@@ -14,18 +14,19 @@ use bytes::Bytes;
 use http::{StatusCode, request};
 use serde_json::value::RawValue;
 
+use crate::change::Change;
 use crate::config::Config;
 use crate::cors::{CorsHeaders, Origin};
 use crate::effects::{Effects, Stats};
 use crate::error::{ReplyError, SendError};
 use crate::ids::{IdGenerator, OsRandom};
 use crate::jsonrpc::{self, ErrorObject};
-use crate::listeners::{Change, Listeners};
+use crate::listeners::Listeners;
+use crate::members::Members;
 use crate::replay::{EventStore, StreamId};
 use crate::requests::{Pending, Requests};
 use crate::responses::Ctx;
 use crate::sessions::{Expiry, Sessions};
-use crate::shared::Members;
 use crate::streams::{Answer as StreamAnswer, Detached, Opening, Role, Stream, Streams, Tick};
 use crate::timer::TimerKind;
 use crate::{
@@ -298,6 +299,13 @@ impl Server {
                     }
                     TimerKind::SessionExpiry(session) => server.session_expiry(now, session),
                     TimerKind::ShutdownDeadline => server.shutdown_deadline(now),
+                    TimerKind::Resume(ticket) => {
+                        let out = server.members.as_ref().is_some_and(|m| m.is_out(*ticket));
+                        if out {
+                            server.answered(now, *ticket, Answer::Failed);
+                        }
+                        out
+                    }
                 };
                 if acted {
                     server.last_timeout_reason = Some(kind);
@@ -522,13 +530,16 @@ impl Server {
     fn prune_timers(&mut self) {
         let (streams, sessions) = (&self.streams, &self.sessions);
         let shutting_down = self.shutting_down;
+        let members = self.members.as_ref();
         let live = |kind: &TimerKind| match kind {
+            TimerKind::Resume(ticket) => members.is_some_and(|m| m.is_out(*ticket)),
             TimerKind::SessionExpiry(session) => sessions.get(session).is_some(),
             TimerKind::ShutdownDeadline => shutting_down,
             other => streams.is_live(other),
         };
         self.fx.timers.prune(live);
-        let targets = streams.timer_targets() + sessions.len() + 1;
+        let targets =
+            streams.timer_targets() + sessions.len() + members.map_or(0, Members::waiting) + 1;
         self.fx.timers.compact(targets, live);
     }
 
@@ -791,6 +802,32 @@ impl Server {
         request: jsonrpc::Request,
         logs: bool,
     ) -> RequestKey {
+        self.deliver(head, session, transport, stream, request, logs, false)
+    }
+
+    /// Hands the application again a request whose handler died with another instance.
+    pub(crate) fn deliver_again(
+        &mut self,
+        head: &Arc<request::Parts>,
+        session: Option<SessionId>,
+        transport: Transport,
+        stream: StreamId,
+        request: jsonrpc::Request,
+    ) -> RequestKey {
+        self.deliver(head, session, transport, stream, request, false, true)
+    }
+
+    #[allow(clippy::too_many_arguments)] // the two entries above name what varies
+    fn deliver(
+        &mut self,
+        head: &Arc<request::Parts>,
+        session: Option<SessionId>,
+        transport: Transport,
+        stream: StreamId,
+        request: jsonrpc::Request,
+        logs: bool,
+        redelivered: bool,
+    ) -> RequestKey {
         let v2026 = transport == Transport::Streamable2026;
         let version = match v2026 {
             true => Some(ProtocolVersion::V2026_07_28),
@@ -816,6 +853,7 @@ impl Server {
             version,
             request,
             head: head.clone(),
+            redelivered,
         }));
         key
     }

@@ -22,53 +22,27 @@
 //! The wire format of records and notices is the core's ([`SessionRecord::encode`],
 //! [`Notice::encode`]): a store moves bytes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::ids::Map;
-use crate::listeners::Change;
-use crate::responses::Ctx;
+use crate::change::Change;
+use crate::replay::StreamId;
 use crate::{CloseReason, ProtocolVersion, SessionId, Transport};
-
-/// Who this instance is in its cluster, and the cluster's bounds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Cluster {
-    /// This instance's number, unique in the cluster while it runs (the store hands them out).
-    /// It is part of every stream id, so stream and event ids never collide across instances.
-    pub node: u32,
-    /// The cluster's epoch, the same on every instance (the store keeps it): part of every
-    /// event id, so an id from before the store was emptied is recognised (S2.27).
-    pub epoch: u32,
-    /// Requests waiting for the store (a session lookup, a relay) at once. Default 4,096; a
-    /// request beyond it gets `503` + `Retry-After` at once, so a slow store makes this
-    /// instance refuse work instead of piling it up.
-    pub max_waiting: usize,
-    /// How long a session lives in the store without activity on any instance, when
-    /// `Config::idle_timeout` is off. Default 24 h (with it on, that timeout).
-    pub session_ttl: Duration,
-}
-
-impl Cluster {
-    /// Instance `node` of the cluster of `epoch`, with the default bounds.
-    pub fn new(node: u32, epoch: u32) -> Self {
-        Self {
-            node,
-            epoch,
-            max_waiting: 4096,
-            session_ttl: Duration::from_secs(24 * 3600),
-        }
-    }
-}
 
 /// One question to the store, answered once by [`Server::handle_shared`](crate::Server).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ticket(pub(crate) u64);
 
 impl Ticket {
+    /// The ticket of number `n`, for a store's own tests (a store cannot be tested through
+    /// [`Shared`] without tickets); a server ignores an answer to a ticket it did not hand out.
+    pub fn from_u64(n: u64) -> Self {
+        Self(n)
+    }
+
     /// The number behind the ticket, for logs.
     pub fn as_u64(self) -> u64 {
         self.0
@@ -190,8 +164,11 @@ pub enum Shared {
         ttl: Duration,
     },
     /// The session ended for good (deleted, closed, its 2024-11-05 stream gone): remove it and
-    /// send [`Notice::SessionEnded`] to every instance. No answer.
+    /// send [`Notice::SessionEnded`] to every instance. With a ticket (a `DELETE` waits for
+    /// it), answer [`Answer::Done`] once both are done.
     EndSession {
+        /// The answer's tag, when something waits for it.
+        ticket: Option<Ticket>,
         /// The session.
         session: SessionId,
         /// Why.
@@ -203,6 +180,15 @@ pub enum Shared {
     Hold {
         /// The session.
         session: SessionId,
+    },
+    /// This instance opened a new standalone stream for the session: the instances holding
+    /// the session now (as [`Hold`](Self::Hold) made them) get [`Notice::StreamTaken`] and end
+    /// theirs (newest wins, S2.18), before this one holds it. No answer.
+    TakeStream {
+        /// The session.
+        session: SessionId,
+        /// This instance.
+        from: u32,
     },
     /// This instance no longer carries the session's stream. No answer.
     Release {
@@ -241,6 +227,171 @@ pub enum Shared {
         /// The JSON-RPC response or error.
         message: Bytes,
     },
+    /// Send `notice` to instance `node` only (how the owner of a stream and the instance
+    /// carrying its connection talk). No answer; a notice for an instance gone is lost, and
+    /// the core copes (a resume it asked for times out).
+    ToNode {
+        /// The instance.
+        node: u32,
+        /// What to tell it.
+        notice: Notice,
+    },
+    /// Keep event `seq` of a resumable stream for `ttl`, so that another instance can replay
+    /// it should this one be gone ([`Recover`](Self::Recover)). Bounded as the store sees fit
+    /// (by count per stream and by age); losing some only makes an older `Last-Event-ID`
+    /// unresumable. No answer.
+    Append {
+        /// The stream.
+        stream: StreamId,
+        /// The event's number on the stream.
+        seq: u64,
+        /// The whole SSE frame, its `id` field included.
+        frame: Bytes,
+        /// How long to keep it (`Config::replay_age`).
+        ttl: Duration,
+    },
+    /// A resumable stream opened here: whose it is, and which requests it owes answers to.
+    /// Keep it for `ttl` with its events. No answer.
+    StreamOpened {
+        /// The stream.
+        stream: StreamId,
+        /// What another instance needs to take it over.
+        meta: StreamMeta,
+        /// How long to keep it.
+        ttl: Duration,
+    },
+    /// The instance that opened `stream` did not hand it over in time: the stream's meta and
+    /// every event kept of it, so this instance can take it over. Answer
+    /// [`Answer::Recovered`]; [`Answer::Failed`] when the store cannot tell, or knows the
+    /// owner is alive after all (then the client should try again).
+    Recover {
+        /// The answer's tag.
+        ticket: Ticket,
+        /// The stream.
+        stream: StreamId,
+    },
+}
+
+/// What the store keeps of a resumable stream besides its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamMeta {
+    /// The session it belongs to.
+    pub session: SessionId,
+    /// The requests whose answers it carries (none for a standalone stream).
+    pub owed: Vec<crate::jsonrpc::Id>,
+    /// Those requests whole (JSON-RPC), in the same order, so that another instance can run
+    /// them again should this one be gone before answering (where the application allows it).
+    pub requests: Vec<Bytes>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetaWire<'a> {
+    session: String,
+    owed: Vec<serde_json::Value>,
+    #[serde(borrow, default)]
+    requests: Vec<&'a RawValue>,
+}
+
+impl StreamMeta {
+    /// The meta of a stream of `session` owing answers to `owed`.
+    pub fn new(session: SessionId, owed: Vec<crate::jsonrpc::Id>) -> Self {
+        Self {
+            session,
+            owed,
+            requests: Vec::new(),
+        }
+    }
+
+    /// With the owed requests whole (see [`requests`](Self::requests)).
+    pub fn with_requests(mut self, requests: Vec<Bytes>) -> Self {
+        self.requests = requests;
+        self
+    }
+
+    /// The meta as the store keeps it (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        let owed = self
+            .owed
+            .iter()
+            .map(|id| match id {
+                crate::jsonrpc::Id::Number(n) => serde_json::Value::from(*n),
+                crate::jsonrpc::Id::String(s) => serde_json::Value::from(&**s),
+            })
+            .collect();
+        let requests = self.requests.iter().filter_map(raw).collect();
+        let wire = MetaWire {
+            session: self.session.to_string(),
+            owed,
+            requests,
+        };
+        serde_json::to_vec(&wire).expect("meta serialises")
+    }
+
+    /// The meta [`encode`](Self::encode) wrote; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let wire: MetaWire<'_> = serde_json::from_slice(bytes).ok()?;
+        let requests = wire
+            .requests
+            .iter()
+            .map(|raw| Bytes::copy_from_slice(raw.get().as_bytes()))
+            .collect();
+        let owed = wire
+            .owed
+            .into_iter()
+            .map(|id| match id {
+                serde_json::Value::Number(n) => n.as_i64().map(crate::jsonrpc::Id::Number),
+                serde_json::Value::String(s) => Some(crate::jsonrpc::Id::String(s.into())),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(Self {
+            session: SessionId::parse(&wire.session)?,
+            owed,
+            requests,
+        })
+    }
+}
+
+/// What the store kept of a stream whose instance is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Whose it is, and what it owes.
+    pub meta: StreamMeta,
+    /// The events kept, as `(seq, frame)`, oldest first.
+    pub events: Vec<(u64, Bytes)>,
+}
+
+impl Recovery {
+    /// What the store kept.
+    pub fn new(meta: StreamMeta, events: Vec<(u64, Bytes)>) -> Self {
+        Self { meta, events }
+    }
+}
+
+impl Shared {
+    /// The ticket the answer must carry, for an operation that has one: a store that does not
+    /// know an operation must still answer it ([`Answer::Failed`]).
+    pub fn ticket(&self) -> Option<Ticket> {
+        match self {
+            Shared::SaveSession { ticket, .. }
+            | Shared::LoadSession { ticket, .. }
+            | Shared::Relay { ticket, .. }
+            | Shared::Recover { ticket, .. } => Some(*ticket),
+            Shared::EndSession { ticket, .. } => *ticket,
+            _ => None,
+        }
+    }
+}
+
+/// What the owner of a stream hands to the instance its client resumed it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The SSE frames after the client's `Last-Event-ID`, oldest first.
+    pub frames: Vec<Bytes>,
+    /// Whether the stream is over (every answer it owed was written).
+    pub done: bool,
 }
 
 /// The store's answer to the operation of a [`Ticket`].
@@ -254,6 +405,8 @@ pub enum Answer {
     Found(Option<SessionRecord>),
     /// Whether an instance carrying the session's stream took the message ([`Shared::Relay`]).
     Relayed(bool),
+    /// What the store kept of the stream, `None` if nothing ([`Shared::Recover`]).
+    Recovered(Option<Recovery>),
     /// The store could not be reached, or did not answer in time.
     Failed,
 }
@@ -286,6 +439,13 @@ pub enum Notice {
     },
     /// A change for this instance's 2026-07-28 listeners.
     Published(Change),
+    /// Another instance opened a newer standalone stream for the session: the one here ends.
+    StreamTaken {
+        /// The session.
+        session: SessionId,
+        /// The instance that opened it (which may hear its own notice: it ignores it).
+        from: u32,
+    },
     /// A client's answer that reached another instance, whose application did not send the
     /// request: it comes out as [`Event::Response`](crate::Event::Response) here.
     Response {
@@ -293,6 +453,49 @@ pub enum Notice {
         session: Option<SessionId>,
         /// The JSON-RPC response or error.
         message: Bytes,
+    },
+    /// Instance `from` asks this one, which opened `stream`, for the events after `after`: a
+    /// client resumed it there (S2.28). Answered with [`Notice::ResumeAnswered`].
+    ResumeAsked {
+        /// The instance asking.
+        from: u32,
+        /// Its ticket, to put in the answer.
+        ticket: Ticket,
+        /// The stream.
+        stream: StreamId,
+        /// The session the client named (the stream must be one of it).
+        session: SessionId,
+        /// The sequence number of the client's `Last-Event-ID`.
+        after: u64,
+    },
+    /// The answer to a [`Notice::ResumeAsked`]: what to replay, or why the stream cannot be
+    /// resumed.
+    ResumeAnswered {
+        /// The asker's ticket.
+        ticket: Ticket,
+        /// The events to replay, or the text of the `400`.
+        handover: Result<Handover, String>,
+    },
+    /// Frames the owner of a stream wrote on it, for the instance carrying its connection.
+    Frames {
+        /// The stream.
+        stream: StreamId,
+        /// Whole SSE frames.
+        frames: Vec<Bytes>,
+        /// Whether the stream is over.
+        done: bool,
+    },
+    /// The client of a stream this instance carries resumed it elsewhere: end the connection.
+    StreamMoved {
+        /// The stream.
+        stream: StreamId,
+    },
+    /// The instance carrying the connection of a stream this one opened lost it.
+    StreamLost {
+        /// The stream.
+        stream: StreamId,
+        /// The instance that carried it.
+        from: u32,
     },
 }
 
@@ -311,6 +514,20 @@ struct NoticeWire<'a> {
     change: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    done: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
 }
 
 fn reason_name(reason: CloseReason) -> &'static str {
@@ -336,6 +553,14 @@ fn reason_named(name: &str) -> Option<CloseReason> {
         "evicted" => CloseReason::Evicted,
         _ => return None,
     })
+}
+
+/// SSE frames travel as text (they are UTF-8: JSON data, ASCII fields).
+fn text_frames(frames: &[Bytes]) -> Option<Vec<String>> {
+    frames
+        .iter()
+        .map(|frame| String::from_utf8(frame.to_vec()).ok())
+        .collect()
 }
 
 /// JSON-RPC messages travel as the JSON they are; bytes that are not JSON cannot be carried.
@@ -367,10 +592,64 @@ impl Notice {
                     ..Default::default()
                 }
             }
+            Notice::StreamTaken { session, from } => NoticeWire {
+                kind: "taken".into(),
+                session: Some(session.to_string()),
+                from: Some(*from),
+                ..Default::default()
+            },
             Notice::Response { session, message } => NoticeWire {
                 kind: "response".into(),
                 session: session.as_ref().map(SessionId::to_string),
                 message: Some(raw(message)?),
+                ..Default::default()
+            },
+            Notice::ResumeAsked {
+                from,
+                ticket,
+                stream,
+                session,
+                after,
+            } => NoticeWire {
+                kind: "resume".into(),
+                from: Some(*from),
+                ticket: Some(ticket.0),
+                stream: Some(stream.as_u64()),
+                session: Some(session.to_string()),
+                after: Some(*after),
+                ..Default::default()
+            },
+            Notice::ResumeAnswered { ticket, handover } => NoticeWire {
+                kind: "resumed".into(),
+                ticket: Some(ticket.0),
+                frames: match handover {
+                    Ok(handover) => Some(text_frames(&handover.frames)?),
+                    Err(_) => None,
+                },
+                done: handover.as_ref().ok().map(|h| h.done),
+                refused: handover.as_ref().err().cloned(),
+                ..Default::default()
+            },
+            Notice::Frames {
+                stream,
+                frames,
+                done,
+            } => NoticeWire {
+                kind: "frames".into(),
+                stream: Some(stream.as_u64()),
+                frames: Some(text_frames(frames)?),
+                done: Some(*done),
+                ..Default::default()
+            },
+            Notice::StreamMoved { stream } => NoticeWire {
+                kind: "moved".into(),
+                stream: Some(stream.as_u64()),
+                ..Default::default()
+            },
+            Notice::StreamLost { stream, from } => NoticeWire {
+                kind: "lost".into(),
+                stream: Some(stream.as_u64()),
+                from: Some(*from),
                 ..Default::default()
             },
             Notice::Published(change) => {
@@ -416,6 +695,40 @@ impl Notice {
                 },
                 message: message()?,
             },
+            "taken" => Notice::StreamTaken {
+                session: session()?,
+                from: wire.from?,
+            },
+            "resume" => Notice::ResumeAsked {
+                from: wire.from?,
+                ticket: Ticket(wire.ticket?),
+                stream: StreamId::from_u64(wire.stream?),
+                session: session()?,
+                after: wire.after?,
+            },
+            "resumed" => Notice::ResumeAnswered {
+                ticket: Ticket(wire.ticket?),
+                handover: match (wire.frames, wire.refused) {
+                    (Some(frames), None) => Ok(Handover {
+                        frames: frames.into_iter().map(Bytes::from).collect(),
+                        done: wire.done?,
+                    }),
+                    (None, Some(refused)) => Err(refused),
+                    _ => return None,
+                },
+            },
+            "frames" => Notice::Frames {
+                stream: StreamId::from_u64(wire.stream?),
+                frames: wire.frames?.into_iter().map(Bytes::from).collect(),
+                done: wire.done?,
+            },
+            "moved" => Notice::StreamMoved {
+                stream: StreamId::from_u64(wire.stream?),
+            },
+            "lost" => Notice::StreamLost {
+                stream: StreamId::from_u64(wire.stream?),
+                from: wire.from?,
+            },
             "published" => Notice::Published(match (wire.change.as_deref()?, wire.uri) {
                 ("tools", None) => Change::ToolsListChanged,
                 ("prompts", None) => Change::PromptsListChanged,
@@ -425,129 +738,6 @@ impl Notice {
             }),
             _ => return None,
         })
-    }
-}
-
-/// An HTTP request waiting for the store, with what its answer needs.
-#[derive(Debug)]
-pub(crate) struct Parked {
-    pub(crate) ctx: Ctx,
-    pub(crate) head: http::request::Parts,
-    pub(crate) body: Bytes,
-}
-
-/// What a ticket was taken for.
-#[derive(Debug)]
-pub(crate) enum Waiting {
-    /// A request naming a session this instance does not hold.
-    Lookup(Box<Parked>),
-    /// The answer to `initialize` (request `id`, handed out as `key`), held until its session
-    /// is stored.
-    Save {
-        session: SessionId,
-        id: crate::jsonrpc::Id,
-        key: crate::RequestKey,
-        stream: crate::replay::StreamId,
-        answer: crate::streams::Answer,
-    },
-    /// A session whose stream started already (2024-11-05): only a failure is worth a word.
-    Record(SessionId),
-    /// A `POST` of a 2024-11-05 session relayed to the instance carrying its stream: `202`
-    /// once it took it.
-    Relay {
-        ctx: Ctx,
-        id: Option<crate::jsonrpc::Id>,
-    },
-}
-
-/// The cluster part of a server: its identity, the tickets out, and when each session was last
-/// touched in the store.
-#[derive(Debug)]
-pub(crate) struct Members {
-    pub(crate) cluster: Cluster,
-    next_ticket: u64,
-    waiting: Map<Ticket, Waiting>,
-    /// Lookups out, by exchange: a client gone meanwhile is forgotten at once.
-    by_exchange: Map<crate::ExchangeId, Ticket>,
-    touched: Map<SessionId, Instant>,
-    ttl: Duration,
-}
-
-impl Members {
-    pub(crate) fn new(cluster: Cluster, idle_timeout: Option<Duration>) -> Self {
-        let ttl = idle_timeout.unwrap_or(cluster.session_ttl);
-        Self {
-            cluster,
-            next_ticket: 0,
-            waiting: Map::default(),
-            by_exchange: Map::default(),
-            touched: Map::default(),
-            ttl,
-        }
-    }
-
-    // ---- getters ----
-
-    /// How long a session lives in the store without activity.
-    pub(crate) fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// Whether another request may wait for the store.
-    pub(crate) fn has_room(&self) -> bool {
-        self.waiting.len() < self.cluster.max_waiting
-    }
-
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiting.len()
-    }
-
-    // ---- tickets ----
-
-    /// A ticket for `what`; a lookup is remembered by its exchange too.
-    pub(crate) fn take(&mut self, what: Waiting) -> Ticket {
-        let ticket = Ticket(self.next_ticket);
-        self.next_ticket += 1;
-        if let Waiting::Lookup(parked) = &what {
-            self.by_exchange.insert(parked.ctx.exchange, ticket);
-        }
-        self.waiting.insert(ticket, what);
-        ticket
-    }
-
-    /// What `ticket` was taken for; `None` if it was answered already or forgotten.
-    pub(crate) fn settle(&mut self, ticket: Ticket) -> Option<Waiting> {
-        let what = self.waiting.remove(&ticket)?;
-        if let Waiting::Lookup(parked) = &what {
-            self.by_exchange.remove(&parked.ctx.exchange);
-        }
-        Some(what)
-    }
-
-    /// The client of a waiting lookup went away: its answer has nowhere to go.
-    pub(crate) fn disconnect(&mut self, exchange: crate::ExchangeId) -> bool {
-        match self.by_exchange.remove(&exchange) {
-            Some(ticket) => self.waiting.remove(&ticket).is_some(),
-            None => false,
-        }
-    }
-
-    /// Whether the session's store entry should be refreshed now: at most once per quarter of
-    /// its lifetime per instance.
-    pub(crate) fn should_touch(&mut self, now: Instant, session: &SessionId) -> bool {
-        let every = self.ttl / 4;
-        match self.touched.get(session) {
-            Some(at) if now.saturating_duration_since(*at) < every => false,
-            _ => {
-                self.touched.insert(session.clone(), now);
-                true
-            }
-        }
-    }
-
-    /// The session is gone here: stop refreshing it.
-    pub(crate) fn forget(&mut self, session: &SessionId) {
-        self.touched.remove(session);
     }
 }
 
@@ -586,6 +776,22 @@ mod tests {
     }
 
     #[test]
+    fn stream_meta_round_trips() {
+        let meta = StreamMeta::new(
+            SessionId::parse("s").unwrap(),
+            vec![
+                crate::jsonrpc::Id::Number(-3),
+                crate::jsonrpc::Id::String("x\"y".into()),
+            ],
+        )
+        .with_requests(vec![Bytes::from_static(
+            br#"{"jsonrpc":"2.0","id":-3,"method":"m"}"#,
+        )]);
+        assert_eq!(StreamMeta::decode(&meta.encode()), Some(meta));
+        assert_eq!(StreamMeta::decode(br#"{"session":"s","owed":[1.5]}"#), None);
+    }
+
+    #[test]
     fn notices_round_trip() {
         let session = SessionId::parse("s1").unwrap();
         let notices = [
@@ -610,6 +816,40 @@ mod tests {
             Notice::Response {
                 session: None,
                 message: Bytes::from_static(br#"{"jsonrpc":"2.0","id":2,"result":{}}"#),
+            },
+            Notice::ResumeAsked {
+                from: 3,
+                ticket: Ticket(9),
+                stream: StreamId::from_u64(5 << 40 | 2),
+                session: session.clone(),
+                after: 4,
+            },
+            Notice::ResumeAnswered {
+                ticket: Ticket(9),
+                handover: Ok(Handover {
+                    frames: vec![Bytes::from_static(b"id: 1\ndata: {}\n\n")],
+                    done: true,
+                }),
+            },
+            Notice::ResumeAnswered {
+                ticket: Ticket(9),
+                handover: Err("Bad Request: gone".into()),
+            },
+            Notice::Frames {
+                stream: StreamId::from_u64(7),
+                frames: vec![],
+                done: false,
+            },
+            Notice::StreamMoved {
+                stream: StreamId::from_u64(7),
+            },
+            Notice::StreamTaken {
+                session: session.clone(),
+                from: 4,
+            },
+            Notice::StreamLost {
+                stream: StreamId::from_u64(7),
+                from: 2,
             },
         ];
         for notice in notices {

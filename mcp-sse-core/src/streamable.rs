@@ -144,7 +144,11 @@ impl Server {
         opening.resumable = self.config.resumable && session.is_some();
         opening.batch = batch;
         opening.collected = errors;
+        let resumable = opening.resumable;
         let stream = self.open_stream(now, ctx.clone(), opening);
+        if resumable && let Some(session) = &session {
+            self.share_stream(stream, session, &requests);
+        }
         for request in requests {
             self.deliver_request(head, session.clone(), transport, stream, request, false);
         }
@@ -175,6 +179,9 @@ impl Server {
         match head.headers.get(LAST_EVENT_ID) {
             Some(last) if self.config.resumable => {
                 let last = last.to_str().unwrap_or("");
+                if let Some(event) = self.foreign_event(last) {
+                    return self.resume_elsewhere(now, ctx, session, event);
+                }
                 let resumed = self.streams.resume(
                     &mut self.fx,
                     &self.sessions,
@@ -222,8 +229,11 @@ impl Server {
         }
         let mut opening = Opening::new(Some(session.clone()), Role::Standalone);
         opening.resumable = self.config.resumable;
-        self.open_stream(now, ctx.clone(), opening);
-        self.hold(session);
+        let stream = self.open_stream(now, ctx.clone(), opening);
+        if self.config.resumable {
+            self.share_stream(stream, session, &[]);
+        }
+        self.take_stream(session);
     }
 
     /// `DELETE`: the client ends its session (S2.42); its id gets 404 from now on (S2.40).
@@ -239,6 +249,9 @@ impl Server {
             let text = "Bad Request: Mcp-Session-Id header is required";
             return ctx.reject(&mut self.fx, StatusCode::BAD_REQUEST, text);
         };
+        if self.delete_everywhere(now, ctx, &session).is_ok() {
+            return;
+        }
         self.end_session(now, &session, CloseReason::Deleted);
         let mut response = http::Response::new(Bytes::new());
         *response.status_mut() = StatusCode::OK;

@@ -24,8 +24,11 @@ use crate::jsonrpc;
 use crate::replay::{EventId, EventStore, MemoryStore, StreamId};
 use crate::responses::{self, Ctx, Unavailable};
 use crate::sessions::Sessions;
+use crate::shared::{Handover, Recovery};
 use crate::timer::TimerKind;
-use crate::{Chunk, Config, ExchangeId, Output, RequestKey, ResponseMode, SessionId, sse};
+use crate::{
+    Chunk, Config, ExchangeId, Notice, Output, RequestKey, ResponseMode, SessionId, Shared, sse,
+};
 
 /// What a stream carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +56,9 @@ pub(crate) enum Conn {
         since: Instant,
         flushing: Option<ExchangeId>,
     },
+    /// Another instance of the cluster carries its connection (the client resumed it there):
+    /// its events go there as they are written, and this instance keeps them for replay.
+    Elsewhere(u32),
 }
 
 /// A stream whose head has not gone out: what its head, or its JSON answer, will carry.
@@ -104,6 +110,17 @@ pub(crate) struct Stream {
     batch: bool,
     /// Every answer was written: the stream ends once a client has read them.
     done: bool,
+    /// This instance only carries the connection of this stream for the instance that owns it
+    /// (the client resumed it here): it writes what that one forwards, and keeps nothing.
+    carried: bool,
+    /// Its answer is written and waits for the store (a cluster keeps a new session before its
+    /// client hears of it): the hold does not turn it into a stream meanwhile, so a refusal can
+    /// still go out as one.
+    storing: bool,
+    /// Taken over from an instance that died: the progress its client saw there, by token. A
+    /// request run again reports from the start, and progress must only increase: what is not
+    /// beyond this is not sent.
+    progress_seen: Vec<(String, f64)>,
 }
 
 impl Stream {
@@ -120,7 +137,7 @@ impl Stream {
         match &self.conn {
             Conn::Open(exchange) => Some(*exchange),
             Conn::Waiting(waiting) => Some(waiting.exchange),
-            Conn::Detached { .. } => None,
+            Conn::Detached { .. } | Conn::Elsewhere(_) => None,
         }
     }
 
@@ -144,6 +161,9 @@ pub(crate) struct Opening {
     pub(crate) batch: bool,
     /// Batch element errors, answered with the rest.
     pub(crate) collected: Vec<Bytes>,
+    /// Its head waits for [`Streams::start_held`] (a 2024-11-05 stream in a cluster starts once
+    /// its session is stored).
+    pub(crate) held: bool,
 }
 
 impl Opening {
@@ -155,6 +175,7 @@ impl Opening {
             v2026: false,
             batch: false,
             collected: Vec::new(),
+            held: false,
         }
     }
 }
@@ -181,6 +202,83 @@ pub(crate) enum Detached {
     Removed { stream: Stream, cancelled: bool },
     /// No such stream.
     Unknown,
+}
+
+/// The token (as JSON) and value of a `notifications/progress` message.
+fn progress_of(message: &[u8]) -> Option<(String, f64)> {
+    #[derive(serde::Deserialize)]
+    struct Message<'a> {
+        method: &'a str,
+        #[serde(borrow)]
+        params: Params<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params<'a> {
+        #[serde(rename = "progressToken", borrow)]
+        token: &'a serde_json::value::RawValue,
+        progress: f64,
+    }
+    let message: Message<'_> = serde_json::from_slice(message).ok()?;
+    (message.method == "notifications/progress").then(|| {
+        (
+            message.params.token.get().to_owned(),
+            message.params.progress,
+        )
+    })
+}
+
+/// The furthest progress each token reached among SSE `frames`.
+fn progress_seen<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Vec<(String, f64)> {
+    let mut decoder = sse::Decoder::new();
+    let mut seen: Vec<(String, f64)> = Vec::new();
+    for frame in frames {
+        for item in decoder.feed(frame) {
+            let sse::Item::Event(event) = item else {
+                continue;
+            };
+            let Some((token, progress)) = progress_of(event.data.as_bytes()) else {
+                continue;
+            };
+            match seen.iter_mut().find(|(t, _)| *t == token) {
+                Some((_, at)) => *at = at.max(progress),
+                None => seen.push((token, progress)),
+            }
+        }
+    }
+    seen
+}
+
+/// The ids of the answers among SSE `frames` (JSON-RPC results and errors).
+fn answered_ids<'a>(frames: impl Iterator<Item = &'a Bytes>) -> Vec<jsonrpc::Id> {
+    let mut decoder = sse::Decoder::new();
+    let mut ids = Vec::new();
+    for frame in frames {
+        for item in decoder.feed(frame) {
+            let sse::Item::Event(event) = item else {
+                continue;
+            };
+            match jsonrpc::classify(event.data.as_bytes()) {
+                Ok(jsonrpc::Body::Single(jsonrpc::Message::Response(response))) => {
+                    ids.push(response.id);
+                }
+                Ok(jsonrpc::Body::Single(jsonrpc::Message::Error(error))) => {
+                    ids.extend(error.id);
+                }
+                _ => {}
+            }
+        }
+    }
+    ids
+}
+
+/// Frames of stream `id` for the instance `node` that carries its connection.
+fn forward(node: u32, id: StreamId, frames: Vec<Bytes>, done: bool) -> Output {
+    let notice = Notice::Frames {
+        stream: id,
+        frames,
+        done,
+    };
+    Output::Shared(Shared::ToNode { node, notice })
 }
 
 /// Whether `id` is still waiting for a resume since `at` (an entry of `Streams::kept`).
@@ -315,6 +413,11 @@ pub(crate) struct Streams {
     /// Random per server instance: part of every event id, so ids from before a restart are
     /// recognised (S2.27).
     epoch: u32,
+    /// This instance's node in a cluster (0 alone).
+    node: u32,
+    /// In a cluster, every event of a resumable stream is also kept in the shared store, for
+    /// this long, so another instance can take the stream over if this one is gone.
+    shared_for: Option<Duration>,
     next: u64,
     streams: Map<StreamId, Stream>,
     /// Unfinished exchanges and the stream answering each.
@@ -347,6 +450,8 @@ impl Streams {
             stall_timeout: config.stall_timeout,
             max_kept: (config.replay_total_bytes / 512).max(1),
             epoch,
+            node,
+            shared_for: config.cluster.as_ref().map(|_| config.replay_age),
             next: u64::from(node & 0xff_ffff) << 40,
             streams: Map::default(),
             exchanges: Map::default(),
@@ -431,14 +536,16 @@ impl Streams {
         self.sessions.get(session)?.standalone
     }
 
-    /// Whether a stream of `session` has a connection (then the session is not idle).
+    /// Whether a stream of `session` has a connection, here or on another instance (then the
+    /// session is not idle).
     pub(crate) fn has_connection(&self, session: &SessionId) -> bool {
         self.sessions.get(session).is_some_and(|owned| {
             owned.finishing > 0
-                || owned
-                    .all
-                    .iter()
-                    .any(|id| self.streams.get(id).is_some_and(|s| s.exchange().is_some()))
+                || owned.all.iter().any(|id| {
+                    self.streams.get(id).is_some_and(|s| {
+                        s.exchange().is_some() || matches!(s.conn, Conn::Elsewhere(_))
+                    })
+                })
         })
     }
 
@@ -448,7 +555,9 @@ impl Streams {
             TimerKind::Keepalive(exchange) => self.bodies.contains_key(exchange),
             TimerKind::Hold(exchange) => self.exchanges.contains_key(exchange),
             TimerKind::ReplayExpiry => !self.kept.is_empty(),
-            TimerKind::SessionExpiry(_) | TimerKind::ShutdownDeadline => false,
+            TimerKind::SessionExpiry(_) | TimerKind::ShutdownDeadline | TimerKind::Resume(_) => {
+                false
+            }
         }
     }
 
@@ -485,6 +594,9 @@ impl Streams {
             collected: opening.collected,
             batch: opening.batch,
             done: false,
+            carried: false,
+            storing: false,
+            progress_seen: Vec::new(),
         };
         if let Some(session) = &stream.session {
             let owned = self.sessions.entry(session.clone()).or_default();
@@ -502,6 +614,7 @@ impl Streams {
                 .timers
                 .arm(now + self.json_hold, TimerKind::Hold(exchange)),
             Role::Standalone => self.upgrade(fx, sessions, now, id, true),
+            Role::HttpSse | Role::Listen if opening.held => {}
             Role::HttpSse | Role::Listen => self.upgrade(fx, sessions, now, id, false),
         }
         id
@@ -584,6 +697,7 @@ impl Streams {
             return;
         };
         stream.keys.retain(|k| *k != answer.key);
+        stream.storing = false;
         if stream.is_waiting() {
             // A 2026-07-28 error that maps to an HTTP status gets it, whatever the mode.
             if self.response_mode != ResponseMode::Sse || answer.status != StatusCode::OK {
@@ -597,6 +711,55 @@ impl Streams {
         }
         self.emit(fx, now, id, answer.body);
         self.complete_if_answered(fx, now, id);
+    }
+
+    /// Whether `id`'s head has not gone out yet.
+    pub(crate) fn is_waiting(&self, id: StreamId) -> bool {
+        self.streams.get(&id).is_some_and(Stream::is_waiting)
+    }
+
+    /// Starts a stream opened `held`, with `first` as its first bytes.
+    pub(crate) fn start_held(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        first: Chunk,
+    ) {
+        let Some(exchange) = self.streams.get(&id).and_then(Stream::exchange) else {
+            return;
+        };
+        self.upgrade(fx, sessions, now, id, false);
+        self.write(fx, now, exchange, first);
+    }
+
+    /// Answers a stream whose head has not gone out with `response` instead, and forgets it.
+    pub(crate) fn refuse(
+        &mut self,
+        fx: &mut Effects,
+        id: StreamId,
+        response: http::Response<Bytes>,
+    ) {
+        let Some(stream) = self.remove(id) else {
+            return;
+        };
+        if let Conn::Waiting(waiting) = &stream.conn {
+            let ctx = Ctx {
+                exchange: waiting.exchange,
+                cors: waiting.cors.clone(),
+                session: None,
+                token_expires: None,
+            };
+            ctx.respond(fx, response);
+        }
+    }
+
+    /// `id`'s answer waits for the store: see `Stream::storing`.
+    pub(crate) fn wait_for_store(&mut self, id: StreamId) {
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.storing = true;
+        }
     }
 
     /// A request was cancelled: its answer is not owed any more.
@@ -644,6 +807,10 @@ impl Streams {
                 }
             }
             Conn::Detached { .. } if resumable => {}
+            Conn::Elsewhere(node) => {
+                fx.push(forward(node, id, Vec::new(), true));
+                self.keep(fx, now, id, None);
+            }
             _ => drop(self.remove(id)),
         }
     }
@@ -658,6 +825,16 @@ impl Streams {
         message: Bytes,
     ) -> Result<(), SendError> {
         let stream = self.streams.get(&id).ok_or(SendError::NoStream)?;
+        if !stream.progress_seen.is_empty()
+            && let Some((token, progress)) = progress_of(&message)
+            && stream
+                .progress_seen
+                .iter()
+                .any(|(seen, at)| *seen == token && progress <= *at)
+        {
+            // Its client saw this far already, from the run before.
+            return Ok(());
+        }
         match stream.conn {
             Conn::Waiting(_) if self.response_mode == ResponseMode::Json => {
                 return Err(SendError::NoStream);
@@ -666,7 +843,7 @@ impl Streams {
             Conn::Open(_) if self.is_full(id) => return Err(SendError::QueueFull),
             Conn::Open(_) => {}
             Conn::Detached { .. } if !stream.resumable => return Err(SendError::NoStream),
-            Conn::Detached { .. } => {}
+            Conn::Detached { .. } | Conn::Elsewhere(_) => {}
         }
         self.emit(fx, now, id, message);
         Ok(())
@@ -684,6 +861,10 @@ impl Streams {
             stream.next_seq += 1;
         }
         let exchange = stream.open_exchange();
+        let elsewhere = match stream.conn {
+            Conn::Elsewhere(node) => Some(node),
+            _ => None,
+        };
         let event_id = resumable.then(|| self.event_id(id, seq));
         let frame = sse::encode(&sse::Fields {
             event: Some("message"),
@@ -694,6 +875,19 @@ impl Streams {
         .expect("a static event name and a visible-ASCII id are valid fields");
         if resumable {
             self.store.store(now, id, seq, &frame);
+            if let Some(ttl) = self.shared_for {
+                let frame = frame.clone().into_bytes();
+                let append = Shared::Append {
+                    stream: id,
+                    seq,
+                    frame,
+                    ttl,
+                };
+                fx.push(Output::Shared(append));
+            }
+        }
+        if let Some(node) = elsewhere {
+            return fx.push(forward(node, id, vec![frame.into_bytes()], false));
         }
         if let Some(exchange) = exchange {
             self.write(fx, now, exchange, frame);
@@ -825,6 +1019,19 @@ impl Streams {
         let Some(stream) = self.streams.get_mut(&id) else {
             return Detached::Unknown;
         };
+        if stream.carried {
+            // Its owner keeps its events: the client resumes there, or wherever it lands.
+            self.remove(id);
+            let notice = Notice::StreamLost {
+                stream: id,
+                from: self.node,
+            };
+            fx.push(Output::Shared(Shared::ToNode {
+                node: id.node(),
+                notice,
+            }));
+            return Detached::Unknown;
+        }
         match (&stream.role, &stream.conn) {
             (Role::HttpSse, _) => match stream.session.clone() {
                 Some(session) => Detached::EndSession(session),
@@ -930,6 +1137,13 @@ impl Streams {
                     self.finish_now(fx, old);
                 }
             }
+            // The client moved on from the instance that carried it.
+            Conn::Elsewhere(node) => fx.push(Output::Shared(Shared::ToNode {
+                node,
+                notice: Notice::StreamMoved {
+                    stream: event.stream,
+                },
+            })),
             Conn::Waiting(_) => unreachable!("refused above"),
         }
         let stream = &self.streams[&event.stream];
@@ -950,6 +1164,250 @@ impl Streams {
             owned.standalone = Some(event.stream);
         }
         Ok(())
+    }
+
+    // ---- across the instances of a cluster ----
+
+    /// Another instance's client resumes `id` after event `after` there: the events after it,
+    /// and whether the stream is over; from now on its events go to instance `node`. The
+    /// connection this instance (or a third) had for it ends: the client moved on.
+    pub(crate) fn hand_over(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        session: &SessionId,
+        after: u64,
+        node: u32,
+    ) -> Result<Handover, &'static str> {
+        let stream = self
+            .streams
+            .get(&id)
+            .filter(|s| s.resumable && !s.carried && s.session.as_ref() == Some(session))
+            .ok_or(
+                "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
+            )?;
+        if let Conn::Waiting(_) = stream.conn {
+            return Err("Bad Request: Last-Event-ID names an event this server has not sent");
+        }
+        let frames = self
+            .store
+            .replay(now, id, after)
+            .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
+        let stream = self.streams.get_mut(&id).expect("checked above");
+        let done = stream.done;
+        let old = std::mem::replace(&mut stream.conn, Conn::Elsewhere(node));
+        match old {
+            Conn::Open(old) => self.finish_now(fx, old),
+            Conn::Detached { flushing, .. } => {
+                self.kept_live -= 1;
+                if let Some(old) = flushing {
+                    self.finish_now(fx, old);
+                }
+            }
+            Conn::Elsewhere(old) if old != node => fx.push(Output::Shared(Shared::ToNode {
+                node: old,
+                notice: Notice::StreamMoved { stream: id },
+            })),
+            Conn::Elsewhere(_) | Conn::Waiting(_) => {}
+        }
+        if done {
+            // Over: kept for replay here, should the client lose this connection too.
+            self.keep(fx, now, id, None);
+        }
+        fx.stats.resumes += 1;
+        Ok(Handover {
+            frames: frames.into_iter().map(Chunk::into_bytes).collect(),
+            done,
+        })
+    }
+
+    /// Carries another instance's stream `id` on `ctx`'s exchange: what it handed over first,
+    /// then what it forwards.
+    pub(crate) fn carry(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        ctx: Ctx,
+        (id, session): (StreamId, SessionId),
+        handover: Handover,
+    ) {
+        let exchange = ctx.exchange;
+        let stream = Stream {
+            token_expires: ctx.token_expires,
+            session: Some(session.clone()),
+            role: Role::Standalone,
+            conn: Conn::Waiting(Waiting::new(ctx)),
+            resumable: true,
+            v2026: false,
+            next_seq: 0,
+            keys: Vec::new(),
+            collected: Vec::new(),
+            batch: false,
+            done: false,
+            carried: true,
+            storing: false,
+            progress_seen: Vec::new(),
+        };
+        if let Some(old) = self.streams.insert(id, stream)
+            && let Some(old) = old.exchange()
+        {
+            // Resumed here twice: the newer connection wins.
+            self.finish_now(fx, old);
+        }
+        let owned = self.sessions.entry(session).or_default();
+        if let Err(at) = owned.all.binary_search(&id) {
+            owned.all.insert(at, id);
+        }
+        self.exchanges.insert(exchange, id);
+        self.upgrade(fx, sessions, now, id, false);
+        self.forwarded(fx, now, id, handover.frames, handover.done);
+    }
+
+    /// Frames the owner of a stream this instance carries wrote on it; `done`: it is over.
+    pub(crate) fn forwarded(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        frames: Vec<Bytes>,
+        done: bool,
+    ) {
+        let Some(exchange) = self
+            .streams
+            .get(&id)
+            .filter(|s| s.carried)
+            .and_then(Stream::open_exchange)
+        else {
+            return;
+        };
+        for frame in frames {
+            self.write(fx, now, exchange, Chunk::from(frame));
+        }
+        if done {
+            self.finish(fx, exchange);
+            self.remove(id);
+        }
+    }
+
+    /// Takes over `id`, whose owner is gone, from what the store kept of it, on `ctx`'s
+    /// exchange: the events after `after` are replayed; the requests it owed and that were not
+    /// answered are returned (their handlers died with their instance: the caller runs them
+    /// again or [fails](Self::fail_owed) them, so the client hears of each once). A standalone
+    /// stream goes on as this instance's. `Err`: the `400` to send (the events after `after` are
+    /// not all kept).
+    pub(crate) fn recover(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        ctx: Ctx,
+        (id, session, after): (StreamId, SessionId, u64),
+        recovery: Recovery,
+    ) -> Result<Vec<jsonrpc::Id>, &'static str> {
+        let mut events = recovery.events;
+        events.sort_by_key(|(seq, _)| *seq);
+        let missed: Vec<&(u64, Bytes)> = events.iter().filter(|(seq, _)| *seq > after).collect();
+        let contiguous = missed
+            .iter()
+            .enumerate()
+            .all(|(n, (seq, _))| *seq == after + 1 + n as u64);
+        if !contiguous {
+            return Err("Bad Request: the events after Last-Event-ID are no longer held");
+        }
+        let answered = answered_ids(events.iter().map(|(_, frame)| frame));
+        let post = !recovery.meta.owed.is_empty();
+        let owed: Vec<jsonrpc::Id> = recovery
+            .meta
+            .owed
+            .into_iter()
+            .filter(|id| !answered.contains(id))
+            .collect();
+        let last = events.last().map_or(0, |(seq, _)| *seq).max(after);
+        let exchange = ctx.exchange;
+        let role = match post {
+            true => Role::Post,
+            false => Role::Standalone,
+        };
+        let stream = Stream {
+            token_expires: ctx.token_expires,
+            session: Some(session.clone()),
+            role,
+            conn: Conn::Waiting(Waiting::new(ctx)),
+            resumable: true,
+            v2026: false,
+            next_seq: last + 1,
+            keys: Vec::new(),
+            collected: Vec::new(),
+            batch: false,
+            done: false,
+            carried: false,
+            storing: false,
+            progress_seen: progress_seen(events.iter().map(|(_, frame)| frame)),
+        };
+        if let Some(old) = self.streams.insert(id, stream)
+            && let Some(old) = old.exchange()
+        {
+            self.finish_now(fx, old);
+        }
+        let owned = self.sessions.entry(session).or_default();
+        if let Err(at) = owned.all.binary_search(&id) {
+            owned.all.insert(at, id);
+        }
+        if role == Role::Standalone {
+            owned.standalone = Some(id);
+        }
+        self.exchanges.insert(exchange, id);
+        self.upgrade(fx, sessions, now, id, false);
+        for (_, frame) in missed {
+            self.write(fx, now, exchange, Chunk::from(frame.clone()));
+        }
+        fx.stats.resumes += 1;
+        Ok(owed)
+    }
+
+    /// Answers each of `owed` on stream `id` with an error: its handler is gone with the
+    /// instance that ran it. A `POST`'s stream with nothing left to answer ends.
+    pub(crate) fn fail_owed(
+        &mut self,
+        fx: &mut Effects,
+        now: Instant,
+        id: StreamId,
+        owed: Vec<jsonrpc::Id>,
+    ) {
+        for request in owed {
+            let error = jsonrpc::ErrorObject::new(
+                jsonrpc::INTERNAL_ERROR,
+                "The server instance handling this request stopped before answering it",
+            );
+            self.emit(fx, now, id, jsonrpc::encode_error(Some(&request), &error));
+        }
+        self.complete_if_answered(fx, now, id);
+    }
+
+    /// The client of a stream this instance carries resumed it elsewhere: the connection here
+    /// ends, without what it had not been handed (it goes out there, by replay).
+    pub(crate) fn moved_away(&mut self, fx: &mut Effects, id: StreamId) {
+        let Some(stream) = self.streams.get(&id).filter(|s| s.carried) else {
+            return;
+        };
+        if let Some(exchange) = stream.open_exchange() {
+            self.finish_now(fx, exchange);
+        }
+        self.remove(id);
+    }
+
+    /// The instance carrying this instance's stream `id` lost its connection: the stream waits
+    /// here for a resume, as any stream whose connection broke.
+    pub(crate) fn lost(&mut self, fx: &mut Effects, now: Instant, id: StreamId, from: u32) {
+        let elsewhere = self
+            .streams
+            .get(&id)
+            .is_some_and(|s| matches!(s.conn, Conn::Elsewhere(node) if node == from));
+        if elsewhere {
+            self.keep(fx, now, id, None);
+        }
     }
 
     // ---- ending ----
@@ -992,6 +1450,8 @@ impl Streams {
                 ctx.respond(fx, response);
             }
             Conn::Detached { .. } => {}
+            // The instance carrying it ends its connection too.
+            Conn::Elsewhere(node) => fx.push(forward(*node, id, Vec::new(), true)),
         }
         self.remove(id)
     }
@@ -1168,7 +1628,10 @@ impl Streams {
         let Some(&id) = self.exchanges.get(&exchange) else {
             return false;
         };
-        let waiting = self.streams.get(&id).is_some_and(Stream::is_waiting);
+        let waiting = self
+            .streams
+            .get(&id)
+            .is_some_and(|s| s.is_waiting() && !s.storing);
         if waiting {
             self.upgrade(fx, sessions, now, id, true);
         }

@@ -28,6 +28,8 @@ pub enum TimerKind {
     ShutdownDeadline,
     /// Check a session for idleness (`Config::idle_timeout`, `Config::init_timeout`).
     SessionExpiry(SessionId),
+    /// Give up waiting for another instance of the cluster (`Cluster::resume_timeout`).
+    Resume(crate::Ticket),
 }
 
 #[derive(Debug, Default)]

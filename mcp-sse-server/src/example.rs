@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::content::{text, user};
 use crate::schema::PromptMessage;
@@ -18,11 +19,15 @@ pub fn server() -> ServerBuilder {
         .instructions("Echoes text, adds numbers, and shows progress; reviews code.")
         .tool(Tool::new("echo", "Returns its text unchanged.", echo))
         .tool(Tool::new("add", "Adds two numbers.", add))
-        .tool(Tool::new(
-            "slow_work",
-            "Works in three steps, reporting progress.",
-            slow_work,
-        ))
+        .tool(
+            Tool::new(
+                "slow_work",
+                "Works in steps (three by default, 50 ms apart), reporting progress.",
+                slow_work,
+            )
+            // Nothing changes: in a cluster, a call whose instance died runs again.
+            .annotations(json!({ "readOnlyHint": true })),
+        )
         .tool(Tool::new(
             "whoami",
             "Says who the caller's bearer token is for.",
@@ -55,6 +60,14 @@ struct Add {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct SlowWork {
+    /// How many steps (default 3, at most 1,000).
+    steps: Option<u32>,
+    /// Milliseconds between steps (default 50, at most 10,000).
+    interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct Review {
     /// The code to review.
     code: String,
@@ -68,15 +81,22 @@ async fn add(Add { a, b }: Add, _cx: Context) -> Result<String, Error> {
     Ok((a + b).to_string())
 }
 
-/// Three steps 50 ms apart, reporting progress 0, 50 and 100 of 100 to a client that asks.
-async fn slow_work(_: NoArguments, cx: Context) -> Result<String, Error> {
-    for (step, progress) in [0.0, 50.0, 100.0].into_iter().enumerate() {
+/// `steps` steps `interval_ms` apart (3 and 50 by default), reporting progress from 0 to 100 of
+/// 100 to a client that asks: long ones show a stream surviving its instance.
+async fn slow_work(work: SlowWork, cx: Context) -> Result<String, Error> {
+    let steps = work.steps.unwrap_or(3).clamp(1, 1000);
+    let interval = Duration::from_millis(work.interval_ms.unwrap_or(50).min(10_000));
+    for step in 0..steps {
         if step > 0 {
-            cx.sleep(Duration::from_millis(50)).await;
+            cx.sleep(interval).await;
         }
+        let progress = match steps {
+            1 => 100.0,
+            _ => f64::from(step) * 100.0 / f64::from(steps - 1),
+        };
         cx.progress(progress, Some(100.0), None).await;
     }
-    Ok("Done, in three steps.".to_owned())
+    Ok(format!("Done, in {steps} steps."))
 }
 
 /// Who the caller's bearer token is for (with `--resource` and `--auth-token` or

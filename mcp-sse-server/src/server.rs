@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use futures_util::future::{AbortHandle, Abortable, Either, select};
-use mcp_sse_app::core::{ListenSupport, ProtocolVersion, ToolHeader};
+use mcp_sse_app::core::{Change, ListenSupport, ProtocolVersion, ToolHeader};
 use mcp_sse_app::jsonrpc::{self, ErrorObject};
-use mcp_sse_app::{Config, Handler, RequestContext, Runtime, SessionId};
+use mcp_sse_app::{Config, Handle, Handler, RequestContext, Runtime, SessionId};
 use rust_mcp_schema::{CallToolResult, LoggingLevel};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -246,6 +246,34 @@ impl Handler for McpServer {
 
     fn session_closed(&self, session: &SessionId) {
         self.0.sessions().remove(session);
+    }
+
+    /// A resource updated on another instance: the sessions subscribed to it here hear of it.
+    fn published(&self, handle: &Handle, change: &Change) {
+        let Change::ResourceUpdated(uri) = change else {
+            return;
+        };
+        let params = serde_json::value::to_raw_value(&json!({ "uri": uri })).ok();
+        let message =
+            jsonrpc::encode_notification("notifications/resources/updated", params.as_deref());
+        for session in self.0.subscribers(uri) {
+            let _ = handle.send_message(&session, message.clone());
+        }
+    }
+
+    /// A call whose instance died runs again only for a tool whose annotations say it may
+    /// (read-only or idempotent); every other method only reads or sets what it sets again.
+    fn redeliver(&self, _cx: &RequestContext, request: &jsonrpc::Request) -> bool {
+        if request.method != "tools/call" {
+            return true;
+        }
+        let name = request
+            .params
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .and_then(|params| params["name"].as_str().map(str::to_owned));
+        let tool = name.and_then(|name| self.0.tools.iter().find(|t| t.name() == name));
+        tool.is_some_and(Tool::may_run_twice)
     }
 
     /// A session another instance of the cluster opened: its client's capabilities, as

@@ -151,4 +151,12 @@ impl Tool {
     pub fn descriptor(&self) -> Value {
         Value::Object(self.descriptor.clone())
     }
+
+    /// Whether a call may run twice (its annotations say it only reads, or is idempotent): in
+    /// a cluster, a call whose instance died before answering runs again on the instance its
+    /// client resumed on only then.
+    pub(crate) fn may_run_twice(&self) -> bool {
+        let hint = |name: &str| self.descriptor["annotations"][name] == Value::Bool(true);
+        hint("readOnlyHint") || hint("idempotentHint")
+    }
 }

@@ -6,7 +6,7 @@
 //! serves `/mcp` (Streamable HTTP, 2025-03-26 to 2026-07-28) and `/sse` + `/messages`
 //! (2024-11-05) on 127.0.0.1:8000; `--help` lists the flags (`--bind ADDR:PORT`, allowed
 //! origins, proxy prefix, bounds, log format, authorization, `--metrics ADDR:PORT` for a
-//! Prometheus exporter; `mcp_sse_server::cli`). Logs go to
+//! Prometheus exporter, `--redis URL` to be one of several instances; `mcp_sse_server::cli`). Logs go to
 //! stderr (`RUST_LOG=debug` for more); Ctrl-C stops it gracefully. The same server as
 //! `mcp-sse-tokio`'s example; tasks run on smol's global executor (`SMOL_THREADS` threads,
 //! default 1).
@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use async_signal::{Signal, Signals};
 use mcp_sse_app::auth::jwt::HttpFetch;
+use mcp_sse_redis::{Options as RedisOptions, RedisStore};
+use mcp_sse_server::Options;
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::example;
 use mcp_sse_server::exporter::Exporter;
@@ -24,7 +26,8 @@ use smol::stream::StreamExt;
 fn main() -> std::io::Result<()> {
     let args = ServerArgs::from_env();
     args.init_logging("info");
-    let server = example::server().build(Smol::default());
+    let options = args.options(Options::default());
+    let server = example::server().options(options).build(Smol::default());
 
     smol::block_on(async {
         if let Some(addr) = args.metrics {
@@ -44,6 +47,11 @@ fn main() -> std::io::Result<()> {
         let mut config = ServeConfig::from(args.configure(server.config()));
         let fetch = Arc::new(HttpFetch::new(Smol::default()));
         config.authenticator = args.authenticator(fetch).map_err(std::io::Error::other)?;
+        if let Some(url) = &args.redis {
+            let runtime = Arc::new(Smol::default());
+            let joined = RedisStore::join(url, RedisOptions::default(), runtime, &mut config).await;
+            joined.map_err(std::io::Error::other)?;
+        }
         serve_with_shutdown(listener, config, server, shutdown).await
     })
 }

@@ -32,8 +32,8 @@ const STEP: Duration = Duration::from_millis(50);
 const STATIC: Duration = Duration::from_secs(3600);
 
 /// The fixture, its tasks and timers on `runtime`.
-pub(crate) fn server(runtime: impl mcp_sse_server::Runtime) -> McpServer {
-    let mut options = Options::default();
+pub(crate) fn server(runtime: impl mcp_sse_server::Runtime, options: Options) -> McpServer {
+    let mut options = options;
     // Nothing here depends on who asks.
     options.public_cache = true;
     let mut builder = McpServer::builder("mcp-sse-test-server", env!("CARGO_PKG_VERSION"))

@@ -12,11 +12,15 @@
 mod fixture;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use mcp_sse_server::Config;
+use mcp_sse_redis::{Options as RedisOptions, RedisStore};
+use mcp_sse_server::Runtime;
 use mcp_sse_server::cli::ServerArgs;
 use mcp_sse_server::exporter::Exporter;
+use mcp_sse_server::{Config, Options};
+use mcp_sse_tokio::ServeConfig;
 
 /// The MCP server the official conformance suite tests: its fixture's tools, resources and
 /// prompts, on either adapter.
@@ -51,21 +55,30 @@ fn main() -> std::io::Result<()> {
         }
         None => None,
     };
-    let configure = |config| server.configure(config);
     match adapter {
-        Adapter::Tokio => on_tokio(listener, metrics, configure),
-        Adapter::Smol => on_smol(listener, metrics, configure),
+        Adapter::Tokio => on_tokio(listener, metrics, &server),
+        Adapter::Smol => on_smol(listener, metrics, &server),
     }
+}
+
+/// What the server's flags say of its serving, the cluster it joins with `--redis` included.
+async fn serve_config(
+    args: &ServerArgs,
+    config: Config,
+    runtime: Arc<dyn Runtime>,
+) -> std::io::Result<ServeConfig> {
+    let mut config = ServeConfig::from(args.configure(config));
+    if let Some(url) = &args.redis {
+        let joined = RedisStore::join(url, RedisOptions::default(), runtime, &mut config).await;
+        joined.map_err(std::io::Error::other)?;
+    }
+    Ok(config)
 }
 
 /// The exporter and its listener, with `--metrics`.
 type Metrics = Option<(Exporter, TcpListener)>;
 
-fn on_tokio(
-    listener: TcpListener,
-    metrics: Metrics,
-    configure: impl Fn(Config) -> Config,
-) -> std::io::Result<()> {
+fn on_tokio(listener: TcpListener, metrics: Metrics, args: &ServerArgs) -> std::io::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         if let Some((exporter, listener)) = metrics {
@@ -74,20 +87,18 @@ fn on_tokio(
         }
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let server = fixture::server(mcp_sse_tokio::Tokio::current());
+        let options = args.options(Options::default());
+        let server = fixture::server(mcp_sse_tokio::Tokio::current(), options);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let config = configure(server.config());
+        let runtime = Arc::new(mcp_sse_tokio::Tokio::current());
+        let config = serve_config(args, server.config(), runtime).await?;
         mcp_sse_tokio::serve_with_shutdown(listener, config, server, shutdown).await
     })
 }
 
-fn on_smol(
-    listener: TcpListener,
-    metrics: Metrics,
-    configure: impl Fn(Config) -> Config,
-) -> std::io::Result<()> {
+fn on_smol(listener: TcpListener, metrics: Metrics, args: &ServerArgs) -> std::io::Result<()> {
     use async_signal::{Signal, Signals};
     use smol::stream::StreamExt;
 
@@ -97,12 +108,14 @@ fn on_smol(
             smol::spawn(exporter.serve(mcp_sse_smol::Smol::default(), listener)).detach();
         }
         let listener = smol::Async::new(listener)?;
-        let server = fixture::server(mcp_sse_smol::Smol::default());
+        let options = args.options(Options::default());
+        let server = fixture::server(mcp_sse_smol::Smol::default(), options);
         let mut interrupts = Signals::new([Signal::Int])?;
         let shutdown = async move {
             interrupts.next().await;
         };
-        let config = configure(server.config());
+        let runtime = Arc::new(mcp_sse_smol::Smol::default());
+        let config = serve_config(args, server.config(), runtime).await?;
         mcp_sse_smol::serve_with_shutdown(listener, config, server, shutdown).await
     })
 }

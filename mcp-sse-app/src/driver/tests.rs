@@ -103,6 +103,8 @@ impl App for TestApp {
         self.0.lock().unwrap().closed.push(session.clone());
     }
 
+    fn published(&self, _: Driver, _: &mcp_sse_core::Change) {}
+
     fn session_restored(
         &self,
         session: &SessionId,

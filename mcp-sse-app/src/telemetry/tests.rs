@@ -117,6 +117,7 @@ fn refusals_are_told_apart_by_status_and_error() {
         (Unavailable::ListenersFull, Refusal::ListenersFull),
         (Unavailable::ShuttingDown, Refusal::ShuttingDown),
         (Unavailable::TokenUnchecked, Refusal::TokenUnchecked),
+        (Unavailable::StoreUnavailable, Refusal::StoreUnavailable),
     ] {
         let mut extensions = Extensions::new();
         extensions.insert(reason);

@@ -7,7 +7,9 @@
 //! of a cluster sharing a fake store (`store.rs`), and the script drives the store too: each op
 //! names the instance it goes to, and store ops perform the operations the instances asked for
 //! (in order or not), deliver their answers at once or later, fail them, answer them again,
-//! and deliver or drop the notices between instances. Any other first byte runs one server,
+//! and deliver or drop the notices between instances; an op may declare an instance dead
+//! (nothing reaches it, notices to it are lost, its streams are recovered from the store). Any
+//! other first byte runs one server,
 //! and every later byte means what it always did.
 //!
 //! Delivery is accounted both ways. A client message answered `202` reaches the application
@@ -254,6 +256,13 @@ enum Purpose {
     Save(Option<Ex>, String),
     /// A new 2024-11-05 session, whose stream started already.
     Record,
+    /// A `DELETE` (on that exchange), answered once every instance was told.
+    Delete(Option<Ex>),
+    /// A `GET` resuming stream `.1` another instance owns, asked of it by a notice: settled by
+    /// its answer, or by the core's timer (then it asks the store: `Recover`).
+    Resume(Ex, u64),
+    /// A `GET` taking a stream over from the store, its owner silent (on that exchange).
+    Recover(Option<Ex>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,6 +340,13 @@ impl World {
         self.fleet.as_mut().expect("a cluster")
     }
 
+    /// Whether instance `node` still runs (the script may declare one dead).
+    fn alive(&self, node: usize) -> bool {
+        self.fleet
+            .as_ref()
+            .is_none_or(|f| !f.store.dead.contains(&node))
+    }
+
     fn lose_exchange(&mut self, exchange: Ex) {
         self.lost_exchanges.insert(exchange);
         if let Some(session) = self.exchange_session.get(&exchange).cloned() {
@@ -367,7 +383,11 @@ impl World {
             let unheld = f.unheld.contains(&owed.tag) && !f.strict(Gap::DeliverUnconfirmed);
             f.dropped.contains(&owed.tag) || unheld
         });
-        self.shut_down.contains(&owed.node) || key_lost || session_lost || dropped
+        self.shut_down.contains(&owed.node)
+            || !self.alive(owed.node)
+            || key_lost
+            || session_lost
+            || dropped
     }
 
     /// Whether a request to instance `node` naming `session` must be refused: the session ended
@@ -590,11 +610,19 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
             false => 0,
         };
         let now = run.now;
+        if matches!(op, 0..=4 | 8 | 10 | 11) && !run.world.alive(node) {
+            // Nothing reaches a dead instance.
+            run.check();
+            continue;
+        }
         match op {
             0..=4 => run.request(node, &mut input),
             5 => {
                 // Sorted: a hash map's order differs between runs, and scripts must replay.
-                let mut open: Vec<_> = run.world.unconsumed.keys().copied().collect();
+                let mut open: Vec<_> = (run.world.unconsumed.keys())
+                    .filter(|e| run.world.alive(e.0))
+                    .copied()
+                    .collect();
                 open.sort();
                 if let Some(&exchange) = input.pick(&open) {
                     let owed = run.world.unconsumed[&exchange];
@@ -608,7 +636,10 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                 }
             }
             6 => {
-                let mut live: Vec<_> = run.world.heads.keys().copied().collect();
+                let mut live: Vec<_> = (run.world.heads.keys())
+                    .filter(|e| run.world.alive(e.0))
+                    .copied()
+                    .collect();
                 live.sort();
                 if let Some(&exchange) = input.pick(&live) {
                     if trace() {
@@ -639,7 +670,8 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                 if trace() {
                     eprintln!("time +{step} ms");
                 }
-                for node in 0..nodes {
+                let alive: Vec<usize> = (0..nodes).filter(|&n| run.world.alive(n)).collect();
+                for node in alive {
                     run.servers[node].handle_timeout(now);
                     run.drain(node);
                     if let Some(at) = run.servers[node].poll_timeout() {
@@ -650,6 +682,7 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
             10 => match input.below(4) {
                 0 => {
                     if let Some(&key) = input.pick(&run.world.keys)
+                        && run.world.alive(key.0)
                         && run.servers[key.0].close_stream(now, key.1).is_ok()
                     {
                         if trace() {
@@ -681,8 +714,8 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                     }
                     run.servers[node].publish(now, &change);
                 }
-                _ => {
-                    if input.below(16) == 0 {
+                _ => match input.below(16) {
+                    0 => {
                         let grace = [0, 500, 3_000][input.below(3)];
                         if trace() {
                             eprintln!("shutdown {node}");
@@ -690,7 +723,9 @@ pub fn server_ops(data: &[u8]) -> BTreeSet<String> {
                         run.servers[node].shutdown(now, Duration::from_millis(grace));
                         run.world.shut_down.insert(node);
                     }
-                }
+                    1 if cluster => run.die(node),
+                    _ => {}
+                },
             },
             11 => {
                 // A clock that goes backwards is clamped, never trusted.
@@ -814,6 +849,9 @@ impl Run {
 
     /// An application reply, tagged: an error when `code` is given.
     fn reply(&mut self, key: Key, code: Option<i64>) {
+        if !self.world.alive(key.0) {
+            return;
+        }
         let world = &mut self.world;
         let tag = world.tag();
         let result = RawValue::from_string(format!(r##"{{"ok":"#T{tag}#"}}"##)).expect("JSON");
@@ -869,7 +907,7 @@ impl Run {
                 r##"{{"jsonrpc":"2.0","id":"s1","method":"sampling/createMessage","params":{{"tag":"#T{tag}#"}}}}"##
             ),
         };
-        let Some(target) = target else {
+        let Some(target) = target.filter(|_| self.world.alive(at)) else {
             return;
         };
         let sent = self.servers[at].send(self.now, target.clone(), Bytes::from(message));
@@ -884,6 +922,30 @@ impl Run {
                 session,
                 key,
             });
+        }
+    }
+
+    /// Instance `node`'s process is gone: nothing reaches it any more, its clients' connections
+    /// are lost, and the store hands its streams to whoever recovers them.
+    fn die(&mut self, node: usize) {
+        if trace() {
+            eprintln!("instance {node} dies");
+        }
+        let world = &mut self.world;
+        world.fleet().store.dead.insert(node);
+        world.reached.insert("instance died".into());
+        let mut exchanges: Vec<Ex> = world
+            .heads
+            .keys()
+            .filter(|e| e.0 == node)
+            .copied()
+            .collect();
+        exchanges.sort();
+        for exchange in exchanges {
+            world.heads.remove(&exchange);
+            world.streams.remove(&exchange);
+            world.unconsumed.remove(&exchange);
+            world.lose_exchange(exchange);
         }
     }
 
@@ -1004,6 +1066,9 @@ impl Run {
                         e.filter(|_| !world.lost_sessions.contains(&(node, session.clone())))
                     }
                     Purpose::Record => None,
+                    Purpose::Delete(e) | Purpose::Recover(e) => *e,
+                    // Still open, its timer runs on (and is checked gone at the end).
+                    Purpose::Resume(e, _) => Some(*e).filter(|_| t.state != TicketState::Open),
                 };
                 if let Some(exchange) = exchange
                     && !world.lost_exchanges.contains(&exchange)
@@ -1024,13 +1089,17 @@ impl Run {
         self.world.unconsumed.clear();
         for _ in 0..8 {
             self.now += Duration::from_secs(600);
-            for node in 0..self.servers.len() {
+            let alive: Vec<usize> = (0..self.servers.len())
+                .filter(|&n| self.world.alive(n))
+                .collect();
+            for node in alive {
                 self.servers[node].handle_timeout(self.now);
                 self.drain(node);
             }
             self.settle();
         }
-        for (node, server) in self.servers.iter().enumerate() {
+        let alive = self.servers.iter().enumerate();
+        for (node, server) in alive.filter(|(n, _)| self.world.alive(*n)) {
             assert_eq!(server.exchange_count(), 0, "exchanges left on {node}");
             assert_eq!(server.stream_count(), 0, "streams left on {node}");
             assert_eq!(server.requests_in_flight(), 0, "requests left on {node}");
@@ -1084,12 +1153,12 @@ impl Run {
             }
             17 => {
                 let ticketed: Vec<usize> = (0..pending)
-                    .filter(|&i| ticket_of(&store.pending[i].1).is_some())
+                    .filter(|&i| store.pending[i].1.ticket().is_some())
                     .collect();
                 if let Some(&i) = input.pick(&ticketed) {
                     let fleet = self.world.fleet();
                     let (node, op) = fleet.store.pending.remove(i);
-                    let ticket = ticket_of(&op).expect("picked for its ticket");
+                    let ticket = op.ticket().expect("picked for its ticket");
                     self.world.reached.insert("store failed".into());
                     self.answer(node, ticket, Answer::Failed);
                 }
@@ -1176,6 +1245,10 @@ impl Run {
     /// Instance `node` gets the store's `answer` to `ticket`. Only an open ticket's answer does
     /// anything; a request that waited for it is routed now.
     fn answer(&mut self, node: usize, ticket: Ticket, answer: Answer) {
+        if !self.world.alive(node) {
+            self.world.reached.insert("answer to the dead".into());
+            return;
+        }
         let fleet = self.world.fleet();
         let (purpose, state) = match fleet.tickets.get_mut(&(node, ticket)) {
             Some(t) => {
@@ -1234,6 +1307,10 @@ impl Run {
 
     /// The `index`th notice in flight reaches its instance.
     fn deliver_notice(&mut self, index: usize) {
+        let to = self.world.fleet().store.notices[index].to;
+        if !self.world.alive(to) {
+            return self.drop_notice(index);
+        }
         let InFlight { to, bytes, relay } = self.world.fleet().store.notices.remove(index);
         let notice = Notice::decode(&bytes).expect("a notice decodes as it was encoded");
         if trace() {
@@ -1251,6 +1328,15 @@ impl Run {
             Notice::Deliver { message, .. } => tags(message),
             _ => Vec::new(),
         };
+        if let Notice::ResumeAnswered { ticket, .. } = &notice
+            && let Some(t) = self.world.fleet().tickets.get_mut(&(to, *ticket))
+            && matches!(t.purpose, Purpose::Resume(..))
+            && t.state == TicketState::Open
+        {
+            // The resume it answers is settled (unless its timer settled it already).
+            t.state = TicketState::Answered;
+            self.world.fleet().answered.push((to, *ticket));
+        }
         let before = self.queued_on(to);
         // The stream that tells a relayed request's client it failed, and what it holds now.
         let stream = relayed.as_ref().and_then(|s| self.stream_of(to, s));
@@ -1287,8 +1373,21 @@ impl Run {
         if trace() {
             eprintln!("notice dropped: {}", String::from_utf8_lossy(&bytes));
         }
-        if let Some(Notice::Deliver { message, .. }) = Notice::decode(&bytes) {
-            fleet.dropped.extend(tags(&message));
+        // What it carried for a client: a message, or frames of a stream carried elsewhere.
+        match Notice::decode(&bytes) {
+            Some(Notice::Deliver { message, .. }) => fleet.dropped.extend(tags(&message)),
+            Some(
+                Notice::Frames { frames, .. }
+                | Notice::ResumeAnswered {
+                    handover: Ok(crate::Handover { frames, .. }),
+                    ..
+                },
+            ) => {
+                for frame in frames {
+                    fleet.dropped.extend(tags(&frame));
+                }
+            }
+            _ => {}
         }
         self.world.reached.insert("notice dropped".into());
     }
@@ -1380,15 +1479,6 @@ impl Run {
     }
 }
 
-fn ticket_of(op: &Shared) -> Option<Ticket> {
-    match op {
-        Shared::SaveSession { ticket, .. }
-        | Shared::LoadSession { ticket, .. }
-        | Shared::Relay { ticket, .. } => Some(*ticket),
-        _ => None,
-    }
-}
-
 /// The session an operation is about.
 fn session_of(op: &Shared) -> Option<&SessionId> {
     match op {
@@ -1399,8 +1489,14 @@ fn session_of(op: &Shared) -> Option<&SessionId> {
         | Shared::Hold { session }
         | Shared::Release { session }
         | Shared::Relay { session, .. }
-        | Shared::Deliver { session, .. } => Some(session),
-        Shared::Publish(_) | Shared::Unclaimed { .. } => None,
+        | Shared::Deliver { session, .. }
+        | Shared::TakeStream { session, .. } => Some(session),
+        Shared::Publish(_)
+        | Shared::Unclaimed { .. }
+        | Shared::ToNode { .. }
+        | Shared::Append { .. }
+        | Shared::StreamOpened { .. }
+        | Shared::Recover { .. } => None,
     }
 }
 
@@ -1411,6 +1507,12 @@ fn notice_name(notice: &Notice) -> &'static str {
         Notice::Deliver { .. } => "deliver",
         Notice::Published(_) => "published",
         Notice::Response { .. } => "response",
+        Notice::StreamTaken { .. } => "taken",
+        Notice::ResumeAsked { .. } => "resume asked",
+        Notice::ResumeAnswered { .. } => "resume answered",
+        Notice::Frames { .. } => "frames",
+        Notice::StreamMoved { .. } => "moved",
+        Notice::StreamLost { .. } => "lost",
     }
 }
 
@@ -1426,6 +1528,11 @@ fn shared_name(op: &Shared) -> &'static str {
         Shared::Deliver { .. } => "deliver",
         Shared::Publish(_) => "publish",
         Shared::Unclaimed { .. } => "unclaimed",
+        Shared::TakeStream { .. } => "take stream",
+        Shared::ToNode { .. } => "to node",
+        Shared::Append { .. } => "append",
+        Shared::StreamOpened { .. } => "stream opened",
+        Shared::Recover { .. } => "recover",
     }
 }
 
@@ -1719,6 +1826,7 @@ impl World {
                 session,
                 transport,
                 head,
+                redelivered,
                 ..
             }) => {
                 let key = (node, key);
@@ -1741,6 +1849,9 @@ impl World {
                     }
                 }
                 self.reached.insert(format!("request {transport:?}"));
+                if redelivered {
+                    self.reached.insert("request redelivered".into());
+                }
                 assert!(self.delivered.insert(key), "{key:?} delivered twice");
                 self.keys.push(key);
                 self.step.keys.push(key);
@@ -1816,6 +1927,7 @@ impl World {
                     "session {session} restored on instance {node} with another transport"
                 );
             }
+            Output::Event(Event::Published { .. }) => {}
             Output::Shared(op) => self.shared(node, op),
         }
     }
@@ -1915,7 +2027,14 @@ impl World {
                 };
                 fleet.relays.insert((node, *ticket), relaying);
             }
-            Shared::EndSession { session, reason } => {
+            Shared::EndSession {
+                ticket,
+                session,
+                reason,
+            } => {
+                if let Some(ticket) = ticket {
+                    fleet.issue(node, *ticket, Purpose::Delete(routing));
+                }
                 assert!(
                     matches!(
                         reason,
@@ -1928,6 +2047,40 @@ impl World {
                 );
                 self.dead.insert(session.to_string());
                 fleet.informed.insert((node, session.to_string()));
+            }
+            Shared::ToNode {
+                notice: Notice::ResumeAsked { ticket, stream, .. },
+                ..
+            } => {
+                let exchange = routing.expect("a resume is for a GET being routed");
+                fleet.issue(node, *ticket, Purpose::Resume(exchange, stream.as_u64()));
+            }
+            Shared::Recover { ticket, stream } => {
+                // The resume whose timer fired: the oldest still waiting for this stream.
+                let resume = fleet
+                    .tickets
+                    .iter()
+                    .filter(|((n, _), t)| {
+                        *n == node
+                            && t.state == TicketState::Open
+                            && matches!(t.purpose, Purpose::Resume(_, s) if s == stream.as_u64())
+                    })
+                    .map(|(&(_, ticket), _)| ticket)
+                    .min();
+                let exchange = resume.and_then(|resume| {
+                    let t = fleet.tickets.get_mut(&(node, resume)).expect("found");
+                    t.state = TicketState::Answered;
+                    fleet.answered.push((node, resume));
+                    match t.purpose {
+                        Purpose::Resume(exchange, _) => Some(exchange),
+                        _ => None,
+                    }
+                });
+                assert!(
+                    exchange.is_some(),
+                    "{node} recovers {stream} it did not try to resume"
+                );
+                fleet.issue(node, *ticket, Purpose::Recover(exchange));
             }
             _ => {}
         }

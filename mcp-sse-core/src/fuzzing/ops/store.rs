@@ -1,7 +1,8 @@
 //! The store the instances of a scripted cluster share: what a real one (Redis) keeps, with
 //! none of its timing. Records live for their `ttl` unless touched, the latest instance to
 //! hold a session's stream gets the messages for it, and every notice goes through the wire
-//! format. When an operation is performed, when its answer arrives, and whether a notice
+//! format. Events and metas of resumable streams are kept per stream for their `ttl`, and
+//! handed out for a stream whose instance the script declared dead. When an operation is performed, when its answer arrives, and whether a notice
 //! arrives at all is the script's to choose (`ops.rs`): the store only keeps the queues.
 
 use std::collections::{HashMap, HashSet};
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::{Answer, Notice, SessionRecord, Shared, Ticket};
+use crate::{Answer, Notice, Recovery, SessionRecord, Shared, StreamMeta, Ticket};
 
 /// A notice on its way to instance `to`.
 pub(super) struct InFlight {
@@ -44,6 +45,11 @@ pub(super) struct Store {
     /// Sessions ended for good, and those of them stored again since.
     ended: HashSet<String>,
     pub(super) resurrected: HashSet<String>,
+    /// Instances whose process is gone: their streams may be recovered.
+    pub(super) dead: HashSet<usize>,
+    /// Each resumable stream's meta as the core encoded it, and its events, with their expiry.
+    metas: HashMap<u64, (Vec<u8>, Instant)>,
+    events: HashMap<u64, Vec<(u64, Bytes, Instant)>>,
 }
 
 impl Store {
@@ -57,6 +63,9 @@ impl Store {
             holders: HashMap::new(),
             ended: HashSet::new(),
             resurrected: HashSet::new(),
+            dead: HashSet::new(),
+            metas: HashMap::new(),
+            events: HashMap::new(),
         }
     }
 
@@ -102,13 +111,37 @@ impl Store {
                     *until = now + ttl;
                 }
             }
-            Shared::EndSession { session, reason } => {
+            Shared::EndSession {
+                ticket,
+                session,
+                reason,
+            } => {
                 self.records.remove(session.as_str());
                 self.holders.remove(session.as_str());
                 self.ended.insert(session.to_string());
                 self.broadcast(from, &Notice::SessionEnded { session, reason });
+                done.answer = ticket.map(|ticket| (ticket, Answer::Done));
             }
             Shared::Hold { session } => {
+                self.holders.insert(session.to_string(), from);
+            }
+            Shared::TakeStream {
+                session,
+                from: taker,
+            } => {
+                assert_eq!(
+                    taker as usize,
+                    from + 1,
+                    "an instance takes a stream for itself"
+                );
+                // The holder hears it, even when it is the taker (which keeps its stream).
+                if let Some(&holder) = self.holders.get(session.as_str()) {
+                    let notice = Notice::StreamTaken {
+                        session: session.clone(),
+                        from: taker,
+                    };
+                    self.send(holder, &notice, None);
+                }
                 self.holders.insert(session.to_string(), from);
             }
             Shared::Release { session } => {
@@ -143,8 +176,50 @@ impl Store {
             Shared::Unclaimed { .. } => {
                 panic!("the core sent Unclaimed: only its application knows what it asked")
             }
+            Shared::ToNode { node, notice } => {
+                let to = node as usize - 1;
+                assert!(
+                    to < self.nodes,
+                    "a notice to instance {node}, not in the cluster"
+                );
+                self.send(to, &notice, None);
+            }
+            Shared::Append {
+                stream,
+                seq,
+                frame,
+                ttl,
+            } => {
+                let events = self.events.entry(stream.as_u64()).or_default();
+                events.push((seq, frame, now + ttl));
+            }
+            Shared::StreamOpened { stream, meta, ttl } => {
+                let meta = (meta.encode(), now + ttl);
+                self.metas.insert(stream.as_u64(), meta);
+            }
+            Shared::Recover { ticket, stream } => {
+                let owner = stream.node() as usize - 1;
+                let answer = match self.dead.contains(&owner) {
+                    // The owner may still answer: the client should try again.
+                    false => Answer::Failed,
+                    true => Answer::Recovered(self.recovery(now, stream.as_u64())),
+                };
+                done.answer = Some((ticket, answer));
+            }
         }
         done
+    }
+
+    /// What the store keeps at `now` of `stream`: its meta and its events, oldest first.
+    fn recovery(&self, now: Instant, stream: u64) -> Option<Recovery> {
+        let (meta, _) = self.metas.get(&stream).filter(|(_, until)| *until > now)?;
+        let meta = StreamMeta::decode(meta).expect("a meta the core encoded decodes");
+        let mut events: Vec<(u64, Bytes)> = (self.events.get(&stream).into_iter().flatten())
+            .filter(|(_, _, until)| *until > now)
+            .map(|(seq, frame, _)| (*seq, frame.clone()))
+            .collect();
+        events.sort_by_key(|(seq, _)| *seq);
+        Some(Recovery::new(meta, events))
     }
 
     fn send(&mut self, to: usize, notice: &Notice, relay: Option<(usize, Ticket)>) {
