@@ -9,8 +9,7 @@
 //! (in order or not), deliver their answers at once or later, fail them, answer them again,
 //! and deliver or drop the notices between instances; an op may declare an instance dead
 //! (nothing reaches it, notices to it are lost, its streams are recovered from the store). Any
-//! other first byte runs one server,
-//! and every later byte means what it always did.
+//! other first byte runs one server, and every later byte means what it always did.
 //!
 //! Delivery is accounted both ways. A client message answered `202` reaches the application
 //! exactly once, a refused one never. Every application message the server accepted (a reply or
