@@ -5,7 +5,7 @@
 
 mod ops;
 
-pub use ops::server_ops;
+pub use ops::{CLUSTER_SCRIPT, server_ops};
 
 // ---------------------------------------------------------------------------------------------
 // SSE (`crate::sse`)

@@ -1,7 +1,8 @@
 //! The fuzz targets' seed corpus, `fuzz/corpus/<target>/seed-t-*`, generated from real flows:
 //! the SSE bytes and JSON-RPC bodies of 2024-11-05, 2025 and shutdown flows through the
 //! simulation harness, and for `server_ops` the op scripts, from a fixed pseudo-random search,
-//! that together reach the most server behaviours. Every seed also runs through its target here.
+//! that together reach the most server behaviours, alone and in a cluster. Every seed also runs
+//! through its target here.
 //!
 //! The committed corpus must be what this test generates: after changing a flow or the op
 //! script format, regenerate with `MCP_WRITE_SEEDS=1 cargo test -p mcp-sse-tests --test
@@ -213,7 +214,7 @@ fn roundtrip_input(event: &DecodedEvent) -> Vec<u8> {
 }
 
 /// Op scripts from a fixed pseudo-random search: each kept script reaches a behaviour no
-/// earlier one did.
+/// earlier one did. One server first, then clusters.
 fn op_scripts() -> BTreeMap<String, Vec<u8>> {
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     let mut next = move || {
@@ -225,21 +226,40 @@ fn op_scripts() -> BTreeMap<String, Vec<u8>> {
     };
     let mut reached = BTreeSet::new();
     let mut scripts = BTreeMap::new();
-    for attempt in 0..3000 {
-        let len = 64 + (next() % 512) as usize;
-        let script: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+    let mut keep = |name: String, script: Vec<u8>, reached: &mut BTreeSet<String>| {
         let new: Vec<String> = fuzzing::server_ops(&script)
             .into_iter()
             .filter(|b| !reached.contains(b))
             .collect();
         if !new.is_empty() {
             reached.extend(new);
-            scripts.insert(format!("ops-{attempt:04}"), script);
+            scripts.insert(name, script);
         }
+    };
+    for attempt in 0..3000 {
+        let len = 64 + (next() % 512) as usize;
+        let mut script: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if script[0] == fuzzing::CLUSTER_SCRIPT {
+            // The same choices for one server (the first byte counts modulo 4 there).
+            script[0] += 4;
+        }
+        keep(format!("ops-{attempt:04}"), script, &mut reached);
     }
     assert!(
         reached.contains("request Streamable") && reached.contains("request HttpSse"),
         "the search reaches sessions of both generations: {reached:?}"
     );
+    for attempt in 0..1500 {
+        let len = 64 + (next() % 1024) as usize;
+        let mut script: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        script[0] = fuzzing::CLUSTER_SCRIPT;
+        keep(format!("cluster-{attempt:04}"), script, &mut reached);
+    }
+    for behaviour in ["restored", "notice relayed", "answer late", "answer again"] {
+        assert!(
+            reached.contains(behaviour),
+            "the search reaches {behaviour} in a cluster: {reached:?}"
+        );
+    }
     scripts
 }
