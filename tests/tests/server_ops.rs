@@ -50,7 +50,7 @@ fn scripted_sessions_of_every_generation() {
 /// fails with `MCP_OPS_STRICT=<its name>` until its gap is closed in the core, and then its
 /// tolerance in `ops.rs` goes.
 #[test]
-fn cluster_findings_reproduce() {
+fn cluster_findings_stay_closed() {
     let findings: [(&str, &[u8]); 5] = [
         // a 2024-11-05 session of instance 1 restored on instance 0, whose table is full.
         (
@@ -101,10 +101,15 @@ fn cluster_findings_reproduce() {
         ),
     ];
     for (gap, script) in findings {
+        // Closed gaps are checked always: the script fails (panics) if the core breaks the
+        // promise again; it may still meet the situation (a store reordering) harmlessly.
         let reached = mcp_sse_core::fuzzing::server_ops(script);
-        assert!(
-            reached.contains(&format!("gap {gap}")),
-            "{gap}: {reached:?}"
-        );
+        if gap == "DeliverUnconfirmed" {
+            // What a cluster does (documented at Server::send): still met, and tolerated.
+            assert!(
+                reached.contains(&format!("gap {gap}")),
+                "{gap}: {reached:?}"
+            );
+        }
     }
 }
