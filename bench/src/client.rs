@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpSocket;
 use tokio::sync::{mpsc, watch};
 
+use crate::cpu::{CpuUse, Meter, Processes};
 use crate::servers::{Kind, MESSAGE, Mode};
 
 /// The version our Streamable HTTP sessions ask for.
@@ -26,14 +27,44 @@ const LEGACY_VERSION: &str = "2024-11-05";
 /// server must not hang the run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What the load client expects at the other end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Peer {
+    /// The bare hyper server: every POST gets one fixed body, no MCP.
+    Bare,
+    /// An MCP server whose `echo` tool takes its text in the argument named here.
+    Mcp { echo_argument: &'static str },
+}
+
+impl Peer {
+    /// The example server's `echo` (`{"text": string}`).
+    pub(crate) const EXAMPLE: Peer = Peer::Mcp {
+        echo_argument: "text",
+    };
+
+    /// The bench's own servers: `echo` takes `message`.
+    pub(crate) fn of(kind: Kind) -> Peer {
+        match kind {
+            Kind::Hyper => Peer::Bare,
+            _ => Peer::Mcp {
+                echo_argument: ECHO_ARGUMENT,
+            },
+        }
+    }
+}
+
+/// The argument of the bench's own `echo` tools.
+const ECHO_ARGUMENT: &str = "message";
+
 /// What one load run measured.
 #[derive(Debug, Default)]
 pub(crate) struct LoadResult {
     pub(crate) requests: u64,
     pub(crate) seconds: f64,
-    /// CPU time the server process used in the measured window (user + system), in µs: what
-    /// the requests cost it, whatever else shared the machine.
-    pub(crate) server_cpu_us: u64,
+    /// CPU time used in the measured window (user + system), in µs: by the server processes
+    /// (what the requests cost them, whatever else shared the machine), the balancer and the
+    /// store in front of or behind them, the client, and the rest of the machine.
+    pub(crate) cpu: CpuUse,
     pub(crate) p50_us: u64,
     pub(crate) p99_us: u64,
     pub(crate) errors: u64,
@@ -45,9 +76,20 @@ impl LoadResult {
         self.requests as f64 / self.seconds
     }
 
-    /// The server's CPU time per request, in µs.
+    /// The servers' CPU time per request, in µs.
     pub(crate) fn cpu_us_per_request(&self) -> f64 {
-        self.server_cpu_us as f64 / self.requests.max(1) as f64
+        self.per_request(self.cpu.servers)
+    }
+
+    /// `us` of CPU time per request answered.
+    pub(crate) fn per_request(&self, us: u64) -> f64 {
+        us as f64 / self.requests.max(1) as f64
+    }
+
+    /// The share of the machine's cores that other work took in the window, in %.
+    pub(crate) fn others_percent(&self) -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        self.cpu.others() as f64 / (self.seconds * 1e6 * cores as f64) * 100.0
     }
 }
 
@@ -74,24 +116,37 @@ struct Window {
     end: Instant,
 }
 
-/// Runs `sessions` sessions against the server at `addr`: set-up, `warmup` not counted, then
-/// `seconds` of back-to-back `tools/call echo`.
+/// The sessions of a run, and how long they call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Load {
+    pub(crate) mode: Mode,
+    pub(crate) sessions: usize,
+    /// Before the measured window, not counted.
+    pub(crate) warmup: Duration,
+    pub(crate) seconds: Duration,
+}
+
+/// Runs `load.sessions` sessions against `peer` at `addr`: set-up, the warm-up not counted, then
+/// `load.seconds` of back-to-back `tools/call echo`, measuring the CPU of `processes`.
 pub(crate) async fn load(
     addr: SocketAddr,
-    server: u32,
-    kind: Kind,
-    mode: Mode,
-    sessions: usize,
-    warmup: Duration,
-    seconds: Duration,
+    peer: Peer,
+    load: Load,
+    processes: &Processes,
 ) -> LoadResult {
+    let Load {
+        mode,
+        sessions,
+        warmup,
+        seconds,
+    } = load;
     let (ready_tx, mut ready_rx) = mpsc::channel::<()>(sessions);
     let (window_tx, window_rx) = watch::channel::<Option<Window>>(None);
     let tasks: Vec<_> = (0..sessions)
         .map(|_| {
             let ready = ready_tx.clone();
             let window = window_rx.clone();
-            tokio::spawn(session(addr, kind, mode, ready, window))
+            tokio::spawn(session(addr, peer, mode, ready, window))
         })
         .collect();
     drop(ready_tx);
@@ -102,11 +157,12 @@ pub(crate) async fn load(
         start,
         end: start + seconds,
     }));
+    let processes = processes.clone();
     let cpu = tokio::spawn(async move {
         tokio::time::sleep_until(start.into()).await;
-        let before = cpu_us(server);
+        let meter = Meter::start(&processes);
         tokio::time::sleep_until((start + seconds).into()).await;
-        cpu_us(server).saturating_sub(before)
+        meter.stop()
     });
     let mut samples = Vec::new();
     let mut result = LoadResult {
@@ -125,32 +181,12 @@ pub(crate) async fn load(
             result.first_error = stats.first_error;
         }
     }
-    result.server_cpu_us = cpu.await.unwrap_or(0);
+    result.cpu = cpu.await.unwrap_or_default();
     samples.sort_unstable();
     result.requests = samples.len() as u64;
     result.p50_us = percentile(&samples, 50.0);
     result.p99_us = percentile(&samples, 99.0);
     result
-}
-
-/// The CPU time (user + system) process `pid` has used, in µs, from `/proc/<pid>/stat`; 0 when
-/// unreadable. Its clock ticks are USER_HZ, 100 per second on Linux.
-fn cpu_us(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    // The fields after the command (which may hold spaces, inside parentheses): utime and stime
-    // are the 12th and 13th.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (ticks(11) + ticks(12)) * 10_000
 }
 
 /// The exact percentile (nearest rank) of sorted samples.
@@ -165,20 +201,22 @@ fn percentile(sorted: &[u32], p: f64) -> u64 {
 /// One session: set up, say ready, wait for the window, call until it ends.
 async fn session(
     addr: SocketAddr,
-    kind: Kind,
+    peer: Peer,
     mode: Mode,
     ready: mpsc::Sender<()>,
     mut window: watch::Receiver<Option<Window>>,
 ) -> SessionStats {
     let mut stats = SessionStats::default();
     let setup = async {
-        if kind == Kind::Hyper {
+        match peer {
             // The ceiling: no MCP at all, every POST gets the same JSON answer.
-            Ok(Caller::Plain(connect(addr, None).await?))
-        } else if mode == Mode::Legacy {
-            Legacy::open(addr).await.map(Caller::Legacy)
-        } else {
-            Streamable::open(addr).await.map(Caller::Streamable)
+            Peer::Bare => Ok(Caller::Plain(connect(addr, None).await?)),
+            Peer::Mcp { echo_argument } if mode == Mode::Legacy => {
+                Legacy::open(addr, echo_argument).await.map(Caller::Legacy)
+            }
+            Peer::Mcp { echo_argument } => Streamable::open(addr, echo_argument)
+                .await
+                .map(Caller::Streamable),
         }
     };
     let caller = tokio::time::timeout(REQUEST_TIMEOUT, setup)
@@ -265,7 +303,7 @@ impl Caller {
     async fn call_plain(conn: &mut Conn) -> Result<Instant, Failure> {
         // The bare server always answers id 1.
         let response = conn
-            .send(conn.post("/mcp", &[], call_body(1)))
+            .send(conn.post("/mcp", &[], call_body(1, ECHO_ARGUMENT)))
             .await
             .map_err(Failure::Connection)?;
         let (reply, received) = read_reply(response, 1).await?;
@@ -274,13 +312,14 @@ impl Caller {
     }
 }
 
-fn call_body(id: u64) -> Bytes {
+/// `tools/call echo` with [`MESSAGE`] in the tool's argument `echo_argument`.
+fn call_body(id: u64, echo_argument: &str) -> Bytes {
     Bytes::from(
         json!({
             "jsonrpc": "2.0",
             "id": id,
             "method": "tools/call",
-            "params": { "name": "echo", "arguments": { "message": MESSAGE } },
+            "params": { "name": "echo", "arguments": { echo_argument: MESSAGE } },
         })
         .to_string(),
     )
@@ -322,6 +361,12 @@ fn check_echo(reply: &Value, id: u64) -> Result<(), String> {
 pub(crate) struct Conn {
     sender: Sender,
     host: String,
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    /// The server said it closes this HTTP/1.1 connection after its answer (`Connection:
+    /// close`, as nginx does after `keepalive_requests`, 1,000 by default): the next request
+    /// goes on a new connection, as any HTTP client's would.
+    closing: bool,
 }
 
 enum Sender {
@@ -345,6 +390,9 @@ pub(crate) async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<
     Ok(Conn {
         sender: Sender::Http1(sender),
         host: addr.to_string(),
+        addr,
+        source,
+        closing: false,
     })
 }
 
@@ -361,6 +409,9 @@ pub(crate) async fn connect_h2(addr: SocketAddr, source: Option<IpAddr>) -> Resu
     Ok(Conn {
         sender: Sender::Http2(sender),
         host: addr.to_string(),
+        addr,
+        source,
+        closing: false,
     })
 }
 
@@ -395,6 +446,9 @@ impl Conn {
             Sender::Http2(sender) => Some(Conn {
                 sender: Sender::Http2(sender.clone()),
                 host: self.host.clone(),
+                addr: self.addr,
+                source: self.source,
+                closing: false,
             }),
         }
     }
@@ -444,6 +498,9 @@ impl Conn {
         &mut self,
         request: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, String> {
+        if self.closing {
+            *self = connect(self.addr, self.source).await?;
+        }
         let response = match &mut self.sender {
             Sender::Http1(sender) => {
                 sender
@@ -460,7 +517,13 @@ impl Conn {
                 sender.send_request(request).await
             }
         };
-        response.map_err(|e| format!("request: {e}"))
+        let response = response.map_err(|e| format!("request: {e}"))?;
+        self.closing = matches!(self.sender, Sender::Http1(_))
+            && response
+                .headers()
+                .get(hyper::header::CONNECTION)
+                .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
+        Ok(response)
     }
 }
 
@@ -554,16 +617,20 @@ pub(crate) struct Streamable {
     pub(crate) conn: Conn,
     /// `Mcp-Session-Id`, absent when the server is stateless.
     pub(crate) session: Option<String>,
+    /// The argument of the server's `echo` tool.
+    echo_argument: &'static str,
 }
 
 impl Streamable {
     /// Connects and initializes (initialize, then notifications/initialized).
-    pub(crate) async fn open(addr: SocketAddr) -> Result<Self, String> {
+    async fn open(addr: SocketAddr, echo_argument: &'static str) -> Result<Self, String> {
         let conn = connect(addr, None).await?;
-        Self::initialize(conn).await
+        let mut session = Self::initialize(conn).await?;
+        session.echo_argument = echo_argument;
+        Ok(session)
     }
 
-    /// Initializes over `conn`, which the session then keeps.
+    /// Initializes over `conn`, which the session then keeps, with a server of the bench's own.
     pub(crate) async fn initialize(mut conn: Conn) -> Result<Self, String> {
         let response = conn
             .send(conn.post("/mcp", &[], initialize_body(STREAMABLE_VERSION)))
@@ -577,7 +644,11 @@ impl Streamable {
         if reply["result"]["protocolVersion"] != STREAMABLE_VERSION {
             return Err(format!("initialize answered {reply}"));
         }
-        let mut session = Self { conn, session };
+        let mut session = Self {
+            conn,
+            session,
+            echo_argument: ECHO_ARGUMENT,
+        };
         let request = session.post(Bytes::from_static(INITIALIZED));
         let response = session.conn.send(request).await?;
         expect_accepted(response).await.map_err(failure_text)?;
@@ -597,7 +668,7 @@ impl Streamable {
     }
 
     async fn call(&mut self, id: u64) -> Result<Instant, Failure> {
-        let request = self.post(call_body(id));
+        let request = self.post(call_body(id, self.echo_argument));
         let response = self.conn.send(request).await.map_err(Failure::Connection)?;
         let (reply, received) = read_reply(response, id).await?;
         check_echo(&reply, id).map_err(Failure::Answer)?;
@@ -635,10 +706,12 @@ struct Legacy {
     events: SseReader,
     posts: Conn,
     endpoint: String,
+    /// The argument of the server's `echo` tool.
+    echo_argument: &'static str,
 }
 
 impl Legacy {
-    async fn open(addr: SocketAddr) -> Result<Self, String> {
+    async fn open(addr: SocketAddr, echo_argument: &'static str) -> Result<Self, String> {
         let mut stream_conn = connect(addr, None).await?;
         let request = stream_conn.get_stream("/sse", &[]);
         let response = stream_conn.send(request).await?;
@@ -658,6 +731,7 @@ impl Legacy {
             events,
             posts: connect(addr, None).await?,
             endpoint,
+            echo_argument,
         };
         session
             .exchange(initialize_body(LEGACY_VERSION), Some(1))
@@ -700,7 +774,9 @@ impl Legacy {
     }
 
     async fn call(&mut self, id: u64) -> Result<Instant, Failure> {
-        let reply = self.exchange(call_body(id), Some(id)).await?;
+        let reply = self
+            .exchange(call_body(id, self.echo_argument), Some(id))
+            .await?;
         let received = Instant::now();
         check_echo(&reply.unwrap_or_default(), id).map_err(Failure::Answer)?;
         Ok(received)

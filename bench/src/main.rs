@@ -4,16 +4,21 @@
 //! ```text
 //! mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy]
 //!          [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]
+//!          [--cluster 1-memory,1-memory-nginx,1-redis-nginx,3-redis-nginx]
+//!          [--example PATH] [--nginx PATH] [--redis-server PATH]
 //! mcp-load serve <tokio|smol|rmcp|bridge|hyper> [--mode sse|json|legacy]
 //! ```
 //!
 //! Each server runs in a child process (this binary, `serve`), so that RSS is per server and
-//! each run starts from a fresh process. Progress goes to stderr, the tables to stdout. The
+//! each run starts from a fresh process. `--cluster` adds rows against the example server,
+//! deployed as each setup says (`cluster`). Progress goes to stderr, the tables to stdout. The
 //! exit status is 1 if any server failed or any request errored.
 
 #![allow(clippy::print_stdout)]
 
 mod client;
+mod cluster;
+mod cpu;
 mod echo;
 mod idle;
 mod report;
@@ -21,15 +26,21 @@ mod servers;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use client::{Load, LoadResult, Peer};
+use cluster::{Deployment, Programs, Setup};
+use cpu::Processes;
 use idle::Held;
-use report::{IdleRow, LoadRow, Outcome};
+use report::{ClusterRow, IdleRow, LoadRow, Outcome};
 use servers::{Kind, Mode};
 
 const USAGE: &str = "usage: mcp-load [--seconds S] [--sessions 10,64] [--modes sse,json,legacy] \
-    [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n       \
+    [--servers tokio,smol,rmcp,bridge,hyper] [--idle N] [--idle-over h1,h2] [--pin] [--quick]\n                \
+    [--cluster 1-memory,1-memory-nginx,1-redis-nginx,3-redis-nginx]\n                \
+    [--example PATH] [--nginx PATH] [--redis-server PATH]\n       \
     mcp-load serve <tokio|smol|rmcp|bridge|hyper> [--mode sse|json|legacy]";
 
 struct Options {
@@ -48,6 +59,25 @@ struct Options {
     settle: Duration,
     /// The client on CPU 0 and each server on CPU 1, so that neither takes the other's time.
     pin: bool,
+    /// Deployments of the example server to run in every mode and session count (none by
+    /// default).
+    cluster: Vec<Setup>,
+    /// What the deployments run.
+    programs: Programs,
+}
+
+impl Options {
+    /// Every mode with every session count, in that order.
+    fn loads(&self) -> impl Iterator<Item = Load> + '_ {
+        self.modes.iter().flat_map(move |&mode| {
+            self.sessions.iter().map(move |&sessions| Load {
+                mode,
+                sessions,
+                warmup: self.warmup,
+                seconds: self.seconds,
+            })
+        })
+    }
 }
 
 impl Default for Options {
@@ -62,6 +92,8 @@ impl Default for Options {
             idle_over: vec![Held::Stream],
             settle: Duration::from_secs(1),
             pin: false,
+            cluster: Vec::new(),
+            programs: Programs::default(),
         }
     }
 }
@@ -146,6 +178,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--sessions" => options.sessions = list(value)?,
             "--modes" => options.modes = list(value)?,
             "--servers" => options.servers = list(value)?,
+            "--cluster" => options.cluster = list(value)?,
+            "--example" => options.programs.example = PathBuf::from(value),
+            "--nginx" => options.programs.nginx = PathBuf::from(value),
+            "--redis-server" => options.programs.redis = PathBuf::from(value),
             "--idle" => options.idle = value.parse().map_err(|e| format!("--idle: {e}"))?,
             "--idle-over" => {
                 options.idle_over = list::<String>(value)?
@@ -184,48 +220,43 @@ fn run(options: &Options) -> ExitCode {
     };
     let began = Instant::now();
     let mut load_rows = Vec::new();
-    for &mode in &options.modes {
-        for &sessions in &options.sessions {
-            for &server in &options.servers {
-                let outcome = if server.supports(mode) {
-                    eprint!("load {mode:>6} {sessions:>3} sessions {server:>5}: ");
-                    let outcome = with_server(server, mode, options.pin, |process| {
-                        runtime.block_on(client::load(
-                            process.addr,
-                            process.child.id(),
-                            server,
-                            mode,
-                            sessions,
-                            options.warmup,
-                            options.seconds,
-                        ))
-                    });
-                    match &outcome {
-                        Outcome::Done(r) => eprintln!(
-                            "{:.0} req/s, p50 {} µs, p99 {} µs, server CPU {:.1} µs/req, {} errors{}",
-                            r.rps(),
-                            r.p50_us,
-                            r.p99_us,
-                            r.cpu_us_per_request(),
-                            r.errors,
-                            first_error_note(&r.first_error)
-                        ),
-                        Outcome::Failed(error) => eprintln!("FAILED: {error}"),
-                        Outcome::NotApplicable => eprintln!("n/a"),
-                    }
-                    outcome
-                } else {
-                    Outcome::NotApplicable
-                };
-                load_rows.push(LoadRow {
-                    mode,
-                    sessions,
-                    server,
-                    outcome,
+    for load in options.loads() {
+        let Load { mode, sessions, .. } = load;
+        for &server in &options.servers {
+            let outcome = if server.supports(mode) {
+                eprint!("load {mode:>6} {sessions:>3} sessions {server:>5}: ");
+                let outcome = with_server(server, mode, options.pin, |process| {
+                    let processes = Processes::server(process.child.id());
+                    let peer = Peer::of(server);
+                    runtime.block_on(client::load(process.addr, peer, load, &processes))
                 });
-            }
+                match &outcome {
+                    Outcome::Done(r) => eprintln!(
+                        "{:.0} req/s, p50 {} µs, p99 {} µs, server CPU {:.1} µs/req, {} errors{}{}",
+                        r.rps(),
+                        r.p50_us,
+                        r.p99_us,
+                        r.cpu_us_per_request(),
+                        r.errors,
+                        machine_note(r),
+                        first_error_note(&r.first_error)
+                    ),
+                    Outcome::Failed(error) => eprintln!("FAILED: {error}"),
+                    Outcome::NotApplicable => eprintln!("n/a"),
+                }
+                outcome
+            } else {
+                Outcome::NotApplicable
+            };
+            load_rows.push(LoadRow {
+                mode,
+                sessions,
+                server,
+                outcome,
+            });
         }
     }
+    let cluster_rows = run_cluster(options, &runtime);
     let mut idle_rows = Vec::new();
     if options.idle > 0 {
         for &server in &options.servers {
@@ -285,17 +316,24 @@ fn run(options: &Options) -> ExitCode {
     } else {
         ""
     };
-    println!(
-        "## Load: {seconds} s measured after {} ms warm-up, `tools/call echo` back to back, 64-byte message{placement}\n",
+    let load = format!(
+        "{seconds} s measured after {} ms warm-up, `tools/call echo` back to back, 64-byte message",
         options.warmup.as_millis()
     );
-    println!("{}", report::load_table(&load_rows));
+    if !load_rows.is_empty() {
+        println!("## Load: {load}{placement}\n");
+        println!("{}", report::load_table(&load_rows));
+    }
+    if !cluster_rows.is_empty() {
+        println!("## The example server, deployed: {load}\n");
+        println!("{}", report::cluster_table(&cluster_rows));
+    }
     if !idle_rows.is_empty() {
         println!("## Idle sessions\n");
         println!("{}", report::idle_table(&idle_rows));
     }
     eprintln!("done in {:.0} s", began.elapsed().as_secs_f64());
-    if report::any_failure(&load_rows, &idle_rows) {
+    if report::any_failure(&load_rows, &cluster_rows, &idle_rows) {
         eprintln!("FAILED: a server failed or a request errored");
         ExitCode::FAILURE
     } else {
@@ -410,6 +448,88 @@ fn with_server<T>(
         Ok(()) => Outcome::Done(result),
         Err(error) => Outcome::Failed(error),
     }
+}
+
+/// The `--cluster` rows: each setup, in each mode and session count, deployed afresh.
+fn run_cluster(options: &Options, runtime: &tokio::runtime::Runtime) -> Vec<ClusterRow> {
+    if options.cluster.is_empty() {
+        return Vec::new();
+    }
+    let dir = std::env::temp_dir().join(format!("mcp-load-{}", std::process::id()));
+    let mut rows = Vec::new();
+    for load in options.loads() {
+        let Load { mode, sessions, .. } = load;
+        for &setup in &options.cluster {
+            eprint!("load {mode:>6} {sessions:>3} sessions {setup}: ");
+            let files = dir.join(format!("{mode}-{sessions}-{setup}"));
+            let outcome = deployed(setup, load, &options.programs, &files, runtime);
+            match &outcome {
+                Outcome::Done(r) => eprintln!(
+                    "{:.0} req/s, p50 {} µs, p99 {} µs, CPU µs/req: servers {:.1}, nginx {:.1}, Redis {:.1}, client {:.1}; {} errors{}{}",
+                    r.rps(),
+                    r.p50_us,
+                    r.p99_us,
+                    r.cpu_us_per_request(),
+                    r.per_request(r.cpu.nginx),
+                    r.per_request(r.cpu.redis),
+                    r.per_request(r.cpu.client),
+                    r.errors,
+                    machine_note(r),
+                    first_error_note(&r.first_error)
+                ),
+                Outcome::Failed(error) => eprintln!("FAILED: {error}"),
+                Outcome::NotApplicable => eprintln!("n/a"),
+            }
+            rows.push(ClusterRow {
+                mode,
+                sessions,
+                setup,
+                outcome,
+            });
+        }
+    }
+    if report::any_failure(&[], &rows, &[]) {
+        eprintln!("the deployments' logs are kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    rows
+}
+
+/// One `--cluster` row: `setup` deployed (its files under `files`), loaded, stopped.
+fn deployed(
+    setup: Setup,
+    load: Load,
+    programs: &Programs,
+    files: &Path,
+    runtime: &tokio::runtime::Runtime,
+) -> Outcome<LoadResult> {
+    let mut deployment = match Deployment::start(setup, load.mode, programs, files) {
+        Ok(deployment) => deployment,
+        Err(error) => return Outcome::Failed(error),
+    };
+    let processes = deployment.processes();
+    let result = runtime.block_on(client::load(
+        deployment.addr(),
+        Peer::EXAMPLE,
+        load,
+        &processes,
+    ));
+    match deployment.check() {
+        Ok(()) => Outcome::Done(result),
+        Err(error) => Outcome::Failed(error),
+    }
+}
+
+/// ", others … %, load …" after a result line: how much of the machine other work took in the
+/// window, and the load average then, so that a disturbed row shows.
+fn machine_note(result: &LoadResult) -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().next().unwrap_or("?");
+    format!(
+        ", others {:.0} % of the cores, load {load}",
+        result.others_percent()
+    )
 }
 
 /// " (first: …)" after a result line, when it had errors.

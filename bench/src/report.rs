@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::client::LoadResult;
+use crate::cluster::Setup;
 use crate::idle::{Held, IdleResult};
 use crate::servers::{Kind, Mode};
 
@@ -31,6 +32,14 @@ pub(crate) struct LoadRow {
     pub(crate) outcome: Outcome<LoadResult>,
 }
 
+/// A row against the example server, deployed as `setup` says.
+pub(crate) struct ClusterRow {
+    pub(crate) mode: Mode,
+    pub(crate) sessions: usize,
+    pub(crate) setup: Setup,
+    pub(crate) outcome: Outcome<LoadResult>,
+}
+
 pub(crate) struct IdleRow {
     pub(crate) server: Kind,
     pub(crate) sessions: usize,
@@ -39,12 +48,14 @@ pub(crate) struct IdleRow {
 }
 
 /// Whether anything failed or any request errored.
-pub(crate) fn any_failure(load: &[LoadRow], idle: &[IdleRow]) -> bool {
-    let load_failed = load.iter().any(|row| match &row.outcome {
+pub(crate) fn any_failure(load: &[LoadRow], cluster: &[ClusterRow], idle: &[IdleRow]) -> bool {
+    let failed = |outcome: &Outcome<LoadResult>| match outcome {
         Outcome::Failed(_) => true,
         Outcome::Done(result) => result.errors > 0 || result.requests == 0,
         Outcome::NotApplicable => false,
-    });
+    };
+    let load_failed = load.iter().any(|row| failed(&row.outcome))
+        || cluster.iter().any(|row| failed(&row.outcome));
     let idle_failed = idle.iter().any(|row| match &row.outcome {
         Outcome::Failed(_) => true,
         Outcome::Done(result) => result.errors > 0 || result.opened < result.sessions,
@@ -114,6 +125,74 @@ pub(crate) fn load_table(rows: &[LoadRow]) -> String {
             }
         };
         let _ = writeln!(out, "| {mode} | {sessions} | {server} | {cells} |");
+    }
+    for note in notes {
+        let _ = writeln!(out, "\n- {note}");
+    }
+    out
+}
+
+/// The deployments' table: CPU per request of the servers (every instance), nginx and Redis
+/// apart, the client's, and how much of the cores other work took; ratios to the one instance
+/// in memory reached directly ([`Setup::BASE`]) of the same mode and session count.
+pub(crate) fn cluster_table(rows: &[ClusterRow]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| mode | sessions | setup | req/s | p50 µs | p99 µs | errors | servers CPU µs/req | nginx CPU µs/req | Redis CPU µs/req | client CPU µs/req | others' CPU % | × 1-memory req/s | × 1-memory servers CPU/req | × 1-memory servers + nginx + Redis CPU/req |\n",
+    );
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let mut notes = Vec::new();
+    let deployed = |r: &LoadResult| r.per_request(r.cpu.servers + r.cpu.nginx + r.cpu.redis);
+    for row in rows {
+        let (mode, sessions, setup) = (row.mode, row.sessions, row.setup);
+        let base = rows
+            .iter()
+            .find(|other| {
+                other.mode == mode && other.sessions == sessions && other.setup == Setup::BASE
+            })
+            .and_then(|other| other.outcome.done());
+        let cells = match &row.outcome {
+            Outcome::NotApplicable => "n/a | | | | | | | | | | |".to_owned(),
+            Outcome::Failed(error) => {
+                notes.push(format!("{mode}/{sessions}/{setup}: failed: {error}"));
+                "failed | | | | | | | | | | |".to_owned()
+            }
+            Outcome::Done(result) => {
+                if let Some(error) = &result.first_error {
+                    notes.push(format!(
+                        "{mode}/{sessions}/{setup}: {} errors, first: {error}",
+                        result.errors
+                    ));
+                }
+                // A part that is not deployed has no cell rather than a 0.
+                let part = |present: bool, us: u64| {
+                    if present {
+                        format!("{:.1}", result.per_request(us))
+                    } else {
+                        "–".to_owned()
+                    }
+                };
+                format!(
+                    "{:.0} | {} | {} | {} | {:.1} | {} | {} | {:.1} | {:.0} | {} | {} | {}",
+                    result.rps(),
+                    result.p50_us,
+                    result.p99_us,
+                    result.errors,
+                    result.cpu_us_per_request(),
+                    part(setup.nginx, result.cpu.nginx),
+                    part(setup.redis, result.cpu.redis),
+                    result.per_request(result.cpu.client),
+                    result.others_percent(),
+                    ratio(result.rps(), base.map(LoadResult::rps)),
+                    ratio(
+                        result.cpu_us_per_request(),
+                        base.map(LoadResult::cpu_us_per_request)
+                    ),
+                    ratio(deployed(result), base.map(deployed)),
+                )
+            }
+        };
+        let _ = writeln!(out, "| {mode} | {sessions} | {setup} | {cells} |");
     }
     for note in notes {
         let _ = writeln!(out, "\n- {note}");
