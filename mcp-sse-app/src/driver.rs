@@ -253,7 +253,9 @@ impl Driver {
         store: Option<Arc<dyn SharedStore>>,
     ) -> Self {
         let (rearm, rearmed) = async_channel::bounded(1);
-        let (ordered, lane) = async_channel::bounded(ORDERED_OPS);
+        // Unbounded in its type so that nothing is allocated for the slots before they are used
+        // (a server alone never uses it); `perform` bounds it.
+        let (ordered, lane) = async_channel::unbounded();
         let runtime: Arc<dyn Runtime> = Arc::new(runtime);
         let node = server.config().cluster.as_ref().map(|c| c.node);
         match (node, &store) {
@@ -461,8 +463,10 @@ impl Driver {
             return;
         };
         if op.ticket().is_none() {
-            if let Err(error) = self.0.ordered.try_send(op) {
-                tracing::warn!(op = ?error.into_inner(), "the store does not keep up: operation dropped");
+            if self.0.ordered.len() >= ORDERED_OPS {
+                tracing::warn!(?op, "the store does not keep up: operation dropped");
+            } else {
+                let _ = self.0.ordered.try_send(op);
             }
             return;
         }

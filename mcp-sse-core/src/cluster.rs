@@ -333,9 +333,8 @@ impl Server {
             .map(|r| jsonrpc::encode_request(&r.id, &r.method, r.params.as_deref()))
             .collect();
         let meta = StreamMeta::new(session.clone(), ids).with_requests(whole);
-        let ttl = self.config.replay_age;
-        self.fx
-            .push(Output::Shared(Shared::StreamOpened { stream, meta, ttl }));
+        // Written with its first event: an answer that goes out as JSON has none to resume.
+        self.streams.share_when_streamed(stream, meta);
     }
 
     /// In a cluster, the event a `Last-Event-ID` names when another instance opened its

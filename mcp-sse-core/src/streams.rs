@@ -117,6 +117,9 @@ pub(crate) struct Stream {
     /// client hears of it): the hold does not turn it into a stream meanwhile, so a refusal can
     /// still go out as one.
     storing: bool,
+    /// In a cluster, what the store keeps of it besides its events, written with its first
+    /// event: a stream answered as JSON, with no event, costs the store nothing.
+    unshared: Option<Box<crate::StreamMeta>>,
     /// Taken over from an instance that died: the progress its client saw there, by token. A
     /// request run again reports from the start, and progress must only increase: what is not
     /// beyond this is not sent.
@@ -596,6 +599,7 @@ impl Streams {
             done: false,
             carried: false,
             storing: false,
+            unshared: None,
             progress_seen: Vec::new(),
         };
         if let Some(session) = &stream.session {
@@ -755,6 +759,13 @@ impl Streams {
         }
     }
 
+    /// What the store keeps of `id` once it has an event: see `Stream::unshared`.
+    pub(crate) fn share_when_streamed(&mut self, id: StreamId, meta: crate::StreamMeta) {
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.unshared = Some(Box::new(meta));
+        }
+    }
+
     /// `id`'s answer waits for the store: see `Stream::storing`.
     pub(crate) fn wait_for_store(&mut self, id: StreamId) {
         if let Some(stream) = self.streams.get_mut(&id) {
@@ -865,6 +876,7 @@ impl Streams {
             Conn::Elsewhere(node) => Some(node),
             _ => None,
         };
+        let unshared = stream.unshared.take();
         let event_id = resumable.then(|| self.event_id(id, seq));
         let frame = sse::encode(&sse::Fields {
             event: Some("message"),
@@ -876,6 +888,14 @@ impl Streams {
         if resumable {
             self.store.store(now, id, seq, &frame);
             if let Some(ttl) = self.shared_for {
+                if let Some(meta) = unshared {
+                    let meta = *meta;
+                    fx.push(Output::Shared(Shared::StreamOpened {
+                        stream: id,
+                        meta,
+                        ttl,
+                    }));
+                }
                 let frame = frame.clone().into_bytes();
                 let append = Shared::Append {
                     stream: id,
@@ -1248,6 +1268,7 @@ impl Streams {
             done: false,
             carried: true,
             storing: false,
+            unshared: None,
             progress_seen: Vec::new(),
         };
         if let Some(old) = self.streams.insert(id, stream)
@@ -1344,6 +1365,7 @@ impl Streams {
             done: false,
             carried: false,
             storing: false,
+            unshared: None,
             progress_seen: progress_seen(events.iter().map(|(_, frame)| frame)),
         };
         if let Some(old) = self.streams.insert(id, stream)

@@ -313,6 +313,10 @@ fn any_instance_serves_a_session_another_created() {
         world.ttls.contains_key(&session),
         "stored with its lifetime"
     );
+    assert!(
+        world.metas.is_empty(),
+        "a JSON answer, never resumable, costs the store nothing"
+    );
     // A second request on instance 1 needs no lookup.
     world.nodes[1].post("/mcp", &[("mcp-session-id", &session)], CALL);
     assert!(
