@@ -14,7 +14,7 @@ use crate::members::{Parked, Waiting};
 use crate::replay::EventId;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::named_session;
-use crate::server::Server;
+use crate::server::{Delivery, Server};
 use crate::shared::StreamMeta;
 use crate::streams::Answer as StreamAnswer;
 use crate::timer::TimerKind;
@@ -154,14 +154,7 @@ impl Server {
             }
             (Waiting::Relay { ctx, id }, Answer::Relayed(false)) => {
                 // The instance that carried its stream is gone, and the session with it (S1.9).
-                let code = jsonrpc::SESSION_NOT_FOUND;
-                let response = responses::error(
-                    StatusCode::NOT_FOUND,
-                    id.as_ref(),
-                    code,
-                    "Session not found",
-                );
-                ctx.respond(&mut self.fx, response);
+                ctx.respond(&mut self.fx, responses::session_not_found(id.as_ref()));
             }
             (Waiting::Relay { ctx, id }, _) => {
                 let retry = self.config.retry_after_secs;
@@ -293,7 +286,14 @@ impl Server {
                     let request = request.clone();
                     let transport = crate::Transport::Streamable;
                     let session = Some(session.clone());
-                    self.deliver_again(&head, session, transport, stream, request);
+                    self.deliver_request(
+                        &head,
+                        session,
+                        transport,
+                        stream,
+                        request,
+                        Delivery::Again,
+                    );
                 }
                 None => lost.push(id),
             }

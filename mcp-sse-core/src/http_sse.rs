@@ -11,7 +11,7 @@ use crate::headers;
 use crate::jsonrpc::ErrorObject;
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::Endpoint;
-use crate::server::Server;
+use crate::server::{Delivery, Server};
 use crate::streams::{Opening, Role};
 use crate::{SessionId, Transport, jsonrpc, sse};
 
@@ -88,14 +88,7 @@ impl Server {
             if self.relay(ctx, session, id.clone(), raw).is_ok() {
                 return;
             }
-            let code = jsonrpc::SESSION_NOT_FOUND;
-            let response = responses::error(
-                StatusCode::NOT_FOUND,
-                id.as_ref(),
-                code,
-                "Session not found",
-            );
-            return ctx.respond(&mut self.fx, response);
+            return ctx.respond(&mut self.fx, responses::session_not_found(id.as_ref()));
         }
         match self.accept_http_sse(now, head, session, message) {
             Ok(()) => ctx.respond(&mut self.fx, responses::accepted()),
@@ -138,7 +131,7 @@ impl Server {
             Transport::HttpSse,
             stream,
             request,
-            false,
+            Delivery::New { logs: false },
         );
         Ok(())
     }

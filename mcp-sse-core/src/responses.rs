@@ -97,6 +97,16 @@ pub(crate) fn error(
     )
 }
 
+/// `404` for a session that does not exist, or not for this principal (S2.40, S4.6).
+pub(crate) fn session_not_found(id: Option<&Id>) -> Response<Bytes> {
+    error(
+        StatusCode::NOT_FOUND,
+        id,
+        jsonrpc::SESSION_NOT_FOUND,
+        "Session not found",
+    )
+}
+
 /// `202 Accepted` with an empty body (S2.8).
 pub(crate) fn accepted() -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());

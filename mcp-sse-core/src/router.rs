@@ -284,10 +284,7 @@ impl Server {
                 self.post_streamable(now, ctx, &head, Some(session), body, false)
             }
             _ if named.is_some() => {
-                let id = first_id(&body);
-                let code = jsonrpc::SESSION_NOT_FOUND;
-                let response =
-                    responses::error(StatusCode::NOT_FOUND, id, code, "Session not found");
+                let response = responses::session_not_found(first_id(&body));
                 ctx.respond(&mut self.fx, response)
             }
             _ if endpoint == Endpoint::Mcp && self.config.stateless => {

@@ -68,6 +68,15 @@ pub struct Server {
     pub(crate) request_transport: Option<Transport>,
 }
 
+/// How a request reaches the application.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Delivery {
+    /// As it came; `logs`: a 2026-07-28 request that asked for log notifications (S3.14).
+    New { logs: bool },
+    /// Again: its handler died with the instance of the cluster that accepted it.
+    Again,
+}
+
 /// Where [`Server::send`] puts a message.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -804,34 +813,12 @@ impl Server {
         transport: Transport,
         stream: StreamId,
         request: jsonrpc::Request,
-        logs: bool,
+        how: Delivery,
     ) -> RequestKey {
-        self.deliver(head, session, transport, stream, request, logs, false)
-    }
-
-    /// Hands the application again a request whose handler died with another instance.
-    pub(crate) fn deliver_again(
-        &mut self,
-        head: &Arc<request::Parts>,
-        session: Option<SessionId>,
-        transport: Transport,
-        stream: StreamId,
-        request: jsonrpc::Request,
-    ) -> RequestKey {
-        self.deliver(head, session, transport, stream, request, false, true)
-    }
-
-    #[allow(clippy::too_many_arguments)] // the two entries above name what varies
-    fn deliver(
-        &mut self,
-        head: &Arc<request::Parts>,
-        session: Option<SessionId>,
-        transport: Transport,
-        stream: StreamId,
-        request: jsonrpc::Request,
-        logs: bool,
-        redelivered: bool,
-    ) -> RequestKey {
+        let (logs, redelivered) = match how {
+            Delivery::New { logs } => (logs, false),
+            Delivery::Again => (false, true),
+        };
         let v2026 = transport == Transport::Streamable2026;
         let version = match v2026 {
             true => Some(ProtocolVersion::V2026_07_28),

@@ -11,7 +11,7 @@ use http::{StatusCode, request};
 use crate::headers::{self, LAST_EVENT_ID};
 use crate::responses::{self, Ctx, Unavailable};
 use crate::router::{Endpoint, first_id, named_session};
-use crate::server::Server;
+use crate::server::{Delivery, Server};
 use crate::streams::{Opening, Role};
 use crate::{CloseReason, SessionId, Transport, jsonrpc};
 
@@ -154,7 +154,8 @@ impl Server {
             self.share_stream(stream, session, &requests);
         }
         for request in requests {
-            self.deliver_request(head, session.clone(), transport, stream, request, false);
+            let how = Delivery::New { logs: false };
+            self.deliver_request(head, session.clone(), transport, stream, request, how);
         }
     }
 
@@ -214,9 +215,7 @@ impl Server {
             return Ok(None);
         };
         let Some((session, state)) = self.session_of(id, head) else {
-            let code = jsonrpc::SESSION_NOT_FOUND;
-            let response = responses::error(StatusCode::NOT_FOUND, None, code, "Session not found");
-            ctx.respond(&mut self.fx, response);
+            ctx.respond(&mut self.fx, responses::session_not_found(None));
             return Err(());
         };
         ctx.session = Some(state.header.clone());

@@ -127,6 +127,28 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
+    /// A resumable stream of `session` that another instance opened, resumed on `ctx`'s
+    /// exchange: its head not sent yet, nothing owed here.
+    fn taken_over(ctx: Ctx, session: SessionId, role: Role) -> Self {
+        Self {
+            token_expires: ctx.token_expires,
+            session: Some(session),
+            role,
+            conn: Conn::Waiting(Waiting::new(ctx)),
+            resumable: true,
+            v2026: false,
+            next_seq: 0,
+            keys: Vec::new(),
+            collected: Vec::new(),
+            batch: false,
+            done: false,
+            carried: false,
+            storing: false,
+            unshared: None,
+            progress_seen: Vec::new(),
+        }
+    }
+
     /// The exchange whose body carries the stream now, if any.
     fn open_exchange(&self) -> Option<ExchangeId> {
         match self.conn {
@@ -1127,22 +1149,7 @@ impl Streams {
         if event.epoch != self.epoch {
             return Err("Bad Request: Last-Event-ID is from an earlier server instance");
         }
-        let owned = self
-            .streams
-            .get(&event.stream)
-            .filter(|s| s.resumable && s.session.as_ref() == Some(session))
-            .ok_or(
-                "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
-            )?;
-        // A stream still waiting for its head has sent no event: the id was guessed, and its
-        // request's answer belongs to the exchange that waits for it.
-        if let Conn::Waiting(_) = owned.conn {
-            return Err("Bad Request: Last-Event-ID names an event this server has not sent");
-        }
-        let frames = self
-            .store
-            .replay(now, event.stream, event.seq)
-            .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
+        let frames = self.replay(now, event.stream, session, event.seq)?;
         let stream = self.streams.get_mut(&event.stream).expect("checked above");
         let exchange = ctx.exchange;
         stream.token_expires = ctx.token_expires;
@@ -1186,6 +1193,32 @@ impl Streams {
         Ok(())
     }
 
+    /// The events of `session`'s stream `id` after `after`, for a client resuming it here or
+    /// elsewhere; `Err`: the `400` to send.
+    fn replay(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        session: &SessionId,
+        after: u64,
+    ) -> Result<Vec<Chunk>, &'static str> {
+        let stream = self
+            .streams
+            .get(&id)
+            .filter(|s| s.resumable && !s.carried && s.session.as_ref() == Some(session))
+            .ok_or(
+                "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
+            )?;
+        // A stream still waiting for its head has sent no event: the id was guessed, and its
+        // request's answer belongs to the exchange that waits for it.
+        if let Conn::Waiting(_) = stream.conn {
+            return Err("Bad Request: Last-Event-ID names an event this server has not sent");
+        }
+        self.store
+            .replay(now, id, after)
+            .ok_or("Bad Request: the events after Last-Event-ID are no longer held")
+    }
+
     // ---- across the instances of a cluster ----
 
     /// Another instance's client resumes `id` after event `after` there: the events after it,
@@ -1200,20 +1233,7 @@ impl Streams {
         after: u64,
         node: u32,
     ) -> Result<Handover, &'static str> {
-        let stream = self
-            .streams
-            .get(&id)
-            .filter(|s| s.resumable && !s.carried && s.session.as_ref() == Some(session))
-            .ok_or(
-                "Bad Request: Last-Event-ID names no stream of this session (ended or expired)",
-            )?;
-        if let Conn::Waiting(_) = stream.conn {
-            return Err("Bad Request: Last-Event-ID names an event this server has not sent");
-        }
-        let frames = self
-            .store
-            .replay(now, id, after)
-            .ok_or("Bad Request: the events after Last-Event-ID are no longer held")?;
+        let frames = self.replay(now, id, session, after)?;
         let stream = self.streams.get_mut(&id).expect("checked above");
         let done = stream.done;
         let old = std::mem::replace(&mut stream.conn, Conn::Elsewhere(node));
@@ -1253,37 +1273,46 @@ impl Streams {
         (id, session): (StreamId, SessionId),
         handover: Handover,
     ) {
-        let exchange = ctx.exchange;
-        let stream = Stream {
-            token_expires: ctx.token_expires,
-            session: Some(session.clone()),
-            role: Role::Standalone,
-            conn: Conn::Waiting(Waiting::new(ctx)),
-            resumable: true,
-            v2026: false,
-            next_seq: 0,
-            keys: Vec::new(),
-            collected: Vec::new(),
-            batch: false,
-            done: false,
-            carried: true,
-            storing: false,
-            unshared: None,
-            progress_seen: Vec::new(),
-        };
+        let mut stream = Stream::taken_over(ctx, session, Role::Standalone);
+        stream.carried = true;
+        self.adopt(fx, sessions, now, id, stream);
+        self.forwarded(fx, now, id, handover.frames, handover.done);
+    }
+
+    /// Starts `stream`, another instance's `id` resumed here, on its exchange: an older
+    /// connection of it here ends (the newer wins); a standalone stream this instance owns now
+    /// is its session's. Returns the exchange.
+    fn adopt(
+        &mut self,
+        fx: &mut Effects,
+        sessions: &Sessions,
+        now: Instant,
+        id: StreamId,
+        stream: Stream,
+    ) -> ExchangeId {
+        let exchange = stream
+            .exchange()
+            .expect("a stream taken over waits for its head");
+        let session = stream
+            .session
+            .clone()
+            .expect("a resumed stream has a session");
+        let standalone = stream.role == Role::Standalone && !stream.carried;
         if let Some(old) = self.streams.insert(id, stream)
             && let Some(old) = old.exchange()
         {
-            // Resumed here twice: the newer connection wins.
             self.finish_now(fx, old);
         }
         let owned = self.sessions.entry(session).or_default();
         if let Err(at) = owned.all.binary_search(&id) {
             owned.all.insert(at, id);
         }
+        if standalone {
+            owned.standalone = Some(id);
+        }
         self.exchanges.insert(exchange, id);
         self.upgrade(fx, sessions, now, id, false);
-        self.forwarded(fx, now, id, handover.frames, handover.done);
+        exchange
     }
 
     /// Frames the owner of a stream this instance carries wrote on it; `done`: it is over.
@@ -1346,42 +1375,14 @@ impl Streams {
             .filter(|id| !answered.contains(id))
             .collect();
         let last = events.last().map_or(0, |(seq, _)| *seq).max(after);
-        let exchange = ctx.exchange;
         let role = match post {
             true => Role::Post,
             false => Role::Standalone,
         };
-        let stream = Stream {
-            token_expires: ctx.token_expires,
-            session: Some(session.clone()),
-            role,
-            conn: Conn::Waiting(Waiting::new(ctx)),
-            resumable: true,
-            v2026: false,
-            next_seq: last + 1,
-            keys: Vec::new(),
-            collected: Vec::new(),
-            batch: false,
-            done: false,
-            carried: false,
-            storing: false,
-            unshared: None,
-            progress_seen: progress_seen(events.iter().map(|(_, frame)| frame)),
-        };
-        if let Some(old) = self.streams.insert(id, stream)
-            && let Some(old) = old.exchange()
-        {
-            self.finish_now(fx, old);
-        }
-        let owned = self.sessions.entry(session).or_default();
-        if let Err(at) = owned.all.binary_search(&id) {
-            owned.all.insert(at, id);
-        }
-        if role == Role::Standalone {
-            owned.standalone = Some(id);
-        }
-        self.exchanges.insert(exchange, id);
-        self.upgrade(fx, sessions, now, id, false);
+        let mut stream = Stream::taken_over(ctx, session, role);
+        stream.next_seq = last + 1;
+        stream.progress_seen = progress_seen(events.iter().map(|(_, frame)| frame));
+        let exchange = self.adopt(fx, sessions, now, id, stream);
         for (_, frame) in missed {
             self.write(fx, now, exchange, Chunk::from(frame.clone()));
         }
@@ -1466,8 +1467,7 @@ impl Streams {
                 let response = if retry_hint {
                     responses::unavailable(Unavailable::ShuttingDown, self.retry_after_secs, id)
                 } else {
-                    let code = jsonrpc::SESSION_NOT_FOUND;
-                    responses::error(StatusCode::NOT_FOUND, id, code, "Session not found")
+                    responses::session_not_found(id)
                 };
                 ctx.respond(fx, response);
             }

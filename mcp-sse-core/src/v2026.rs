@@ -15,7 +15,7 @@ use crate::config::{ParamKind, ToolHeader};
 use crate::headers::MCP_PROTOCOL_VERSION;
 use crate::jsonrpc::{self, ErrorObject, Id};
 use crate::responses::{self, Ctx};
-use crate::server::Server;
+use crate::server::{Delivery, Server};
 use crate::streams::{Opening, Role};
 use crate::{ProtocolVersion, Transport};
 
@@ -222,7 +222,10 @@ impl Server {
         opening.v2026 = true;
         let stream = self.open_stream(now, ctx.clone(), opening);
         let transport = Transport::Streamable2026;
-        self.deliver_request(&head, None, transport, stream, request, envelope.log_level);
+        let how = Delivery::New {
+            logs: envelope.log_level,
+        };
+        self.deliver_request(&head, None, transport, stream, request, how);
     }
 
     /// The request headers must restate the body (S3.17, S3.21, S3.24): `MCP-Protocol-Version`
