@@ -1153,26 +1153,7 @@ impl Streams {
         let stream = self.streams.get_mut(&event.stream).expect("checked above");
         let exchange = ctx.exchange;
         stream.token_expires = ctx.token_expires;
-        let old = std::mem::replace(&mut stream.conn, Conn::Waiting(Waiting::new(ctx)));
-        match old {
-            // Newest wins: the old connection ends; the client has moved on. What it had not
-            // been handed yet goes out once, by replay on the new one.
-            Conn::Open(old) => self.finish_now(fx, old),
-            Conn::Detached { flushing, .. } => {
-                self.kept_live -= 1;
-                if let Some(old) = flushing {
-                    self.finish_now(fx, old);
-                }
-            }
-            // The client moved on from the instance that carried it.
-            Conn::Elsewhere(node) => fx.push(Output::Shared(Shared::ToNode {
-                node,
-                notice: Notice::StreamMoved {
-                    stream: event.stream,
-                },
-            })),
-            Conn::Waiting(_) => unreachable!("refused above"),
-        }
+        self.reconnect(fx, event.stream, Conn::Waiting(Waiting::new(ctx)));
         let stream = &self.streams[&event.stream];
         let (role, done) = (stream.role, stream.done);
         self.exchanges.insert(exchange, event.stream);
@@ -1219,6 +1200,33 @@ impl Streams {
             .ok_or("Bad Request: the events after Last-Event-ID are no longer held")
     }
 
+    /// Gives stream `id` the connection `conn` of a client that resumed it. Newest wins: the
+    /// old connection ends, here or on the instance that carried it; what it had not been
+    /// handed yet goes out once, by replay on the new one.
+    fn reconnect(&mut self, fx: &mut Effects, id: StreamId, conn: Conn) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let to = match conn {
+            Conn::Elsewhere(node) => Some(node),
+            _ => None,
+        };
+        match std::mem::replace(&mut stream.conn, conn) {
+            Conn::Open(old) => self.finish_now(fx, old),
+            Conn::Detached { flushing, .. } => {
+                self.kept_live -= 1;
+                if let Some(old) = flushing {
+                    self.finish_now(fx, old);
+                }
+            }
+            Conn::Elsewhere(node) if to != Some(node) => {
+                let notice = Notice::StreamMoved { stream: id };
+                fx.push(Output::Shared(Shared::ToNode { node, notice }));
+            }
+            Conn::Elsewhere(_) | Conn::Waiting(_) => {}
+        }
+    }
+
     // ---- across the instances of a cluster ----
 
     /// Another instance's client resumes `id` after event `after` there: the events after it,
@@ -1234,23 +1242,8 @@ impl Streams {
         node: u32,
     ) -> Result<Handover, &'static str> {
         let frames = self.replay(now, id, session, after)?;
-        let stream = self.streams.get_mut(&id).expect("checked above");
-        let done = stream.done;
-        let old = std::mem::replace(&mut stream.conn, Conn::Elsewhere(node));
-        match old {
-            Conn::Open(old) => self.finish_now(fx, old),
-            Conn::Detached { flushing, .. } => {
-                self.kept_live -= 1;
-                if let Some(old) = flushing {
-                    self.finish_now(fx, old);
-                }
-            }
-            Conn::Elsewhere(old) if old != node => fx.push(Output::Shared(Shared::ToNode {
-                node: old,
-                notice: Notice::StreamMoved { stream: id },
-            })),
-            Conn::Elsewhere(_) | Conn::Waiting(_) => {}
-        }
+        let done = self.streams[&id].done;
+        self.reconnect(fx, id, Conn::Elsewhere(node));
         if done {
             // Over: kept for replay here, should the client lose this connection too.
             self.keep(fx, now, id, None);
